@@ -1,0 +1,1 @@
+"""Models of the analysis app (see the issues that build it)."""

@@ -1,0 +1,1 @@
+"""Settings: everything lives in `base`; `test` only speeds tests up."""

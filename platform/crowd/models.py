@@ -1,0 +1,1 @@
+"""Models of the crowd app (see the issues that build it)."""

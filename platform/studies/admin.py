@@ -1,0 +1,261 @@
+"""Researcher UI for study design, in the Django admin.
+
+Researchers (staff, not superusers) see and change only the image sets and studies they own or
+collaborate on. Writes go through `studies.services`, and a study's status changes only through
+the transition actions, which call `services.study_transition`.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from common.admin_mixins import ResearcherScopedAdmin
+from common.exceptions import ApplicationError
+from common.markdown import render_markdown
+
+from . import selectors, services
+from .models import ImageSet, ReferenceImage, Study
+
+
+def _researchers():
+    return get_user_model().objects.filter(is_active=True, is_staff=True).order_by("username")
+
+
+def _thumb(image: ReferenceImage, size: int = 64) -> str:
+    return format_html('<img src="/api/images/{}/thumbnail/" style="max-width:{}px;max-height:{}px" alt="">',
+                       image.pk, size, size)
+
+
+class ReferenceImageInline(admin.TabularInline):
+    model = ReferenceImage
+    extra = 0
+    can_delete = False
+    fields = ["preview", "original_name", "width", "height", "original_mode", "conversion", "sha256"]
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description="image")
+    def preview(self, obj):
+        return _thumb(obj) if obj.pk else ""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class ImageSetForm(forms.ModelForm):
+    upload = forms.FileField(required=False, help_text="An image, or a .zip of images, to add to the set.")
+    upload_source = forms.CharField(required=False, max_length=500, label="Source of uploaded images")
+    upload_licence = forms.CharField(required=False, max_length=200, label="Licence of uploaded images")
+
+    class Meta:
+        model = ImageSet
+        fields = ["name", "description", "min_side", "collaborators"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["collaborators"].queryset = _researchers()
+
+
+@admin.register(ImageSet)
+class ImageSetAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+    form = ImageSetForm
+    list_display = ["name", "owner", "image_count", "created_at"]
+    search_fields = ["name"]
+    inlines = [ReferenceImageInline]
+    filter_horizontal = ["collaborators"]
+
+    def scoped_queryset(self, request):
+        return selectors.image_set_list(user=request.user)
+
+    @admin.display(description="images")
+    def image_count(self, obj):
+        return obj.images.count()
+
+    def save_model(self, request, obj, form, change):
+        if not change:
+            obj.owner = request.user
+        super().save_model(request, obj, form, change)
+        upload = form.cleaned_data.get("upload")
+        if upload:
+            try:
+                result = services.reference_images_upload(
+                    image_set=obj, data=upload.read(), name=upload.name,
+                    source=form.cleaned_data.get("upload_source", ""),
+                    licence=form.cleaned_data.get("upload_licence", ""),
+                )
+            except ApplicationError as exc:
+                self.message_user(request, f"Upload refused, nothing added: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"Added {len(result.created)} image(s); "
+                                           f"{len(result.duplicates)} duplicate(s) skipped.", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        try:
+            services.image_set_delete(image_set=obj)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+@admin.register(ReferenceImage)
+class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+    list_display = ["preview", "original_name", "image_set", "width", "height", "original_mode", "conversion"]
+    list_filter = ["image_set"]
+    fields = ["large_preview", "image_set", "original_name", "width", "height", "original_mode",
+              "original_format", "conversion", "sha256", "source", "licence"]
+    readonly_fields = ["large_preview", "image_set", "original_name", "width", "height", "original_mode",
+                       "original_format", "conversion", "sha256"]
+
+    def scoped_queryset(self, request):
+        return selectors.reference_image_list(user=request.user)
+
+    def has_add_permission(self, request) -> bool:
+        return False  # images are added by uploading to an image set
+
+    @admin.display(description="image")
+    def preview(self, obj):
+        return _thumb(obj)
+
+    @admin.display(description="image")
+    def large_preview(self, obj):
+        return format_html('<img src="/api/images/{}/file/" style="max-width:512px" alt="">', obj.pk)
+
+    def delete_model(self, request, obj):
+        try:
+            services.reference_image_delete(image=obj)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)
+
+
+class StudyForm(forms.ModelForm):
+    class Meta:
+        model = Study
+        fields = ["name", "slug", "kind", "image_set", "seed", "patch_size", "display_scale", "judgments_train",
+                  "judgments_val", "judgments_jnd", "assignment_size", "sentinel_rate", "jnd_first_ms",
+                  "jnd_gap_ms", "jnd_second_ms", "instructions", "collaborators"]
+
+    def __init__(self, *args, user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "collaborators" in self.fields:
+            self.fields["collaborators"].queryset = _researchers()
+        if "image_set" in self.fields and user is not None:
+            self.fields["image_set"].queryset = selectors.image_set_list(user=user)
+
+
+def _transition_action(target: str, label: str):
+    def action(modeladmin, request, queryset):
+        moved = 0
+        for study in queryset:
+            try:
+                services.study_transition(study=study, to=target, by=request.user, note="admin action")
+                moved += 1
+            except ApplicationError as exc:
+                modeladmin.message_user(request, f"{study}: {exc.message}", messages.ERROR)
+        if moved:
+            modeladmin.message_user(request, f"{moved} study(ies) moved to {target}.", messages.SUCCESS)
+
+    action.__name__ = f"transition_to_{target}"
+    return admin.action(description=label)(action)
+
+
+@admin.register(Study)
+class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+    form = StudyForm
+    list_display = ["name", "kind", "status_badge", "image_set", "owner", "created_at"]
+    list_filter = ["status", "kind"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    filter_horizontal = ["collaborators"]
+    actions = [
+        _transition_action(Study.Status.GENERATING, "Generate stimuli (draft → generating)"),
+        _transition_action(Study.Status.READY, "Mark ready (generating → ready)"),
+        _transition_action(Study.Status.LIVE, "Go live (ready/closed → live)"),
+        _transition_action(Study.Status.CLOSED, "Close collection (live → closed)"),
+        _transition_action(Study.Status.DRAFT, "Back to draft (generating/ready → draft)"),
+    ]
+    DESIGN_FIELDS = ["kind", "image_set", "seed", "patch_size", "display_scale", "judgments_train", "judgments_val",
+                     "judgments_jnd", "assignment_size", "sentinel_rate", "jnd_first_ms", "jnd_gap_ms",
+                     "jnd_second_ms"]
+
+    def scoped_queryset(self, request):
+        return selectors.study_list(user=request.user)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+
+        class ScopedForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, user=request.user, **kw)
+
+        return ScopedForm
+
+    def get_readonly_fields(self, request, obj=None):
+        readonly = ["status_badge", "history", "instructions_preview", "owner"]
+        if obj is not None:
+            readonly.append("slug")
+            if obj.status != Study.Status.DRAFT:
+                readonly += self.DESIGN_FIELDS  # the design is frozen once generation starts
+        return readonly
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj is not None else self.prepopulated_fields
+
+    def get_fieldsets(self, request, obj=None):
+        design = [f for f in StudyForm.Meta.fields if f not in ("name", "slug", "instructions", "collaborators")]
+        return [
+            (None, {"fields": ["name", "slug", "owner", "status_badge", "collaborators"]}),
+            ("Design", {"fields": design}),
+            ("Instructions", {"fields": ["instructions", "instructions_preview"]}),
+            ("Status history", {"fields": ["history"]}),
+        ]
+
+    @admin.display(description="status")
+    def status_badge(self, obj):
+        if obj is None or obj.pk is None:
+            return "draft"
+        allowed = ", ".join(obj.allowed_transitions()) or "none"
+        return format_html("<strong>{}</strong> <span style='color:#666'>(next: {})</span>", obj.get_status_display(),
+                           allowed)
+
+    @admin.display(description="history")
+    def history(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        rows = obj.status_changes.select_related("by")
+        return format_html_join(mark_safe("<br>"), "{} {} → {} by {} {}",
+                                ((c.at.strftime("%Y-%m-%d %H:%M"), c.from_status, c.to_status,
+                                  c.by.username if c.by else "system", c.note) for c in rows)) or "-"
+
+    @admin.display(description="preview")
+    def instructions_preview(self, obj):
+        return mark_safe(render_markdown(obj.instructions)) if obj and obj.pk else "-"  # noqa: S308 - sanitised by nh3
+
+    def save_model(self, request, obj, form, change):
+        data = {k: v for k, v in form.cleaned_data.items() if k in services.STUDY_DESIGN_FIELDS}
+        if change:
+            services.study_update(study=obj, data=data)
+        else:
+            study = services.study_create(owner=request.user, slug=form.cleaned_data.get("slug") or None, **data)
+            obj.pk, obj.slug, obj.owner, obj.status = study.pk, study.slug, study.owner, study.status
+            obj._state.adding = False
+
+    def delete_model(self, request, obj):
+        try:
+            services.study_delete(study=obj)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

@@ -1,0 +1,24 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("image-sets/", apis.ImageSetListApi.as_view(), name="image-set-list"),
+    path("image-sets/create/", apis.ImageSetCreateApi.as_view(), name="image-set-create"),
+    path("image-sets/<int:pk>/", apis.ImageSetDetailApi.as_view(), name="image-set-detail"),
+    path("image-sets/<int:pk>/update/", apis.ImageSetUpdateApi.as_view(), name="image-set-update"),
+    path("image-sets/<int:pk>/delete/", apis.ImageSetDeleteApi.as_view(), name="image-set-delete"),
+    path("image-sets/<int:pk>/images/", apis.ReferenceImageListApi.as_view(), name="image-list"),
+    path("image-sets/<int:pk>/images/upload/", apis.ReferenceImageUploadApi.as_view(), name="image-upload"),
+    path("images/<int:pk>/", apis.ReferenceImageDetailApi.as_view(), name="image-detail"),
+    path("images/<int:pk>/delete/", apis.ReferenceImageDeleteApi.as_view(), name="image-delete"),
+    path("images/<int:pk>/file/", apis.ReferenceImageFileApi.as_view(), {"variant": "file"}, name="image-file"),
+    path("images/<int:pk>/thumbnail/", apis.ReferenceImageFileApi.as_view(), {"variant": "thumbnail"},
+         name="image-thumbnail"),
+    path("studies/", apis.StudyListApi.as_view(), name="study-list"),
+    path("studies/create/", apis.StudyCreateApi.as_view(), name="study-create"),
+    path("studies/<int:pk>/", apis.StudyDetailApi.as_view(), name="study-detail"),
+    path("studies/<int:pk>/update/", apis.StudyUpdateApi.as_view(), name="study-update"),
+    path("studies/<int:pk>/delete/", apis.StudyDeleteApi.as_view(), name="study-delete"),
+    path("studies/<int:pk>/transition/", apis.StudyTransitionApi.as_view(), name="study-transition"),
+]
