@@ -1,0 +1,115 @@
+"""Image and value files of a BAPPS folder: decoding, the loader's resize, deterministic writing.
+
+Reading follows the official evaluation loader (reference §3.4): PIL opens the file and converts
+it to RGB (alpha is dropped, palettes expanded), then torchvision's ``Resize(load_size)`` makes
+the **shorter** side ``load_size`` and the longer side ``int(load_size * long / short)``
+(truncated), with bilinear interpolation. On PIL images torchvision simply calls
+``Image.resize(..., BILINEAR)``, and Pillow's resize is always area-aware: when shrinking it
+widens the bilinear kernel by the scale factor, i.e. it antialiases (torchvision's ``antialias``
+flag only affects tensors). We call Pillow the same way, so a 256x256 BAPPS patch becomes the
+same 64x64 pixels as in the official pipeline. ``load_size=None`` keeps the stored size.
+
+The official tensors are ``ToTensor`` then ``Normalize(0.5, 0.5)``: float32 ``(v / 255 - 0.5) /
+0.5`` in [-1, 1]. ``to_official_float`` computes exactly that in float32, keeping NumPy's H×W×3
+layout (transpose to C×H×W yourself when building tensors).
+
+Writing uses Pillow's PNG encoder with fixed settings and no metadata, so the same pixels give
+the same bytes with a given Pillow/zlib build.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from metrics.bapps._layout import BappsError
+
+PNG_COMPRESS_LEVEL = 6
+
+
+def resized_shape(width: int, height: int, load_size: int) -> tuple[int, int]:
+    """``(new_width, new_height)`` with the shorter side ``load_size`` (torchvision's rule)."""
+    short, long = (width, height) if width <= height else (height, width)
+    new_short, new_long = load_size, int(load_size * long / short)
+    return (new_short, new_long) if width <= height else (new_long, new_short)
+
+
+def resize_short_side(image: Image.Image, load_size: int) -> Image.Image:
+    """Resize a PIL image so its shorter side is ``load_size`` (bilinear, Pillow's filter)."""
+    size = resized_shape(image.width, image.height, load_size)
+    if size == image.size:
+        return image
+    return image.resize(size, Image.Resampling.BILINEAR)
+
+
+def to_official_float(pixels: np.ndarray) -> np.ndarray:
+    """uint8 pixels → float32 in [-1, 1], bit-identical to ``ToTensor`` + ``Normalize(0.5, 0.5)``."""
+    return (pixels.astype(np.float32) / np.float32(255.0) - np.float32(0.5)) / np.float32(0.5)
+
+
+def load_image(
+    path: str | os.PathLike, *, load_size: int | None = 64, as_float: bool = False
+) -> np.ndarray:
+    """Read one image the way the official BAPPS loader does.
+
+    Args:
+        path: Image file.
+        load_size: Target length of the shorter side, or ``None`` for the stored size.
+        as_float: Return float32 in [-1, 1] (official convention) instead of uint8.
+
+    Returns:
+        An H×W×3 array, uint8 or float32.
+
+    Raises:
+        BappsError: If the file cannot be opened or decoded (the message names it).
+    """
+    try:
+        with Image.open(path) as opened:
+            image = opened.convert("RGB")  # convert() forces the full decode inside the try
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise BappsError(f"{path}: unreadable image ({exc})", path) from exc
+    if load_size is not None:
+        image = resize_short_side(image, load_size)
+    pixels = np.asarray(image, dtype=np.uint8)
+    return to_official_float(pixels) if as_float else pixels
+
+
+def load_fraction(path: str | os.PathLike, meaning: str) -> float:
+    """Read a one-value ``.npy`` file holding a fraction in [0, 1].
+
+    Args:
+        path: The ``judge/*.npy`` or ``same/*.npy`` file.
+        meaning: What the fraction counts, for the error message.
+
+    Raises:
+        BappsError: Unreadable file, not exactly one numeric value, or a value outside [0, 1].
+    """
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as exc:
+        raise BappsError(f"{path}: unreadable .npy file ({exc})", path) from exc
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise BappsError(
+            f"{path}: expected one number ({meaning}), found {arr.dtype} array of shape {arr.shape}",
+            path,
+        )
+    value = float(arr.reshape(-1)[0])
+    if not 0.0 <= value <= 1.0:  # also rejects NaN
+        raise BappsError(f"{path}: value {value!r} is outside [0, 1] ({meaning})", path)
+    return value
+
+
+def save_png(pixels: np.ndarray, path: Path) -> None:
+    """Write uint8 H×W×3 pixels as an RGB PNG with fixed encoder settings."""
+    # H×W×3 uint8 is inferred as RGB (the explicit mode argument is deprecated in Pillow).
+    Image.fromarray(np.ascontiguousarray(pixels)).save(
+        path, format="PNG", compress_level=PNG_COMPRESS_LEVEL, optimize=False
+    )
+
+
+def save_fraction(value: float, path: Path) -> None:
+    """Write one fraction as a float64 ``.npy`` of shape (1,) (the loader reshapes it anyway)."""
+    np.save(path, np.array([value], dtype=np.float64), allow_pickle=False)
