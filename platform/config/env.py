@@ -90,8 +90,12 @@ def env_database(name: str, default: dict[str, Any], *, environ_: Mapping[str, s
         config = environ.Env.db_url_config(value)
     except Exception as exc:  # django-environ raises several types for malformed URLs
         raise ImproperlyConfigured(f"Environment variable {name} is not a valid database URL: {exc}") from None
-    if not config.get("ENGINE"):
-        raise ImproperlyConfigured(f"Environment variable {name}={value!r} names an unknown database scheme.")
+    # django-environ passes unknown schemes through as the engine name; only known ones are real.
+    if config.get("ENGINE") not in set(environ.Env.DB_SCHEMES.values()):
+        scheme = value.split(":", 1)[0]
+        raise ImproperlyConfigured(
+            f"Environment variable {name} uses unknown database scheme {scheme!r}; use postgres:// or sqlite://."
+        )
     return config
 
 

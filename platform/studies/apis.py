@@ -53,6 +53,9 @@ class ImageSetListApi(APIView):
 
 class ImageSetCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ImageSetCreateInput"
+
         name = serializers.CharField(max_length=200)
         description = serializers.CharField(required=False, allow_blank=True, default="")
         min_side = serializers.IntegerField(required=False, default=64, min_value=8, max_value=4096)
@@ -74,6 +77,9 @@ class ImageSetDetailApi(APIView):
 
 class ImageSetUpdateApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ImageSetUpdateInput"
+
         name = serializers.CharField(max_length=200, required=False)
         description = serializers.CharField(required=False, allow_blank=True)
         min_side = serializers.IntegerField(required=False, min_value=8, max_value=4096)
@@ -135,11 +141,17 @@ class ReferenceImageUploadApi(APIView):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReferenceImageUploadInput"
+
         file = serializers.FileField(allow_empty_file=True)
         source = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
         licence = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReferenceImageUploadOutput"
+
         created = ReferenceImageOutput(many=True)
         duplicates = ReferenceImageOutput(many=True)
 
@@ -174,7 +186,7 @@ class ReferenceImageDeleteApi(APIView):
 class ReferenceImageFileApi(APIView):
     """The stored PNG (or its thumbnail), for researchers who can see the image set."""
 
-    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, operation_id="images_file")
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request, pk: int, variant: str = "file"):
         image = selectors.reference_image_get(user=request.user, pk=pk)
         fieldfile = image.thumbnail if variant == "thumbnail" and image.thumbnail else image.file
@@ -238,6 +250,9 @@ class StudyListApi(APIView):
 
 class StudyCreateApi(APIView):
     class InputSerializer(_StudyDesignInput):
+        class Meta:
+            ref_name = "StudyCreateInput"
+
         name = serializers.CharField(max_length=200)
         slug = serializers.SlugField(max_length=80, required=False)
 
@@ -258,6 +273,9 @@ class StudyDetailApi(APIView):
 
 class StudyUpdateApi(APIView):
     class InputSerializer(_StudyDesignInput):
+        class Meta:
+            ref_name = "StudyUpdateInput"
+
         name = serializers.CharField(max_length=200, required=False)
 
     @extend_schema(request=InputSerializer, responses=StudyOutput, operation_id="studies_update")
@@ -283,6 +301,9 @@ class StudyDeleteApi(APIView):
 
 class StudyTransitionApi(APIView):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "StudyTransitionInput"
+
         status = serializers.CharField(max_length=16)
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 

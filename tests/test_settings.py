@@ -1,0 +1,83 @@
+"""Settings are read strictly from the environment."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_database, env_int, env_list
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _settings_in_subprocess(env: dict, expr: str) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")}
+    code = f"import django.conf as c; from django.conf import settings; print(repr(({expr})))"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+        env={**base, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", "DJANGO_SETTINGS_MODULE": "config.settings.base",
+             **env},
+    )
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("False", False), ("1", True), ("off", False), ("", True)])
+def test_env_bool_accepts_known_words(raw, expected):
+    assert env_bool("X", True, environ_={"X": raw}) is expected
+
+
+def test_env_bool_rejects_unknown_words():
+    with pytest.raises(ImproperlyConfigured, match="DEBUG='maybe' is not a boolean"):
+        env_bool("DEBUG", False, environ_={"DEBUG": "maybe"})
+
+
+def test_env_int_rejects_garbage_and_out_of_range():
+    with pytest.raises(ImproperlyConfigured, match="LIMIT='ten' is not an integer"):
+        env_int("LIMIT", 1, environ_={"LIMIT": "ten"})
+    with pytest.raises(ImproperlyConfigured, match="outside the allowed range"):
+        env_int("LIMIT", 1, minimum=5, environ_={"LIMIT": "3"})
+
+
+def test_env_list_and_database_url():
+    assert env_list("H", [], environ_={"H": "a, b,,c"}) == ["a", "b", "c"]
+    db = env_database("DATABASE_URL", {}, environ_={"DATABASE_URL": "postgres://u@db:5433/name"})
+    assert db["ENGINE"] == "django.db.backends.postgresql"
+    assert (db["HOST"], db["PORT"], db["NAME"], db["USER"]) == ("db", 5433, "name", "u")
+    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+        env_database("DATABASE_URL", {}, environ_={"DATABASE_URL": "nosuchdb://x/y"})
+
+
+def test_bad_debug_value_stops_start_up_naming_the_variable():
+    result = _settings_in_subprocess({"DEBUG": "maybe"}, "settings.DEBUG")
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_secret_key_is_required_when_debug_is_off():
+    result = _settings_in_subprocess({"DEBUG": "false"}, "settings.SECRET_KEY")
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+    ok = _settings_in_subprocess({"DEBUG": "false", "SECRET_KEY": "s3cret-from-env"}, "settings.SECRET_KEY")
+    assert ok.stdout.strip() == "'s3cret-from-env'"
+
+
+def test_embedded_defaults_sqlite_and_filesystem_broker(tmp_path):
+    expr = "settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, settings.SECRET_KEY[:4]"
+    result = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(tmp_path)}, expr)
+    assert result.returncode == 0, result.stderr
+    assert "'django.db.backends.sqlite3', 'filesystem://'" in result.stdout
+    key = (tmp_path / "secret_key").read_text()
+    assert result.stdout.strip().endswith(f"'{key[:4]}')"), "development key is generated once into var/"
+    again = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(tmp_path)}, "settings.SECRET_KEY")
+    assert again.stdout.strip() == repr(key)
+
+
+def test_urls_select_postgres_and_redis(tmp_path):
+    expr = "settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL"
+    result = _settings_in_subprocess(
+        {"PERCEPTLAB_VAR_DIR": str(tmp_path), "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
+         "REDIS_URL": "redis://127.0.0.1:6379/3"}, expr)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "('django.db.backends.postgresql', 'redis://127.0.0.1:6379/3')"
