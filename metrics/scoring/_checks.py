@@ -54,7 +54,7 @@ def check_fractions(name: str, values: ArrayLike) -> np.ndarray:
         i = bad[0]
         raise ValueError(
             f"{name} must be fractions in [0, 1]; {bad.size} value(s) are not, "
-            f"first at index {i}: {arr[i]!r}"
+            f"first at index {i}: {float(arr[i])!r}"
         )
     return arr
 

@@ -16,7 +16,8 @@ only ``all`` (the paper averages JND mAP over ``traditional`` and ``cnn``, the t
 
 Aggregate intervals come from a stratified bootstrap: each category is resampled on its own
 stream (see :func:`~metrics.scoring.bootstrap.make_rng`) and the replicate-wise mean of the
-category replicates gives the aggregate's replicates. All scores are fractions in [0, 1].
+category replicates gives the aggregate's replicates. All scores are fractions in [0, 1], and
+point scores are correctly rounded means (``math.fsum``), like the per-category scores.
 """
 
 from __future__ import annotations
@@ -285,7 +286,7 @@ def score_jnd_set(
 
 
 def _mean_or_none(values: list[float | None]) -> float | None:
-    return None if any(v is None for v in values) else float(np.mean(values))
+    return None if any(v is None for v in values) else mean_of(np.array(values))
 
 
 def _aggregates(
@@ -307,7 +308,7 @@ def _aggregates(
             name=name,
             categories=members,
             complete=set(members) == set(wanted),
-            score=float(np.mean([results[c].score for c in members])),
+            score=mean_of(np.array([results[c].score for c in members])),
             ci_low=low,
             ci_high=high,
             human=_mean_or_none([results[c].human for c in members]),
