@@ -64,3 +64,4 @@ def test_worker_consumes_from_the_filesystem_broker(tmp_path):
     reply = _run_worker_and_ping(env, tmp_path)
     assert reply["payload"] == "hello"
     assert (tmp_path / "celery" / "broker").is_dir()
+    assert not (ROOT / "control").exists(), "the filesystem transport wrote outside var/"

@@ -205,7 +205,7 @@ if REDIS_URL:
     # A task must outlive the longest fit; Redis re-delivers unacknowledged messages after this.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 else:
-    for sub in ("broker", "processed", "results"):
+    for sub in ("broker", "processed", "results", "control"):
         (CELERY_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -213,6 +213,8 @@ else:
         "data_folder_out": str(CELERY_DIR / "broker"),
         "processed_folder": str(CELERY_DIR / "processed"),
         "store_processed": False,
+        # fanout exchanges (worker remote control) would otherwise land in the current directory
+        "control_folder": str(CELERY_DIR / "control"),
     }
     CELERY_RESULT_BACKEND = f"file://{CELERY_DIR / 'results'}"
 CELERY_TASK_SERIALIZER = "json"
