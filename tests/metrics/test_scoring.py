@@ -384,14 +384,16 @@ def test_bootstrap_is_seeded(big):
 
 
 def test_bootstrap_on_10k_triplets_is_fast(big):
+    # CPU time of this process, not wall time: the test machines are shared, and a looped
+    # (non-vectorised) bootstrap would still blow these bounds by an order of magnitude.
     d0, d1 = big["a"]
-    start = time.perf_counter()
+    start = time.process_time()
     twoafc_ci(d0, d1, big["judge"], n_resamples=1000)
     paired_bootstrap_2afc(*big["a"], *big["b"], big["judge"], n_resamples=1000)
-    assert time.perf_counter() - start < 1.5
-    start = time.perf_counter()
+    assert time.process_time() - start < 1.0
+    start = time.process_time()
     jnd_ci(d1, big["same"], n_resamples=1000)
-    assert time.perf_counter() - start < 3.0
+    assert time.process_time() - start < 2.0
 
 
 def test_paired_test_detects_the_better_metric(big):
