@@ -133,6 +133,28 @@ class Study(TimeStampedModel):
     jnd_gap_ms = models.PositiveIntegerField(default=250, validators=[MinValueValidator(0), MaxValueValidator(10000)])
     jnd_second_ms = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)])
     instructions = models.TextField(blank=True, help_text="Markdown shown to participants (rendered safely)")
+    jnd_identical_share = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(0.9)],
+        help_text="Share of JND pairs (non-sentinel) that are identical",
+    )
+    # Recruitment and completion
+    max_assignments_per_participant = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
+    lease_minutes = models.PositiveIntegerField(default=45, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+                                                help_text="An assignment idle this long returns its trials to the pool")
+    completion_url = models.URLField(blank=True, help_text="Where participants go after finishing; {code} is replaced "
+                                     "by the completion code (e.g. https://app.prolific.com/submissions/complete?cc={code})")
+    completion_code = models.CharField(max_length=40, blank=True, help_text="Code for participants who pass QC")
+    completion_code_failed = models.CharField(max_length=40, blank=True, help_text="Code for participants who fail QC")
+    # Quality control (see crowd.qc)
+    qc_min_sentinel_accuracy = models.FloatField(default=0.93, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    qc_rt_floor_ms = models.PositiveIntegerField(default=250, help_text="Answers faster than this count as too fast")
+    qc_max_fast_share = models.FloatField(default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    qc_max_side_bias = models.FloatField(default=0.85, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+                                         help_text="Flag when more than this share of answers picks one side")
+    # Generation progress (written by the stimuli task)
+    generation_total = models.PositiveIntegerField(default=0, editable=False)
+    generation_done = models.PositiveIntegerField(default=0, editable=False)
+    generation_error = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -160,3 +182,142 @@ class StudyStatusChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.study_id}: {self.from_status} → {self.to_status}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Stimuli and trials (generated from the design by `studies.generation`)
+# ---------------------------------------------------------------------------------------------
+
+
+class DistortionSpec(TimeStampedModel):
+    """One distortion a study draws from: a registry name (see `experiments.list_distortions()`),
+    a severity range in [0, 1], a category label for scoring, and a relative weight."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="distortion_specs")
+    name = models.CharField(max_length=80, help_text="Registry name from experiments.list_distortions()")
+    family = models.CharField(max_length=20, editable=False, blank=True)
+    category = models.CharField(max_length=40, default="traditional",
+                                help_text="Scoring category (BAPPS: traditional, cnn, superres, deblur, color, frameinterp)")
+    severity_min = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    severity_max = models.FloatField(default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0)])
+
+    class Meta:
+        ordering = ["study", "id"]
+        constraints = [models.UniqueConstraint(fields=["study", "name", "category"], name="unique_spec_per_category")]
+
+    def __str__(self) -> str:
+        return f"{self.name} [{self.category}] {self.severity_min:.2f}–{self.severity_max:.2f}"
+
+
+class TrialQuota(models.Model):
+    """How many trials of a kind, split and category the study generates."""
+
+    class Split(models.TextChoices):
+        TRAIN = "train", "train"
+        VAL = "val", "val"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="quotas")
+    kind = models.CharField(max_length=8, choices=[("2afc", "2AFC"), ("jnd", "JND")])
+    split = models.CharField(max_length=8, choices=Split.choices, default=Split.VAL)
+    category = models.CharField(max_length=40, default="traditional")
+    count = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(1_000_000)])
+
+    class Meta:
+        ordering = ["study", "kind", "split", "category"]
+        constraints = [models.UniqueConstraint(fields=["study", "kind", "split", "category"], name="unique_quota")]
+
+    def __str__(self) -> str:
+        return f"{self.count} {self.kind} {self.split}/{self.category}"
+
+
+class ModelArtifact(TimeStampedModel):
+    """A network trained for a study's stimuli (CNN autoencoder, SR net, colouriser): weights and
+    hyper-parameters, content-addressed so provenance can name it."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="model_artifacts")
+    sha256 = models.CharField(max_length=64)
+    kind = models.CharField(max_length=40)
+    file = models.FileField(upload_to="models/")
+    params = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "sha256"], name="unique_artifact_per_study")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.sha256[:12]}"
+
+
+class Patch(models.Model):
+    """A square crop of a reference image (box in the source image's pixels, after `scale`)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="patches")
+    image = models.ForeignKey(ReferenceImage, on_delete=models.PROTECT, related_name="patches")
+    index = models.PositiveIntegerField()
+    box = models.JSONField(help_text="[left, top, right, bottom] in source-image pixels")
+    scale = models.FloatField(default=1.0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["study", "image", "index"], name="unique_patch")]
+
+    def __str__(self) -> str:
+        return f"patch {self.index} of {self.image_id}"
+
+
+def _stimulus_path(instance: Stimulus, filename: str) -> str:
+    # Names reveal nothing about the distortion: study id and the PNG's own hash.
+    return f"stimuli/{instance.study_id}/{instance.sha256[:2]}/{instance.sha256}.png"
+
+
+class Stimulus(models.Model):
+    """One image shown to participants (a reference patch or a distorted version), with the
+    provenance that regenerates it bit for bit (`experiments.regenerate`)."""
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="stimuli")
+    patch = models.ForeignKey(Patch, on_delete=models.CASCADE, related_name="stimuli", null=True, blank=True)
+    file = models.FileField(upload_to=_stimulus_path)
+    sha256 = models.CharField(max_length=64, db_index=True, help_text="sha256 of the PNG bytes")
+    provenance = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "stimuli"
+
+    def __str__(self) -> str:
+        return f"stimulus {self.pk}"
+
+
+class Trial(models.Model):
+    """A 2AFC triplet (ref, p0, p1) or a JND pair (p0 shown first, p1 second, before any
+    counterbalancing). `expected` is the hidden answer of sentinels and practice trials; it never
+    reaches a participant's browser except as practice feedback."""
+
+    class Kind(models.TextChoices):
+        TWOAFC = "2afc", "2AFC"
+        JND = "jnd", "JND"
+
+    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    split = models.CharField(max_length=8, choices=TrialQuota.Split.choices, default="val")
+    category = models.CharField(max_length=40)
+    index = models.PositiveIntegerField(help_text="Position in the study's generation plan")
+    ref = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    p0 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
+    p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
+    is_sentinel = models.BooleanField(default=False)
+    is_practice = models.BooleanField(default=False)
+    expected = models.CharField(max_length=8, blank=True, help_text="2AFC: p0/p1; JND: same/different")
+    judgments_needed = models.PositiveSmallIntegerField(default=0)
+    # Counters kept by the crowd services under row locks (allocation reads them in one query).
+    valid_count = models.PositiveIntegerField(default=0)
+    leased_count = models.PositiveIntegerField(default=0)
+    shown_straight = models.PositiveIntegerField(default=0)
+    shown_swapped = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["study", "index"]
+        constraints = [models.UniqueConstraint(fields=["study", "index"], name="unique_trial_index")]
+        indexes = [models.Index(fields=["study", "kind", "is_sentinel", "is_practice", "valid_count"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} trial {self.index} ({self.split}/{self.category})"
