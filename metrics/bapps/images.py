@@ -46,7 +46,7 @@ def resize_short_side(image: Image.Image, load_size: int) -> Image.Image:
 
 
 def to_official_float(pixels: np.ndarray) -> np.ndarray:
-    """uint8 pixels → float32 in [-1, 1], bit-identical to ``ToTensor`` + ``Normalize(0.5, 0.5)``."""
+    """uint8 → float32 in [-1, 1], bit-identical to ``ToTensor`` + ``Normalize(0.5, 0.5)``."""
     return (pixels.astype(np.float32) / np.float32(255.0) - np.float32(0.5)) / np.float32(0.5)
 
 
@@ -93,7 +93,8 @@ def load_fraction(path: str | os.PathLike, meaning: str) -> float:
         raise BappsError(f"{path}: unreadable .npy file ({exc})", path) from exc
     if arr.size != 1 or arr.dtype.kind not in "biuf":
         raise BappsError(
-            f"{path}: expected one number ({meaning}), found {arr.dtype} array of shape {arr.shape}",
+            f"{path}: expected one number ({meaning}), "
+            f"found {arr.dtype} array of shape {arr.shape}",
             path,
         )
     value = float(arr.reshape(-1)[0])

@@ -189,7 +189,7 @@ class BappsSet(Sequence):
 
 
 class TwoAFCSet(BappsSet):
-    """A 2AFC category folder (``ref``, ``p0``, ``p1``, ``judge``); items are :class:`TwoAFCItem`."""
+    """A 2AFC category folder (``ref``, ``p0``, ``p1``, ``judge``) of :class:`TwoAFCItem`."""
 
     layout = TWOAFC
 

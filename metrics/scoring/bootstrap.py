@@ -2,9 +2,10 @@
 
 The paper reports point scores only. Here every score can carry a percentile bootstrap interval:
 triplets (or JND pairs) are resampled with replacement, the score is recomputed on each resample,
-and the interval is the (a/2, 1 - a/2) percentiles of those replicates. A *paired* bootstrap
-compares two metrics on the same triplets: each resample draws one set of indices and scores both
-metrics on it, so the per-triplet correlation between the metrics is kept.
+and the interval runs between the alpha/2 and 1 - alpha/2 quantiles of those replicates
+(alpha = 1 - confidence). A *paired* bootstrap compares two metrics on the same triplets: each
+resample draws one set of indices and scores both metrics on it, so the per-triplet correlation
+between the metrics is kept.
 
 Everything is vectorised. Indices come from :func:`bootstrap_indices` in row blocks whose size
 depends only on N (at most one million indices per block), so memory stays bounded and the
@@ -13,9 +14,9 @@ random stream is a function of ``(seed, N, n_resamples)`` alone.
 * 2AFC replicates are means of gathered per-triplet credits.
 * JND replicates reuse one ascending sort of the full sample: each resampled pair is mapped to
   its position in that ranking, the positions are put in order by a counting sort and the labels
-  are read in that order. Ties between *different* pairs keep
-  the full sample's ``np.argsort`` order, which is the order :func:`~metrics.scoring.jnd.jnd_map`
-  would give the same resample whenever distances are distinct. A replicate that drew no "same"
+  are read in that order. Ties between *different* pairs keep the full sample's ``np.argsort``
+  order, which is the order :func:`~metrics.scoring.jnd.jnd_map` would give the same resample
+  whenever distances are distinct. A replicate that drew no "same"
   mass has no defined AP; it is NaN and left out of the percentiles.
 
 P-value of the paired test: the replicate differences are centred on the observed difference δ
@@ -303,8 +304,7 @@ def paired_bootstrap_2afc(
         A :class:`PairedTest` with difference = score(A) - score(B).
     """
     credit_a = twoafc_credit(d0_a, d1_a, judge)
-    credit_b = twoafc_credit(d0_b, d1_b, judge)
-    check_same_length(metric_a=credit_a, metric_b=credit_b)
+    credit_b = twoafc_credit(d0_b, d1_b, judge)  # both checked against judge, so same length
     return paired_bootstrap_credits(
         credit_a, credit_b, n_resamples=n_resamples, confidence=confidence, seed=seed
     )

@@ -1,4 +1,4 @@
-"""2AFC agreement between a distance metric and human judgments (LPIPS paper, §3.1 of our reference).
+"""2AFC agreement between a distance metric and human judgments (LPIPS paper; reference §3.1).
 
 A 2AFC triplet shows a reference and two distorted patches p0 and p1; ``judge`` g is the fraction of
 humans who said p1 is closer to the reference. A metric with distances d0 = d(ref, p0) and

@@ -60,7 +60,7 @@ def small_2afc(tmp_path):
     return tmp_path / "2afc" / "val" / "cnn"
 
 
-# --- writing and reading back ----------------------------------------------------------------------
+# --- writing and reading back --------------------------------------------------------------------
 
 
 def test_2afc_round_trip_is_lossless(tmp_path):
@@ -161,7 +161,7 @@ def test_writer_rejects_empty_input_and_odd_names(tmp_path):
         write_jnd(tmp_path, "val", "../escape", _pairs(1))
 
 
-# --- the official loader's rules -------------------------------------------------------------------
+# --- the official loader's rules -----------------------------------------------------------------
 
 
 def test_items_follow_sorted_os_walk_order_and_match_by_name(tmp_path):
@@ -229,7 +229,7 @@ def test_images_with_alpha_or_palette_are_read_as_rgb(tmp_path):
     assert np.array_equal(load_image(tmp_path / "rgba.png", load_size=None), rgba[..., :3])
 
 
-# --- laziness and batches --------------------------------------------------------------------------
+# --- laziness and batches ------------------------------------------------------------------------
 
 
 def test_opening_is_lazy_and_items_are_checked_when_read(small_2afc):
@@ -274,7 +274,7 @@ def test_indexing_checks_bounds(small_2afc):
         data[1:3]
 
 
-# --- bad folders -----------------------------------------------------------------------------------
+# --- bad folders ---------------------------------------------------------------------------------
 
 
 def test_missing_judge_file_is_named(small_2afc):
@@ -346,7 +346,7 @@ def test_duplicate_stems_are_an_error(small_2afc):
         TwoAFCSet(small_2afc)
 
 
-# --- the whole dataset -----------------------------------------------------------------------------
+# --- the whole dataset ---------------------------------------------------------------------------
 
 
 def test_dataset_discovers_kinds_splits_and_categories(tmp_path):

@@ -111,7 +111,7 @@ def jnd_data(bapps_root):
     return out
 
 
-# --- hand computations -----------------------------------------------------------------------------
+# --- hand computations ---------------------------------------------------------------------------
 
 
 def hand_credits(d0, d1, judge):
@@ -153,7 +153,7 @@ def hand_voc_ap(distances, same):
     )
 
 
-# --- 2AFC ------------------------------------------------------------------------------------------
+# --- 2AFC ----------------------------------------------------------------------------------------
 
 
 def test_generated_dataset_has_ties_and_all_judge_levels(twoafc_data):
@@ -237,7 +237,7 @@ def test_it_rejects_bad_2afc_input(d0, d1, judge, message):
         twoafc_score(d0, d1, judge)
 
 
-# --- JND -------------------------------------------------------------------------------------------
+# --- JND -----------------------------------------------------------------------------------------
 
 
 def test_jnd_map_equals_hand_voc_ap(jnd_data):
@@ -328,7 +328,7 @@ def test_official_scorers_agree(twoafc_data, jnd_data):
         )
 
 
-# --- bootstrap -------------------------------------------------------------------------------------
+# --- bootstrap -----------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -443,7 +443,7 @@ def test_it_rejects_bad_bootstrap_settings(kwargs, message):
         twoafc_ci([0.1, 0.2], [0.2, 0.1], [0.4, 0.6], **kwargs)
 
 
-# --- reports and exports ---------------------------------------------------------------------------
+# --- reports and exports -------------------------------------------------------------------------
 
 
 def test_report_intervals_are_per_category_streams(twoafc_data):
