@@ -1,0 +1,173 @@
+"""The built-in metrics: names, declared ranges, options and the dotted path of each factory.
+
+Plain data only (see ``metrics._registry`` for why). Each factory lives in a module that imports
+torch and is imported only when the metric is created.
+"""
+
+from __future__ import annotations
+
+from metrics._registry import MetricInfo, OptionInfo, register_metric
+
+UNIT = (0.0, 1.0)
+SYMMETRIC = (-1.0, 1.0)
+
+_QUANTIZE = OptionInfo(
+    "quantize",
+    False,
+    "first truncate to 8-bit levels (floor(255·x)/255), as the official LPIPS baselines do",
+    (False, True),
+)
+
+_LPIPS_OPTIONS = (
+    OptionInfo(
+        "version", "0.1", "LPIPS version: '0.1' (scaling layer on) or '0.0'", ("0.1", "0.0")
+    ),
+    OptionInfo(
+        "variant",
+        "lin",
+        "'lin' (learned non-negative 1×1 weights) or 'baseline' (uniform weights)",
+        ("lin", "baseline"),
+    ),
+    OptionInfo(
+        "trunk_weights",
+        "imagenet",
+        "'imagenet' (the torch hub cache under $TORCH_HOME, then torchvision's download), a path "
+        "to a torchvision checkpoint, or None for a seeded random trunk",
+    ),
+    OptionInfo(
+        "lin_weights",
+        None,
+        "None for the shipped official weights of `version`, or a path / state dict with keys "
+        "'lin{k}.model.1.weight' (official) or 'lin.{k}' (ours)",
+    ),
+    OptionInfo("seed", 0, "seed of the random trunk when trunk_weights is None"),
+    OptionInfo(
+        "download",
+        True,
+        "allow torchvision's download when the ImageNet checkpoint is not in the cache",
+        (False, True),
+    ),
+    OptionInfo(
+        "spatial", False, "return N×H×W distance maps instead of N distances", (False, True)
+    ),
+    OptionInfo(
+        "channels_last",
+        None,
+        "run the trunk in channels-last memory format; None: on CPU only, where it was measured "
+        "faster (see docs/performance.md)",
+        (None, False, True),
+    ),
+)
+
+for _net, _desc in (
+    ("alex", "AlexNet"),
+    ("vgg", "VGG16"),
+    ("squeeze", "SqueezeNet 1.1"),
+):
+    register_metric(
+        MetricInfo(
+            name=f"lpips-{_net}",
+            input_range=SYMMETRIC,
+            lower_is_more_similar=True,
+            options=_LPIPS_OPTIONS,
+            summary=f"LPIPS distance with the {_desc} trunk (Zhang et al. 2018), RGB in [-1, 1]",
+            factory=f"metrics.lpips.model:build_{_net}",
+        )
+    )
+
+register_metric(
+    MetricInfo(
+        name="l2",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(_QUANTIZE,),
+        summary="0.5·mean((x0−x1)²) over RGB in [0, 1]: the official LPIPS 'L2' baseline in RGB",
+        factory="metrics.pixel:build_l2",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="l2-lab",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(_QUANTIZE,),
+        summary="0.5·mean(((Lab0−Lab1)/100)²): the official LPIPS 'L2' baseline (Lab, its default)",
+        factory="metrics.pixel:build_l2_lab",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="psnr",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="−PSNR in dB (peak 1, RGB in [0, 1]); identical images give −inf",
+        factory="metrics.pixel:build_psnr",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="ssim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo(
+                "preset",
+                "wang2004",
+                "'wang2004': Gaussian 11×11 σ=1.5, population covariance (distance 1−SSIM); "
+                "'skimage-default': 7×7 uniform, sample covariance (1−SSIM); 'lpips-baseline': "
+                "the official LPIPS DSSIM baseline, skimage defaults on Lab, (1−SSIM)/2",
+                ("wang2004", "skimage-default", "lpips-baseline"),
+            ),
+            OptionInfo(
+                "colorspace",
+                None,
+                "None: the preset's own ('lab' for lpips-baseline, else 'rgb'); 'lab' uses data "
+                "range 100 as the official baseline does",
+                (None, "rgb", "lab"),
+            ),
+            _QUANTIZE,
+        ),
+        summary="1−SSIM (mean over channels of the valid-region SSIM map); presets name the variant",
+        factory="metrics.ssim:build_ssim",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="ms-ssim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo("levels", 5, "number of scales of the standard definition", (1, 2, 3, 4, 5)),
+            OptionInfo(
+                "small_inputs",
+                "reduce",
+                "inputs too small for `levels` scales: 'reduce' uses the most scales that fit "
+                "(3 at 64×64) with their weights renormalised to sum 1; 'error' raises",
+                ("reduce", "error"),
+            ),
+        ),
+        summary="1−MS-SSIM (Wang et al. 2003; Gaussian 11/1.5, 5 scales) with a small-input policy",
+        factory="metrics.msssim:build_ms_ssim",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="fsim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1−FSIM (Zhang et al. 2011) on the luma channel",
+        factory="metrics.fsim:build_fsim",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="fsimc",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1−FSIMc (Zhang et al. 2011): FSIM with the I and Q chromatic terms",
+        factory="metrics.fsim:build_fsimc",
+    )
+)

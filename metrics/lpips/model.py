@@ -1,0 +1,259 @@
+"""LPIPS (Zhang et al., CVPR 2018), re-implemented from shared/reference/lpips-bapps.md §1.
+
+For two RGB batches in [-1, 1], following the official code where it differs from the paper:
+
+1. v0.1 only: x' = (x − shift)/scale with shift (−.030, −.088, −.188), scale (.458, .448, .450)
+   (ImageNet normalisation rewritten for [-1, 1]); v0.0 feeds x unchanged, as its weights expect.
+2. The trunk's taps f_l (``metrics.lpips.trunks``), each normalised over channels:
+   f̂ = f / (‖f‖₂ + 1e-10).
+3. Δ_l = (f̂0 − f̂1)², shape N×C_l×H_l×W_l.
+4. d = Σ_l Σ_c w_lc · mean_hw Δ_lc, with the non-negative lin weights w (code convention: w
+   multiplies the *squared* difference); the ``baseline`` variant uses w = 1.
+
+Step 4 takes the spatial mean per channel before weighting the channels, which equals the official
+"1×1 conv, then spatial mean" and yields, for free, the per-layer per-channel means that LPIPS
+training fits (``channel_means``). ``spatial=True`` instead returns Σ_l upsample(Σ_c w_lc Δ_lc)
+with bilinear upsampling (align_corners=False) to the input size, as the official code does.
+
+The trunk runs once on the concatenated batch of both images (or of reference, p0 and p1 in
+``triplet_distances``), in channels-last memory format on CPU where that is faster.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from metrics.base import Metric
+from metrics.lpips.lin import load_lin_weights
+from metrics.lpips.trunks import TRUNKS, build_trunk
+
+SHIFT = (-0.030, -0.088, -0.188)
+SCALE = (0.458, 0.448, 0.450)
+NORM_EPS = 1e-10
+
+
+def unit_normalise(f: torch.Tensor) -> torch.Tensor:
+    """Normalise every position's channel vector: f / (‖f‖₂ + 1e-10), N×C×H×W → same."""
+    norm = torch.linalg.vector_norm(f, dim=1, keepdim=True)
+    return f / (norm + NORM_EPS)
+
+
+class LPIPS(Metric):
+    """The LPIPS distance with an AlexNet, VGG16 or SqueezeNet 1.1 trunk.
+
+    Args:
+        net: ``"alex"``, ``"vgg"`` or ``"squeeze"``.
+        version: ``"0.1"`` (with the scaling layer) or ``"0.0"``.
+        variant: ``"lin"`` (learned weights) or ``"baseline"`` (uniform weights; the paper's
+            off-the-shelf cosine-distance network).
+        trunk_weights: ``"imagenet"`` (torch hub cache, then download), a torchvision checkpoint
+            path, or None for a random trunk seeded by ``seed``.
+        lin_weights: None for the shipped official weights of ``version``, or a path / state
+            dict (see ``metrics.lpips.lin``). Ignored by the baseline variant.
+        seed: Seed of the random trunk.
+        download: Allow the trunk download.
+        spatial: Make ``forward`` return N×H×W maps.
+        channels_last: Trunk memory format; None picks channels-last on CPU only.
+        device: Torch device (None: CUDA when available).
+        range_check: See ``metrics.base.Metric``.
+
+    Shape:
+        - x0, x1: N×3×H×W, RGB in [-1, 1], at least 31 (alex), 16 (vgg) or 25 (squeeze) px.
+        - output: (N,), or N×H×W with ``spatial=True``.
+
+    All parameters are frozen (``requires_grad=False``). To fit the lin layer, enable gradients on
+    ``self.lin`` and train on ``channel_means`` (see its docstring).
+    """
+
+    def __init__(
+        self,
+        net: str,
+        *,
+        version: str = "0.1",
+        variant: str = "lin",
+        trunk_weights: str | os.PathLike[str] | None = "imagenet",
+        lin_weights: str | os.PathLike[str] | Mapping[str, object] | None = None,
+        seed: int = 0,
+        download: bool = True,
+        spatial: bool = False,
+        channels_last: bool | None = None,
+        **common: object,
+    ) -> None:
+        super().__init__(f"lpips-{net}", **common)
+        if version not in ("0.1", "0.0"):
+            raise ValueError(f"version must be the string '0.1' or '0.0', got {version!r}")
+        if variant not in ("lin", "baseline"):
+            raise ValueError(f"variant must be 'lin' or 'baseline', got {variant!r}")
+        self.spec = TRUNKS[net]
+        self.version = version
+        self.variant = variant
+        self.spatial = spatial
+        self.min_size = self.spec.min_size
+        self.trunk = build_trunk(net, trunk_weights, seed=seed, download=download)
+        self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
+        self.lin: nn.ParameterList | None = None
+        if variant == "lin":
+            weights = load_lin_weights(net, self.spec.channels, version=version, source=lin_weights)
+            self.lin = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in weights)
+        self.to(self.device)
+        if channels_last is None:
+            channels_last = self.device.type == "cpu"
+        self.channels_last = bool(channels_last)
+        if self.channels_last:
+            self.trunk.to(memory_format=torch.channels_last)
+        self.eval()
+
+    # ---- features ---------------------------------------------------------------------------
+
+    def compute_dtype(self, x: torch.Tensor) -> torch.dtype:
+        return self.shift.dtype
+
+    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.version == "0.1":
+            x = (x - self.shift) / self.scale
+        if self.channels_last:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return [unit_normalise(f) for f in self.trunk(x)]
+
+    def features(self, x: torch.Tensor, *, range_check: str | None = None) -> list[torch.Tensor]:
+        """Unit-normalised trunk features of one batch, to compute once and reuse.
+
+        Compare them with ``distance_from_features`` or ``channel_means_from_features``: a
+        reference's features computed once serve any number of comparisons (``score_triplets``
+        does this for each triplet's reference).
+
+        Args:
+            x: N×3×H×W in [-1, 1].
+            range_check: Optional per-call relaxation of the metric's ``range_check`` (a single
+                bright reference may have no negative value).
+
+        Returns:
+            One N×C_l×H_l×W_l tensor per tap, channel vectors of unit length.
+        """
+        (x,) = self.prepare(x, range_check=range_check, names=("x",))
+        return self._features(x)
+
+    # ---- distances from features ------------------------------------------------------------
+
+    @staticmethod
+    def channel_means_from_features(
+        f0: list[torch.Tensor], f1: list[torch.Tensor]
+    ) -> list[torch.Tensor]:
+        """Per-layer, per-channel spatial means of (f̂0 − f̂1)², a list of N×C_l tensors.
+
+        ``f1`` may have batch size 1 to compare one reference with a whole batch.
+        """
+        return [(a - b).square().mean(dim=(2, 3)) for a, b in zip(f0, f1, strict=True)]
+
+    def _weigh(self, means: list[torch.Tensor]) -> torch.Tensor:
+        """Σ_l means_l · w_l (or Σ_l Σ_c means_l for the baseline), shape (N,)."""
+        if self.lin is None:
+            return torch.stack([m.sum(dim=1) for m in means]).sum(dim=0)
+        return torch.stack([m @ w for m, w in zip(means, self.lin, strict=True)]).sum(dim=0)
+
+    def distance_from_features(
+        self, f0: list[torch.Tensor], f1: list[torch.Tensor]
+    ) -> torch.Tensor:
+        """LPIPS distances between two sets of ``features`` outputs, shape (N,)."""
+        return self._weigh(self.channel_means_from_features(f0, f1))
+
+    def spatial_from_features(
+        self, f0: list[torch.Tensor], f1: list[torch.Tensor], size: tuple[int, int]
+    ) -> torch.Tensor:
+        """Distance maps: per-layer weighted Δ maps upsampled bilinearly to ``size`` and summed.
+
+        Returns:
+            N×H×W tensor whose spatial mean approximates the scalar distance.
+        """
+        total = None
+        for index, (a, b) in enumerate(zip(f0, f1, strict=True)):
+            delta = (a - b).square()
+            if self.lin is None:
+                layer = delta.sum(dim=1, keepdim=True)
+            else:
+                layer = (delta * self.lin[index].view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+            up = F.interpolate(layer, size=size, mode="bilinear", align_corners=False)
+            total = up if total is None else total + up
+        return total.squeeze(1)
+
+    # ---- public calls on images -------------------------------------------------------------
+
+    def channel_means(self, x0: torch.Tensor, x1: torch.Tensor) -> list[torch.Tensor]:
+        """Per-layer, per-channel spatial means of squared normalised feature differences.
+
+        These are the inputs of the lin layer: ``distance = Σ_l channel_means[l] @ w_l``. A
+        training loop fits ``self.lin`` on them (1152 numbers per pair for alex, 1472 for vgg,
+        2240 for squeeze). The official training applies dropout (p = 0.5) to the Δ maps before
+        the lin layer; these means are taken without dropout.
+
+        Args:
+            x0: N×3×H×W in [-1, 1].
+            x1: Same shape.
+
+        Returns:
+            A list of N×C_l tensors, one per tap.
+        """
+        x0, x1 = self.prepare(x0, x1)
+        feats = self._features(torch.cat((x0, x1)))
+        return self.channel_means_from_features(*_split(feats, 2))
+
+    def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        f0, f1 = _split(self._features(torch.cat((x0, x1))), 2)
+        if self.spatial:
+            return self.spatial_from_features(f0, f1, tuple(x0.shape[-2:]))
+        return self.distance_from_features(f0, f1)
+
+    def triplet_distances(
+        self,
+        ref: torch.Tensor,
+        p0: torch.Tensor,
+        p1: torch.Tensor,
+        *,
+        range_check: str | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """d(ref, p0) and d(ref, p1), each (N,), with one trunk pass over all three batches.
+
+        The official code runs the reference through the trunk twice; here its features are
+        computed once. Inputs as for ``forward``; ``range_check`` as in ``prepare``.
+        """
+        ref, p0, p1 = self.prepare(ref, p0, p1, range_check=range_check, names=("ref", "p0", "p1"))
+        fr, f0, f1 = _split(self._features(torch.cat((ref, p0, p1))), 3)
+        return self.distance_from_features(fr, f0), self.distance_from_features(fr, f1)
+
+    def export_lin_state_dict(self) -> dict[str, torch.Tensor]:
+        """The lin weights with the official key names and shapes (``lin{k}.model.1.weight``,
+        (1, C, 1, 1)), loadable by the official package and by ``lin_weights=``."""
+        if self.lin is None:
+            raise ValueError("the baseline variant has no lin weights")
+        return {
+            f"lin{k}.model.1.weight": w.detach().cpu().clone().view(1, -1, 1, 1)
+            for k, w in enumerate(self.lin)
+        }
+
+
+def _split(feats: list[torch.Tensor], parts: int) -> tuple[list[torch.Tensor], ...]:
+    """Split each layer's concatenated batch into ``parts`` equal batches."""
+    # tensor_split (unlike chunk) returns `parts` pieces even for an empty batch.
+    chunks = [torch.tensor_split(f, parts) for f in feats]
+    return tuple([c[i] for c in chunks] for i in range(parts))
+
+
+def build_alex(**options: object) -> LPIPS:
+    """Factory for ``"lpips-alex"``."""
+    return LPIPS("alex", **options)
+
+
+def build_vgg(**options: object) -> LPIPS:
+    """Factory for ``"lpips-vgg"``."""
+    return LPIPS("vgg", **options)
+
+
+def build_squeeze(**options: object) -> LPIPS:
+    """Factory for ``"lpips-squeeze"``."""
+    return LPIPS("squeeze", **options)

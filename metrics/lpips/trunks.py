@@ -1,0 +1,257 @@
+"""LPIPS trunks: torchvision's AlexNet, VGG16 and SqueezeNet 1.1 ``features``, tapped after ReLUs.
+
+The taps follow shared/reference/lpips-bapps.md §1.2: each tap is the output of the last layer of
+one slice of torchvision's ``.features``. Only the layers up to the last tap are kept, under the
+attribute name ``features`` so that a torchvision checkpoint's ``features.<i>.*`` keys load as they
+are.
+
+Trunk weights come from, in order: an explicit checkpoint path, the torch hub cache
+(``$TORCH_HOME/hub/checkpoints/<file>``), or torchvision's download when online. With
+``trunk_weights=None`` the trunk is random, initialised with torchvision's scheme for the
+architecture under a fixed seed (the paper's "Net (Random)" rows). Every failure to find weights
+raises ``TrunkWeightsNotFound`` naming the file and the folder to put it in.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+
+@dataclass(frozen=True)
+class TrunkSpec:
+    """Static description of one trunk.
+
+    Attributes:
+        net: LPIPS name (``alex``, ``vgg``, ``squeeze``).
+        builder: torchvision.models constructor name.
+        weights_enum: torchvision weights enum whose ``IMAGENET1K_V1`` is the checkpoint.
+        tap_ends: Index in ``.features`` of the last layer of each slice; a tap follows each.
+        tap_names: Names of the taps, as in the paper.
+        channels: Channels of each tap.
+        min_size: Smallest input side the trunk accepts (layer arithmetic).
+        init: Initialisation scheme of torchvision for the architecture's convolutions.
+    """
+
+    net: str
+    builder: str
+    weights_enum: str
+    tap_ends: tuple[int, ...]
+    tap_names: tuple[str, ...]
+    channels: tuple[int, ...]
+    min_size: int
+    init: str
+
+
+TRUNKS: dict[str, TrunkSpec] = {
+    "alex": TrunkSpec(
+        "alex",
+        "alexnet",
+        "AlexNet_Weights",
+        (1, 4, 7, 9, 11),
+        ("relu1", "relu2", "relu3", "relu4", "relu5"),
+        (64, 192, 384, 256, 256),
+        31,
+        "default",
+    ),
+    "vgg": TrunkSpec(
+        "vgg",
+        "vgg16",
+        "VGG16_Weights",
+        (3, 8, 15, 22, 29),
+        ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"),
+        (64, 128, 256, 512, 512),
+        16,
+        "kaiming_normal_fan_out",
+    ),
+    "squeeze": TrunkSpec(
+        "squeeze",
+        "squeezenet1_1",
+        "SqueezeNet1_1_Weights",
+        (1, 4, 7, 9, 10, 11, 12),
+        ("conv1", "fire3", "fire5", "fire6", "fire7", "fire8", "fire9"),
+        (64, 128, 256, 384, 384, 512, 512),
+        25,
+        "kaiming_uniform",
+    ),
+}
+
+
+class TrunkWeightsNotFound(FileNotFoundError):
+    """No trunk checkpoint could be found or downloaded; the message says what to put where."""
+
+
+def checkpoint_url(spec: TrunkSpec) -> str:
+    """URL of torchvision's ImageNet checkpoint for the trunk."""
+    import torchvision
+
+    return getattr(torchvision.models, spec.weights_enum).IMAGENET1K_V1.url
+
+
+def checkpoint_filename(spec: TrunkSpec) -> str:
+    """File name of the checkpoint, e.g. ``alexnet-owt-7be5be79.pth``."""
+    return checkpoint_url(spec).rsplit("/", 1)[-1]
+
+
+def hub_checkpoint_dir() -> Path:
+    """``$TORCH_HOME/hub/checkpoints`` (``~/.cache/torch/hub/checkpoints`` by default)."""
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def hash_prefix(filename: str) -> str | None:
+    """The sha256 prefix torchvision embeds in checkpoint names (``name-<hex>.pth``), if any."""
+    match = re.search(r"-([0-9a-f]{8,})\.pth$", filename)
+    return match.group(1) if match else None
+
+
+class Trunk(nn.Module):
+    """A torchvision ``features`` stack cut after its last tap, returning the tapped activations.
+
+    Args:
+        spec: Which trunk.
+
+    Shape:
+        - input: N×3×H×W, ImageNet-normalised (v0.1) or [-1, 1] (v0.0).
+        - output: list of N×C_l×H_l×W_l tensors, one per tap.
+    """
+
+    def __init__(self, spec: TrunkSpec) -> None:
+        super().__init__()
+        import torchvision
+
+        self.spec = spec
+        # Build on the meta device: the classifier (up to 120M parameters for VGG) is never
+        # allocated or initialised, only the kept features are materialised below.
+        with torch.device("meta"):
+            full = getattr(torchvision.models, spec.builder)(weights=None)
+        self.features = full.features[: spec.tap_ends[-1] + 1].to_empty(device="cpu")
+        self.requires_grad_(False)
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        taps, start = [], 0
+        for end in self.spec.tap_ends:
+            for index in range(start, end + 1):
+                x = self.features[index](x)
+            taps.append(x)
+            start = end + 1
+        return taps
+
+    @torch.no_grad()
+    def reset_random(self, seed: int) -> None:
+        """Initialise like torchvision does for this architecture, from ``seed``.
+
+        The global RNG state is left untouched.
+        """
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            for module in self.features.modules():
+                if not isinstance(module, nn.Conv2d):
+                    continue
+                if self.spec.init == "default":
+                    module.reset_parameters()
+                elif self.spec.init == "kaiming_normal_fan_out":
+                    nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+                    nn.init.zeros_(module.bias)
+                else:
+                    nn.init.kaiming_uniform_(module.weight)
+                    nn.init.zeros_(module.bias)
+
+    def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
+        """Load the ``features.*`` tensors of a torchvision checkpoint (classifier ignored).
+
+        Raises:
+            ValueError: When the file lacks a needed tensor or a shape differs.
+        """
+        try:
+            # mmap avoids reading the classifier tensors (most of the file) into memory.
+            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError:
+            # Legacy (pre-zip) checkpoints cannot be memory-mapped.
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        if not isinstance(state, dict):
+            raise ValueError(f"{path} does not hold a state dict")
+        state = {k.removeprefix("module."): v for k, v in state.items()}
+        wanted = self.state_dict()
+        missing = [k for k in wanted if k not in state]
+        if missing:
+            raise ValueError(
+                f"{path} is not a torchvision {self.spec.builder} checkpoint: it lacks "
+                f"{', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}"
+            )
+        for key, tensor in wanted.items():
+            if state[key].shape != tensor.shape:
+                raise ValueError(
+                    f"{path}: {key} has shape {tuple(state[key].shape)}, "
+                    f"expected {tuple(tensor.shape)} for {self.spec.builder}"
+                )
+        self.load_state_dict({k: state[k] for k in wanted})
+
+
+def resolve_checkpoint(
+    spec: TrunkSpec, trunk_weights: str | os.PathLike[str], *, download: bool
+) -> Path:
+    """Find the checkpoint file for ``trunk_weights`` (``"imagenet"`` or a path).
+
+    Raises:
+        TrunkWeightsNotFound: With the file name, the folder and the URL in the message.
+    """
+    if str(trunk_weights) != "imagenet":
+        path = Path(trunk_weights).expanduser()
+        if not path.is_file():
+            raise TrunkWeightsNotFound(
+                f"trunk weights file {path} does not exist (expected a torchvision "
+                f"{spec.builder} checkpoint such as {checkpoint_filename(spec)})"
+            )
+        return path
+    filename = checkpoint_filename(spec)
+    cached = hub_checkpoint_dir() / filename
+    if cached.is_file():
+        return cached
+    url = checkpoint_url(spec)
+    advice = (
+        f"Place {filename} (from {url}) in {cached.parent}/ (set TORCH_HOME to use another "
+        f"cache), or pass trunk_weights=<path to the file>, or trunk_weights=None for a random "
+        f"trunk."
+    )
+    if not download:
+        raise TrunkWeightsNotFound(f"no ImageNet weights for lpips-{spec.net} trunk. {advice}")
+    try:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        torch.hub.download_url_to_file(
+            url, str(cached), hash_prefix=hash_prefix(filename), progress=True
+        )
+    except Exception as exc:  # urllib, socket, ssl and hash errors all mean "not available"
+        raise TrunkWeightsNotFound(
+            f"could not download the lpips-{spec.net} trunk weights ({exc}). {advice}"
+        ) from exc
+    return cached
+
+
+def build_trunk(
+    net: str, trunk_weights: str | os.PathLike[str] | None, *, seed: int = 0, download: bool = True
+) -> Trunk:
+    """Build a frozen trunk with weights from a checkpoint, the cache, a download, or a seed.
+
+    Args:
+        net: ``alex``, ``vgg`` or ``squeeze``.
+        trunk_weights: ``"imagenet"``, a checkpoint path, or None for a seeded random trunk.
+        seed: Seed of the random trunk.
+        download: Allow torchvision's download for ``"imagenet"``.
+
+    Raises:
+        ValueError: Unknown net or unusable checkpoint.
+        TrunkWeightsNotFound: No checkpoint available.
+    """
+    if net not in TRUNKS:
+        raise ValueError(f"unknown LPIPS trunk {net!r}; choose from {', '.join(TRUNKS)}")
+    trunk = Trunk(TRUNKS[net])
+    if trunk_weights is None:
+        trunk.reset_random(int(seed))
+    else:
+        trunk.load_checkpoint(resolve_checkpoint(trunk.spec, trunk_weights, download=download))
+    return trunk.eval()
