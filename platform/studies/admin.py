@@ -139,11 +139,13 @@ class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
 
 class StudyForm(forms.ModelForm):
+    completion_url = forms.URLField(required=False, assume_scheme="https",
+                                    help_text=Study._meta.get_field("completion_url").help_text)
+
     class Meta:
         model = Study
-        fields = ["name", "slug", "kind", "image_set", "seed", "patch_size", "display_scale", "judgments_train",
-                  "judgments_val", "judgments_jnd", "assignment_size", "sentinel_rate", "jnd_first_ms",
-                  "jnd_gap_ms", "jnd_second_ms", "instructions", "collaborators"]
+        fields = ["name", "slug", *services.STUDY_FROZEN_FIELDS,
+                  *[f for f in services.STUDY_SETTING_FIELDS if f != "name"], "collaborators"]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -184,9 +186,7 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         _transition_action(Study.Status.CLOSED, "Close collection (live → closed)"),
         _transition_action(Study.Status.DRAFT, "Back to draft (generating/ready → draft)"),
     ]
-    DESIGN_FIELDS = ["kind", "image_set", "seed", "patch_size", "display_scale", "judgments_train", "judgments_val",
-                     "judgments_jnd", "assignment_size", "sentinel_rate", "jnd_first_ms", "jnd_gap_ms",
-                     "jnd_second_ms"]
+    DESIGN_FIELDS = services.STUDY_FROZEN_FIELDS
 
     def scoped_queryset(self, request):
         return selectors.study_list(user=request.user)
@@ -212,10 +212,11 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         return {} if obj is not None else self.prepopulated_fields
 
     def get_fieldsets(self, request, obj=None):
-        design = [f for f in StudyForm.Meta.fields if f not in ("name", "slug", "instructions", "collaborators")]
+        settings_ = [f for f in services.STUDY_SETTING_FIELDS if f not in ("name", "instructions")]
         return [
             (None, {"fields": ["name", "slug", "owner", "status_badge", "collaborators"]}),
-            ("Design", {"fields": design}),
+            ("Design (frozen once generation starts)", {"fields": services.STUDY_FROZEN_FIELDS}),
+            ("Presentation, recruitment and quality control", {"fields": settings_}),
             ("Instructions", {"fields": ["instructions", "instructions_preview"]}),
             ("Status history", {"fields": ["history"]}),
         ]

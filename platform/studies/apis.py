@@ -209,8 +209,11 @@ class StudyOutput(serializers.ModelSerializer):
         model = Study
         fields = ["id", "name", "slug", "kind", "status", "allowed_transitions", "image_set", "seed", "patch_size",
                   "display_scale", "judgments_train", "judgments_val", "judgments_jnd", "assignment_size",
-                  "sentinel_rate", "jnd_first_ms", "jnd_gap_ms", "jnd_second_ms", "instructions", "owner",
-                  "collaborators", "created_at", "updated_at"]
+                  "sentinel_rate", "jnd_first_ms", "jnd_gap_ms", "jnd_second_ms", "instructions",
+                  "jnd_identical_share", "break_every", "max_assignments_per_participant", "lease_minutes",
+                  "completion_url", "completion_code", "completion_code_failed", "qc_min_sentinel_accuracy",
+                  "qc_rt_floor_ms", "qc_max_fast_share", "qc_max_side_bias", "generation_total",
+                  "generation_done", "generation_error", "owner", "collaborators", "created_at", "updated_at"]
 
 
 class _StudyDesignInput(serializers.Serializer):
@@ -230,6 +233,17 @@ class _StudyDesignInput(serializers.Serializer):
     jnd_gap_ms = serializers.IntegerField(required=False, min_value=0, max_value=10000)
     jnd_second_ms = serializers.IntegerField(required=False, min_value=50, max_value=10000)
     instructions = serializers.CharField(required=False, allow_blank=True, max_length=50000)
+    jnd_identical_share = serializers.FloatField(required=False, min_value=0.0, max_value=0.9)
+    break_every = serializers.IntegerField(required=False, min_value=0, max_value=10000)
+    max_assignments_per_participant = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    lease_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    completion_url = serializers.URLField(required=False, allow_blank=True)
+    completion_code = serializers.CharField(required=False, max_length=40)
+    completion_code_failed = serializers.CharField(required=False, max_length=40)
+    qc_min_sentinel_accuracy = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    qc_rt_floor_ms = serializers.IntegerField(required=False, min_value=0, max_value=60000)
+    qc_max_fast_share = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
+    qc_max_side_bias = serializers.FloatField(required=False, min_value=0.5, max_value=1.0)
     collaborators = UsernameListField(required=False)
 
     def resolve_image_set(self, request, data: dict) -> dict:

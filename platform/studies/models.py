@@ -20,6 +20,15 @@ def _random_seed() -> int:
     return secrets.randbelow(2**31 - 1)
 
 
+def _completion_code() -> str:
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I look-alikes
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
+def _sort_key() -> int:
+    return secrets.randbelow(2**31 - 1)
+
+
 class ImageSet(TimeStampedModel):
     """A named collection of reference photographs that studies draw patches from."""
 
@@ -143,8 +152,11 @@ class Study(TimeStampedModel):
                                                 help_text="An assignment idle this long returns its trials to the pool")
     completion_url = models.URLField(blank=True, help_text="Where participants go after finishing; {code} is replaced "
                                      "by the completion code (e.g. https://app.prolific.com/submissions/complete?cc={code})")
-    completion_code = models.CharField(max_length=40, blank=True, help_text="Code for participants who pass QC")
-    completion_code_failed = models.CharField(max_length=40, blank=True, help_text="Code for participants who fail QC")
+    completion_code = models.CharField(max_length=40, default=_completion_code,
+                                       help_text="Code for participants who pass QC")
+    completion_code_failed = models.CharField(max_length=40, default=_completion_code,
+                                              help_text="Code for participants who fail QC (a distinct Prolific code)")
+    break_every = models.PositiveIntegerField(default=50, help_text="Offer a break after this many trials (0: never)")
     # Quality control (see crowd.qc)
     qc_min_sentinel_accuracy = models.FloatField(default=0.93, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
     qc_rt_floor_ms = models.PositiveIntegerField(default=250, help_text="Answers faster than this count as too fast")
@@ -313,6 +325,8 @@ class Trial(models.Model):
     leased_count = models.PositiveIntegerField(default=0)
     shown_straight = models.PositiveIntegerField(default=0)
     shown_swapped = models.PositiveIntegerField(default=0)
+    # Random tie-breaker among trials with the same load, fixed at generation.
+    sort_key = models.PositiveIntegerField(default=_sort_key)
 
     class Meta:
         ordering = ["study", "index"]

@@ -167,11 +167,19 @@ def reference_image_delete(*, image: ReferenceImage) -> None:
 # Studies
 # ---------------------------------------------------------------------------------------------
 
-STUDY_DESIGN_FIELDS = [
-    "name", "kind", "image_set", "seed", "patch_size", "display_scale", "judgments_train", "judgments_val",
-    "judgments_jnd", "assignment_size", "sentinel_rate", "jnd_first_ms", "jnd_gap_ms", "jnd_second_ms",
-    "instructions",
+# Fields that shape the generated stimuli and trials: frozen once a study leaves draft.
+STUDY_FROZEN_FIELDS = [
+    "kind", "image_set", "seed", "patch_size", "judgments_train", "judgments_val", "judgments_jnd",
+    "jnd_identical_share",
 ]
+# Presentation, recruitment and QC settings: may change at any time.
+STUDY_SETTING_FIELDS = [
+    "name", "instructions", "display_scale", "assignment_size", "sentinel_rate", "jnd_first_ms", "jnd_gap_ms",
+    "jnd_second_ms", "break_every", "max_assignments_per_participant", "lease_minutes", "completion_url",
+    "completion_code", "completion_code_failed", "qc_min_sentinel_accuracy", "qc_rt_floor_ms", "qc_max_fast_share",
+    "qc_max_side_bias",
+]
+STUDY_DESIGN_FIELDS = STUDY_FROZEN_FIELDS + STUDY_SETTING_FIELDS
 
 
 def _unique_slug(name: str) -> str:
@@ -214,7 +222,7 @@ def study_create(*, owner: AbstractBaseUser, name: str, slug: str | None = None,
 @transaction.atomic
 def study_update(*, study: Study, data: dict) -> Study:
     study = Study.objects.select_for_update().get(pk=study.pk)
-    design_changes = {k: v for k, v in data.items() if k in STUDY_DESIGN_FIELDS and k not in ("name", "instructions")}
+    design_changes = {k: v for k, v in data.items() if k in STUDY_FROZEN_FIELDS}
     if design_changes and study.status != Study.Status.DRAFT:
         changed = sorted(k for k, v in design_changes.items() if getattr(study, k) != v)
         if changed:

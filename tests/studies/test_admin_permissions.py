@@ -68,7 +68,10 @@ def test_admin_creates_a_study_owned_by_the_researcher(client, alice, image_set)
         "name": "Admin study", "slug": "admin-study", "kind": "2afc", "image_set": image_set.pk, "seed": 5,
         "patch_size": 64, "display_scale": 4, "judgments_train": 2, "judgments_val": 5, "judgments_jnd": 3,
         "assignment_size": 100, "sentinel_rate": 0.1, "jnd_first_ms": 1000, "jnd_gap_ms": 250,
-        "jnd_second_ms": 1000, "instructions": "Hi",
+        "jnd_second_ms": 1000, "instructions": "Hi", "jnd_identical_share": 0.0, "break_every": 50,
+        "max_assignments_per_participant": 1, "lease_minutes": 45, "completion_url": "",
+        "completion_code": "OKCODE12", "completion_code_failed": "NOCODE12", "qc_min_sentinel_accuracy": 0.93,
+        "qc_rt_floor_ms": 250, "qc_max_fast_share": 0.2, "qc_max_side_bias": 0.85,
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     from studies.models import Study

@@ -218,6 +218,11 @@ else:
     }
     CELERY_RESULT_BACKEND = f"file://{CELERY_DIR / 'results'}"
 CELERY_TASK_SERIALIZER = "json"
+# Cache (rate limits): Redis when configured, so limits hold across web processes; else per process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"

@@ -15,3 +15,6 @@ STORAGES = {
 }
 CELERY_TASK_ALWAYS_EAGER = True
 REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"crowd_entry": "1000/minute", "crowd_answer": "10000/minute"}}  # noqa: F405
+
+# Tests must not share rate-limit counters through Redis.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

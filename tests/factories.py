@@ -1,0 +1,66 @@
+"""Builders for test data: live studies with real PNG stimuli, without running generation."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+
+import numpy as np
+from django.core.files.base import ContentFile
+from PIL import Image
+
+from studies import services as study_services
+from studies.models import Stimulus, Study, Trial
+
+
+def png(seed: int, size: int = 16, noise: float = 0.0) -> bytes:
+    rng = np.random.default_rng(seed)
+    base = np.full((size, size, 3), (seed * 37) % 200 + 20, dtype=np.float64)
+    base += rng.normal(0, noise, base.shape) if noise else 0
+    buffer = io.BytesIO()
+    Image.fromarray(np.clip(base, 0, 255).astype(np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def stimulus(study: Study, data: bytes) -> Stimulus:
+    digest = hashlib.sha256(data).hexdigest()
+    stim = Stimulus(study=study, sha256=digest, provenance={"test": True})
+    stim.file.save("s.png", ContentFile(data), save=False)
+    stim.save()
+    return stim
+
+
+def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: int = 2, practice: int = 3,
+                    needed: int = 2, assignment_size: int | None = None, sentinel_rate: float | None = None,
+                    **study_fields) -> Study:
+    """A live study whose trials are small synthetic PNGs.
+
+    2AFC: p0 is a faint distortion of ref, p1 a strong one; sentinels expect p0. JND: sentinel
+    pairs are identical (expected "same"); regular pairs differ slightly.
+    """
+    study = study_services.study_create(
+        owner=owner, name=f"{kind} live study", kind=kind,
+        assignment_size=assignment_size or (trials + sentinels + 1),
+        sentinel_rate=sentinel_rate if sentinel_rate is not None else (sentinels / max(trials + sentinels, 1)),
+        **study_fields,
+    )
+    for n in range(trials + sentinels + practice):
+        is_sentinel = trials <= n < trials + sentinels
+        is_practice = n >= trials + sentinels
+        ref = stimulus(study, png(n, noise=0))
+        if kind == "2afc":
+            p0 = stimulus(study, png(n, noise=2))
+            p1 = stimulus(study, png(n, noise=60))
+            expected = "p0" if (is_sentinel or is_practice) else ""
+            Trial.objects.create(study=study, kind=kind, split="val", category="traditional", index=n, ref=ref,
+                                 p0=p0, p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
+                                 judgments_needed=0 if (is_sentinel or is_practice) else needed)
+        else:
+            p1 = ref if is_sentinel else stimulus(study, png(n, noise=30))
+            expected = "same" if is_sentinel else ("different" if is_practice else "")
+            Trial.objects.create(study=study, kind=kind, split="val", category="traditional", index=n, p0=ref,
+                                 p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
+                                 judgments_needed=0 if (is_sentinel or is_practice) else needed)
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
+    study.refresh_from_db()
+    return study
