@@ -205,6 +205,10 @@ def response_record(*, assignment_token: str, client_uuid: uuid.UUID, position: 
             if assignment.status != Assignment.Status.ACTIVE:
                 raise ApplicationError(f"This assignment is {assignment.status}; no more answers are accepted.",
                                        code="assignment_closed", status_code=409)
+            # Re-check under the lock: a concurrent retry may have stored this UUID meanwhile.
+            stored = Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
+            if stored is not None:
+                return _duplicate(stored, assignment_token)
             item = (assignment.items.select_related("trial").filter(position=position).first())
             if item is None:
                 raise ApplicationError(f"Position {position} is not part of this assignment.",
