@@ -1,0 +1,19 @@
+// npm run build: one esbuild call bundles src/main.js (with jsPsych and our plugins) into
+// dist/perceptlab/worker.js and the CSS it imports into dist/perceptlab/worker.css.
+import { rmSync } from "node:fs";
+
+import { build } from "esbuild";
+
+rmSync("dist/perceptlab", { recursive: true, force: true }); // no stale files from older builds
+
+await build({
+  entryPoints: { worker: "src/main.js" },
+  outdir: "dist/perceptlab",
+  bundle: true,
+  format: "iife",
+  minify: true,
+  sourcemap: "linked",
+  // Browsers with crypto.randomUUID fallbacks, AbortSignal.timeout and private class fields.
+  target: ["chrome103", "firefox100", "safari16"],
+  logLevel: "warning",
+});

@@ -1,0 +1,83 @@
+// 2AFC trial: the reference in the middle, two candidates left and right; the participant picks
+// the candidate closer to the reference by clicking it or pressing ← / →.
+
+import { ParameterType } from "jspsych";
+
+import packageInfo from "../../package.json";
+import { drawPatch, patchCanvas } from "../canvas.js";
+import { awaitAnswer, nextFrame, showFeedback } from "./respond.js";
+
+const KEYS = { ArrowLeft: "left", ArrowRight: "right" };
+const LABELS = { left: "left", right: "right" };
+
+const info = {
+  name: "perceptlab-2afc",
+  version: packageInfo.version,
+  parameters: {
+    /** Decoded images {ref, left, right}. */
+    images: { type: ParameterType.OBJECT, default: undefined },
+    /** The display object of scale.js computeDisplay, measured at trial start. */
+    display: { type: ParameterType.OBJECT, default: undefined },
+    /** Practice: the right answer ("left"/"right"), shown as feedback. null for real trials. */
+    expected: { type: ParameterType.STRING, default: null },
+  },
+  data: {
+    response: { type: ParameterType.STRING },
+    /** ms from the patches' onset to the answer */
+    rt: { type: ParameterType.FLOAT },
+    display: { type: ParameterType.OBJECT },
+    /** performance.now() times: `on` (frame the patches were drawn in) and `response` */
+    timing: { type: ParameterType.OBJECT },
+    /** practice only: whether the answer was right */
+    correct: { type: ParameterType.BOOL },
+  },
+};
+
+export default class AfcPlugin {
+  static info = info;
+
+  constructor(jsPsych) {
+    this.jsPsych = jsPsych;
+  }
+
+  async trial(root, trial) {
+    const { display, images } = trial;
+    const choice = (side) => {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "pl-choice";
+      button.dataset.answer = side;
+      button.setAttribute("aria-label", `${side} image`);
+      const canvas = patchCanvas(display);
+      const key = document.createElement("span");
+      key.className = "pl-key";
+      key.textContent = side === "left" ? "← left" : "right →";
+      button.append(canvas, key);
+      return { button, canvas };
+    };
+    const left = choice("left");
+    const right = choice("right");
+    const reference = patchCanvas(display, "pl-patch pl-reference");
+    const row = document.createElement("div");
+    row.className = "pl-row";
+    row.append(left.button, reference, right.button);
+    const prompt = document.createElement("p");
+    prompt.className = "pl-prompt";
+    prompt.textContent = "Which image, left or right, is more similar to the one in the middle?";
+    root.replaceChildren(row, prompt);
+
+    await nextFrame(); // the canvases are laid out before the first drawn frame is timed
+    const on = await nextFrame();
+    drawPatch(left.canvas, images.left);
+    drawPatch(reference, images.ref);
+    drawPatch(right.canvas, images.right);
+
+    const { answer, time } = await awaitAnswer(root, KEYS);
+    root.querySelectorAll("button").forEach((b) => {
+      b.disabled = true;
+      b.classList.toggle("pl-chosen", b.dataset.answer === answer);
+    });
+    const correct = trial.expected === null ? null : await showFeedback(root, answer, trial.expected, LABELS);
+    return { response: answer, rt: Math.max(0, time - on), display, timing: { on, response: time }, correct };
+  }
+}

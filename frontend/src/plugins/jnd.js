@@ -1,0 +1,93 @@
+// JND trial (paper protocol): the first patch for `first_ms`, a blank for `gap_ms`, the second
+// patch for `second_ms`, then "same or different?" answered by click or the S / D keys.
+// Every onset and offset happens in an animation frame and is time-stamped with that frame's time.
+
+import { ParameterType } from "jspsych";
+
+import packageInfo from "../../package.json";
+import { clearPatch, drawPatch, patchCanvas } from "../canvas.js";
+import { FrameClock } from "./frames.js";
+import { awaitAnswer, showFeedback } from "./respond.js";
+
+const KEYS = { s: "same", d: "different" };
+const LABELS = { same: "same", different: "different" };
+
+const info = {
+  name: "perceptlab-jnd",
+  version: packageInfo.version,
+  parameters: {
+    /** Decoded images {first, second}. */
+    images: { type: ParameterType.OBJECT, default: undefined },
+    /** The display object of scale.js computeDisplay, measured at trial start. */
+    display: { type: ParameterType.OBJECT, default: undefined },
+    first_ms: { type: ParameterType.INT, default: 1000 },
+    gap_ms: { type: ParameterType.INT, default: 250 },
+    second_ms: { type: ParameterType.INT, default: 1000 },
+    /** Practice: the right answer ("same"/"different"), shown as feedback. null for real trials. */
+    expected: { type: ParameterType.STRING, default: null },
+  },
+  data: {
+    response: { type: ParameterType.STRING },
+    /** ms from the question appearing (second patch off) to the answer */
+    rt: { type: ParameterType.FLOAT },
+    display: { type: ParameterType.OBJECT },
+    /** performance.now() frame times first_on, first_off, second_on, second_off, and response */
+    timing: { type: ParameterType.OBJECT },
+    /** practice only: whether the answer was right */
+    correct: { type: ParameterType.BOOL },
+  },
+};
+
+function answerButton(answer, label) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "jspsych-btn pl-answer";
+  button.dataset.answer = answer;
+  button.textContent = label;
+  return button;
+}
+
+export default class JndPlugin {
+  static info = info;
+
+  constructor(jsPsych) {
+    this.jsPsych = jsPsych;
+  }
+
+  async trial(root, trial) {
+    const { display, images } = trial;
+    const canvas = patchCanvas(display);
+    const row = document.createElement("div");
+    row.className = "pl-row";
+    row.append(canvas);
+    const question = document.createElement("div");
+    question.className = "pl-question";
+    question.style.visibility = "hidden"; // keeps its space, so the patch does not move when it appears
+    const prompt = document.createElement("p");
+    prompt.className = "pl-prompt";
+    prompt.textContent = "Were the two images the same or different?";
+    question.append(prompt, answerButton("same", "Same (S)"), answerButton("different", "Different (D)"));
+    root.replaceChildren(row, question);
+
+    const clock = new FrameClock();
+    await clock.warmUp();
+    const firstOn = await clock.frame();
+    drawPatch(canvas, images.first);
+    const firstOff = await clock.after(firstOn, trial.first_ms);
+    clearPatch(canvas);
+    const secondOn = await clock.after(firstOff, trial.gap_ms);
+    drawPatch(canvas, images.second);
+    const secondOff = await clock.after(secondOn, trial.second_ms);
+    clearPatch(canvas);
+    question.style.visibility = "visible";
+
+    const { answer, time } = await awaitAnswer(question, KEYS);
+    question.querySelectorAll("button").forEach((b) => {
+      b.disabled = true;
+      b.classList.toggle("pl-chosen", b.dataset.answer === answer);
+    });
+    const correct = trial.expected === null ? null : await showFeedback(root, answer, trial.expected, LABELS);
+    const timing = { first_on: firstOn, first_off: firstOff, second_on: secondOn, second_off: secondOff, response: time };
+    return { response: answer, rt: Math.max(0, time - secondOff), display, timing, correct };
+  }
+}
