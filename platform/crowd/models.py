@@ -121,3 +121,12 @@ class Response(models.Model):
 
     def __str__(self) -> str:
         return f"response {self.pk}"
+
+
+class StudyCollection(Study):
+    """A study seen from crowd collection (progress, participants, QC) in the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "collection progress"
+        verbose_name_plural = "collection progress"

@@ -196,6 +196,7 @@ def test_answer_rate_limit(client, study, settings):
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
+    previous = SimpleRateThrottle.THROTTLE_RATES
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     try:
         assignment = enter(study)
@@ -205,6 +206,7 @@ def test_answer_rate_limit(client, study, settings):
         assert codes[-1] == 429
         assert Response.objects.count() == codes.count(201)
     finally:
+        SimpleRateThrottle.THROTTLE_RATES = previous
         cache.clear()
 
 

@@ -1,0 +1,126 @@
+"""Researcher view of crowd collection: progress per study, participants with QC reasons,
+exclude/reinstate actions. Access follows the study's owner/collaborator rule."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from common.admin_mixins import ResearcherScopedAdmin
+from studies import selectors as study_selectors
+
+from . import selectors, services
+from .models import Assignment, Participant, StudyCollection
+
+
+class ReadOnlyMixin:
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self.has_view_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StudyCollection)
+class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
+    list_display = ["name", "status", "progress_bar", "participants", "links"]
+    list_display_links = None
+
+    def scoped_queryset(self, request):
+        return StudyCollection.objects.filter(pk__in=study_selectors.study_list(user=request.user).values("pk"))
+
+    def get_urls(self):
+        return [path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view),
+                     name="crowd_studycollection_progress"), *super().get_urls()]
+
+    @admin.display(description="collected")
+    def progress_bar(self, obj):
+        data = selectors.study_progress(obj)
+        return format_html('<progress value="{}" max="{}"></progress> {}/{} judgments',
+                           data["valid"], max(data["needed"], 1), data["valid"], data["needed"])
+
+    @admin.display(description="participants")
+    def participants(self, obj):
+        return obj.participants.count()
+
+    @admin.display(description="")
+    def links(self, obj):
+        return format_html('<a href="{}">progress</a>', reverse("admin:crowd_studycollection_progress", args=[obj.pk]))
+
+    def progress_view(self, request, pk: int):
+        study = study_selectors.study_get(user=request.user, pk=pk)
+        data = selectors.study_progress(study)
+        base = settings.SITE_URL
+        links = {
+            "Plain link": f"{base}/s/{study.slug}/",
+            "Prolific": f"{base}/s/{study.slug}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&STUDY_ID={{{{%STUDY_ID%}}}}"
+                        f"&SESSION_ID={{{{%SESSION_ID%}}}}",
+            "MTurk ExternalQuestion": f"{base}/s/{study.slug}/mturk/",
+        }
+        context = {**self.admin_site.each_context(request), "study": study, "data": data, "links": links,
+                   "title": f"Collection progress: {study.name}", "opts": self.model._meta}
+        return TemplateResponse(request, "admin/crowd/progress.html", context)
+
+
+class AssignmentInline(admin.TabularInline):
+    model = Assignment
+    extra = 0
+    fields = ["status", "answered", "total", "lease_expires_at", "completed_at", "completion_code"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Participant)
+class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
+    list_display = ["pseudonym", "study", "recruiter", "status", "reasons", "answers", "created_at"]
+    list_filter = ["status", "recruiter", "study"]
+    search_fields = ["external_id", "pseudonym"]
+    readonly_fields = ["study", "recruiter", "external_id", "pseudonym", "status", "qc_reasons", "qc_stats",
+                       "excluded_manually", "reinstated_manually", "answers_table"]
+    fields = readonly_fields
+    inlines = [AssignmentInline]
+    actions = ["exclude_participants", "reinstate_participants"]
+
+    def scoped_queryset(self, request):
+        return Participant.objects.filter(
+            study__in=study_selectors.study_list(user=request.user).values("pk")).select_related("study")
+
+    @admin.display(description="QC reasons")
+    def reasons(self, obj):
+        return "; ".join(obj.qc_reasons) or "-"
+
+    @admin.display(description="answers")
+    def answers(self, obj):
+        return obj.responses.count()
+
+    @admin.display(description="answers")
+    def answers_table(self, obj):
+        rows = selectors.participant_answers_table(obj)
+        return format_html(
+            "<table><tr><th>pos</th><th>kind</th><th>sentinel</th><th>expected</th><th>choice</th><th>side</th>"
+            "<th>rt ms</th><th>repeat</th></tr>{}</table>",
+            format_html("".join(
+                format_html("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
+                            "<td>{}</td></tr>", r["position"], r["kind"], r["sentinel"], r["expected"] or "-",
+                            r["choice"], r["side"], r["rt_ms"], r["repeat"]) for r in rows)))
+
+    @admin.action(description="Exclude (their judgments stop counting; trials return to the pool)")
+    def exclude_participants(self, request, queryset):
+        for participant in queryset:
+            services.participant_set_excluded(participant=participant, excluded=True)
+        self.message_user(request, f"Excluded {queryset.count()} participant(s).", messages.SUCCESS)
+
+    @admin.action(description="Reinstate (their judgments count again)")
+    def reinstate_participants(self, request, queryset):
+        for participant in queryset:
+            services.participant_set_excluded(participant=participant, excluded=False)
+        self.message_user(request, f"Reinstated {queryset.count()} participant(s).", messages.SUCCESS)
