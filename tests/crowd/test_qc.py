@@ -50,7 +50,7 @@ def qc_study(alice):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_careful_bot_passes_and_a_random_bot_is_excluded(live_server, qc_study):
-    careful = run_participant(live_server.url, qc_study.slug, "careful", Observer(seed=1))
+    careful = run_participant(live_server.url, qc_study.slug, "careful", Observer(seed=1, lapse=0.0))
     assert careful.completion["outcome"] == "ok"
     assert careful.completion["completion_code"] == qc_study.completion_code
     random_bot = run_participant(live_server.url, qc_study.slug, "random", Observer(careless=True, seed=2))
