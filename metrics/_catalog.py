@@ -80,8 +80,9 @@ register_metric(
         name="l2",
         input_range=UNIT,
         lower_is_more_similar=True,
-        options=(_QUANTIZE,),
-        summary="0.5·mean((x0−x1)²) over RGB in [0, 1]: the official LPIPS 'L2' baseline in RGB",
+        options=(),
+        summary="mean((x0−x1)²) over RGB in [0, 1] (the official RGB 'L2' baseline is 4× this, "
+        "on [-1, 1] tensors; same ranking)",
         factory="metrics.pixel:build_l2",
     )
 )
@@ -91,7 +92,8 @@ register_metric(
         input_range=UNIT,
         lower_is_more_similar=True,
         options=(_QUANTIZE,),
-        summary="0.5·mean(((Lab0−Lab1)/100)²): the official LPIPS 'L2' baseline (Lab, its default)",
+        summary="0.5·mean(((Lab0−Lab1)/100)²): the official LPIPS 'L2' baseline in Lab, its "
+        "default colour space",
         factory="metrics.pixel:build_l2_lab",
     )
 )

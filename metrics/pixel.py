@@ -1,10 +1,14 @@
 """Pixel-wise baselines: L2 (RGB and Lab) and PSNR.
 
-``l2`` and ``l2-lab`` are the two colour spaces of the official LPIPS "L2" baseline
-(shared/reference/lpips-bapps.md §3.3): 0.5·mean(((a − b)/R)²) with R the data range (1 for RGB in
-[0, 1], 100 for Lab). The official code first truncates its images to 8-bit levels; pass
-``quantize=True`` to do the same. ``psnr`` returns −PSNR so that, like every metric here, lower
-means more similar.
+The official LPIPS "L2" baseline (shared/reference/lpips-bapps.md §3.3) has two colour spaces:
+
+- Lab (its default): images truncated to 8 bits, converted to CIE Lab, then
+  0.5·mean(((Lab0 − Lab1)/100)²). ``l2-lab`` computes this; pass ``quantize=True`` for the 8-bit
+  truncation too (the official numbers), leave it off to score the float images as given.
+- RGB: mean((in0 − in1)²) on the [-1, 1] tensors, no truncation. ``l2`` is the plain mean squared
+  error on [0, 1], a quarter of that, with the same ranking.
+
+``psnr`` returns −PSNR so that, like every metric here, lower means more similar.
 """
 
 from __future__ import annotations
@@ -16,30 +20,39 @@ from metrics.color import quantize_8bit, rgb_to_lab
 
 
 class L2(Metric):
-    """Half the mean squared difference, in RGB or Lab.
-
-    Args:
-        name: ``"l2"`` (RGB in [0, 1]) or ``"l2-lab"`` (CIE Lab divided by 100).
-        quantize: Truncate inputs to 8-bit levels first, as the official baseline does.
-        device: Torch device (None: CUDA when available).
-        range_check: See ``metrics.base.Metric``.
+    """Mean squared difference over RGB in [0, 1].
 
     Shape:
         - x0, x1: N×3×H×W in [0, 1].
         - output: (N,).
     """
 
-    def __init__(self, name: str, *, quantize: bool = False, **common: object) -> None:
-        super().__init__(name, **common)
-        self.lab = name == "l2-lab"
+    def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
+        return (x0 - x1).square().mean(dim=(1, 2, 3))
+
+
+class L2Lab(Metric):
+    """The official Lab L2 baseline: 0.5·mean(((Lab0 − Lab1)/100)²).
+
+    Args:
+        quantize: Truncate inputs to 8-bit levels first, as the official baseline does.
+        device: Torch device (None: CUDA when available).
+        range_check: See ``metrics.base.Metric``.
+
+    Shape:
+        - x0, x1: N×3×H×W RGB in [0, 1].
+        - output: (N,).
+    """
+
+    def __init__(self, *, quantize: bool = False, **common: object) -> None:
+        super().__init__("l2-lab", **common)
         self.quantize = quantize
 
     def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         if self.quantize:
             x0, x1 = quantize_8bit(x0), quantize_8bit(x1)
-        if self.lab:
-            x0, x1 = rgb_to_lab(x0) / 100.0, rgb_to_lab(x1) / 100.0
-        return 0.5 * (x0 - x1).square().mean(dim=(1, 2, 3))
+        lab0, lab1 = rgb_to_lab(x0) / 100.0, rgb_to_lab(x1) / 100.0
+        return 0.5 * (lab0 - lab1).square().mean(dim=(1, 2, 3))
 
 
 class PSNR(Metric):
@@ -62,9 +75,9 @@ def build_l2(**options: object) -> L2:
     return L2("l2", **options)
 
 
-def build_l2_lab(**options: object) -> L2:
+def build_l2_lab(**options: object) -> L2Lab:
     """Factory for ``"l2-lab"``."""
-    return L2("l2-lab", **options)
+    return L2Lab(**options)
 
 
 def build_psnr(**options: object) -> PSNR:

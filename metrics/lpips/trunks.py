@@ -167,12 +167,7 @@ class Trunk(nn.Module):
         Raises:
             ValueError: When the file lacks a needed tensor or a shape differs.
         """
-        try:
-            # mmap avoids reading the classifier tensors (most of the file) into memory.
-            state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError:
-            # Legacy (pre-zip) checkpoints cannot be memory-mapped.
-            state = torch.load(path, map_location="cpu", weights_only=True)
+        state = _read_checkpoint(path)
         if not isinstance(state, dict):
             raise ValueError(f"{path} does not hold a state dict")
         state = {k.removeprefix("module."): v for k, v in state.items()}
@@ -190,6 +185,23 @@ class Trunk(nn.Module):
                     f"expected {tuple(tensor.shape)} for {self.spec.builder}"
                 )
         self.load_state_dict({k: state[k] for k in wanted})
+
+
+def _read_checkpoint(path: str | os.PathLike[str]) -> object:
+    """torch.load a checkpoint, memory-mapped when the format allows.
+
+    Raises:
+        ValueError: The file is not a torch checkpoint.
+    """
+    import zipfile
+
+    # mmap avoids reading the classifier tensors (most of the file) into memory; only the zip
+    # format (torch >= 1.6, every current torchvision checkpoint) can be memory-mapped.
+    mmap = zipfile.is_zipfile(path)
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True, mmap=mmap)
+    except Exception as exc:  # pickle, zip and torch errors all mean "not a checkpoint"
+        raise ValueError(f"could not read {path} as a torch checkpoint: {exc}") from exc
 
 
 def resolve_checkpoint(
