@@ -39,7 +39,15 @@ export class Sender {
    * @param {(handle: any) => void} [deps.clearTimer]
    * @param {() => number} [deps.random]
    */
-  constructor({ outbox, post, onStatus = () => {}, setTimer = setTimeout, clearTimer = clearTimeout, random = Math.random }) {
+  constructor({
+    outbox,
+    post,
+    onStatus = () => {},
+    // Wrapped: browsers throw "Illegal invocation" when setTimeout is called as this.setTimer(…).
+    setTimer = (fn, ms) => setTimeout(fn, ms),
+    clearTimer = (handle) => clearTimeout(handle),
+    random = Math.random,
+  }) {
     Object.assign(this, { outbox, post, onStatus, setTimer, clearTimer, random });
     this.attempt = 0;
     this.closed = false;

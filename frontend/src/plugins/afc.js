@@ -5,7 +5,7 @@ import { ParameterType } from "jspsych";
 
 import packageInfo from "../../package.json";
 import { drawPatch, patchCanvas } from "../canvas.js";
-import { awaitAnswer, nextFrame, showFeedback } from "./respond.js";
+import { awaitAnswer, endResponse, nextFrame, showFeedback, trialStage } from "./respond.js";
 
 const KEYS = { ArrowLeft: "left", ArrowRight: "right" };
 const LABELS = { left: "left", right: "right" };
@@ -64,7 +64,8 @@ export default class AfcPlugin {
     const prompt = document.createElement("p");
     prompt.className = "pl-prompt";
     prompt.textContent = "Which image, left or right, is more similar to the one in the middle?";
-    root.replaceChildren(row, prompt);
+    const stage = trialStage(row, prompt);
+    root.replaceChildren(stage);
 
     await nextFrame(); // the canvases are laid out before the first drawn frame is timed
     const on = await nextFrame();
@@ -72,12 +73,10 @@ export default class AfcPlugin {
     drawPatch(reference, images.ref);
     drawPatch(right.canvas, images.right);
 
-    const { answer, time } = await awaitAnswer(root, KEYS);
-    root.querySelectorAll("button").forEach((b) => {
-      b.disabled = true;
-      b.classList.toggle("pl-chosen", b.dataset.answer === answer);
-    });
-    const correct = trial.expected === null ? null : await showFeedback(root, answer, trial.expected, LABELS);
+    stage.dataset.phase = "respond";
+    const { answer, time } = await awaitAnswer(stage, KEYS);
+    endResponse(stage, answer);
+    const correct = trial.expected === null ? null : await showFeedback(stage, answer, trial.expected, LABELS);
     return { response: answer, rt: Math.max(0, time - on), display, timing: { on, response: time }, correct };
   }
 }

@@ -7,7 +7,7 @@ import { ParameterType } from "jspsych";
 import packageInfo from "../../package.json";
 import { clearPatch, drawPatch, patchCanvas } from "../canvas.js";
 import { FrameClock } from "./frames.js";
-import { awaitAnswer, showFeedback } from "./respond.js";
+import { awaitAnswer, endResponse, showFeedback, trialStage } from "./respond.js";
 
 const KEYS = { s: "same", d: "different" };
 const LABELS = { same: "same", different: "different" };
@@ -31,7 +31,8 @@ const info = {
     /** ms from the question appearing (second patch off) to the answer */
     rt: { type: ParameterType.FLOAT },
     display: { type: ParameterType.OBJECT },
-    /** performance.now() frame times first_on, first_off, second_on, second_off, and response */
+    /** performance.now() frame times first_on, first_off, second_on, second_off, the response's
+     * event time, and frame_ms, the measured frame period */
     timing: { type: ParameterType.OBJECT },
     /** practice only: whether the answer was right */
     correct: { type: ParameterType.BOOL },
@@ -67,7 +68,8 @@ export default class JndPlugin {
     prompt.className = "pl-prompt";
     prompt.textContent = "Were the two images the same or different?";
     question.append(prompt, answerButton("same", "Same (S)"), answerButton("different", "Different (D)"));
-    root.replaceChildren(row, question);
+    const stage = trialStage(row, question);
+    root.replaceChildren(stage);
 
     const clock = new FrameClock();
     await clock.warmUp();
@@ -81,13 +83,18 @@ export default class JndPlugin {
     clearPatch(canvas);
     question.style.visibility = "visible";
 
+    stage.dataset.phase = "respond";
     const { answer, time } = await awaitAnswer(question, KEYS);
-    question.querySelectorAll("button").forEach((b) => {
-      b.disabled = true;
-      b.classList.toggle("pl-chosen", b.dataset.answer === answer);
-    });
-    const correct = trial.expected === null ? null : await showFeedback(root, answer, trial.expected, LABELS);
-    const timing = { first_on: firstOn, first_off: firstOff, second_on: secondOn, second_off: secondOff, response: time };
+    endResponse(stage, answer);
+    const correct = trial.expected === null ? null : await showFeedback(stage, answer, trial.expected, LABELS);
+    const timing = {
+      first_on: firstOn,
+      first_off: firstOff,
+      second_on: secondOn,
+      second_off: secondOff,
+      response: time,
+      frame_ms: clock.period, // the measured frame period: the precision of the times above
+    };
     return { response: answer, rt: Math.max(0, time - secondOff), display, timing, correct };
   }
 }

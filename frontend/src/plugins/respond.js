@@ -1,5 +1,26 @@
 // Shared pieces of the trial plugins: waiting for a frame, for an answer, and practice feedback.
 
+/**
+ * The element a trial draws into. Its `data-phase` ("present", "respond", "done") says what the
+ * trial is doing, for the browser tests (tests/e2e) and anyone debugging a session.
+ */
+export function trialStage(...children) {
+  const stage = document.createElement("div");
+  stage.className = "pl-trial";
+  stage.dataset.phase = "present";
+  stage.append(...children);
+  return stage;
+}
+
+/** After an answer: no second answer, and the chosen button stays marked. */
+export function endResponse(stage, answer) {
+  stage.dataset.phase = "done";
+  stage.querySelectorAll("button").forEach((b) => {
+    b.disabled = true;
+    b.classList.toggle("pl-chosen", b.dataset.answer === answer);
+  });
+}
+
 /** Resolves with the timestamp of the next animation frame (performance.now() time base). */
 export const nextFrame = () => new Promise((resolve) => requestAnimationFrame(resolve));
 
