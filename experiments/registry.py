@@ -262,7 +262,7 @@ class Distortion:
         out = self.kernel(patch, **clean)
         if out.shape != patch.shape or out.dtype != np.uint8:  # pragma: no cover - kernel bug
             raise RuntimeError(f"{self.name} returned {out.shape} {out.dtype}")
-        return out
+        return np.ascontiguousarray(out)  # planar kernels return transposed views
 
 
 _REGISTRY: dict[str, Distortion] = {}

@@ -46,11 +46,14 @@ def _check_steps(params: dict[str, Any]) -> None:
     steps = params["steps"]
     if not isinstance(steps, list) or len(steps) != 2:
         raise ValueError(f"composed: 'steps' must be a list of two {{name, params}}, got {steps!r}")
+    clean = []
     for i, step in enumerate(steps):
         if not isinstance(step, dict) or set(step) != {"name", "params"}:
             raise ValueError(f"composed: step {i} must be a dict with keys 'name' and 'params'")
-        step["params"] = get_distortion(step["name"]).validate_params(step["params"])
-    _check_pool([s["name"] for s in steps])
+        clean.append({"name": step["name"],
+                      "params": get_distortion(step["name"]).validate_params(step["params"])})
+    _check_pool([s["name"] for s in clean])
+    params["steps"] = clean  # a new list: the caller's dicts are never modified
 
 
 def composed(patch: np.ndarray, *, steps: list[dict[str, Any]]) -> np.ndarray:

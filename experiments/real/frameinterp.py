@@ -21,6 +21,7 @@ The three share one sampler (task ``frameinterp``).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -80,8 +81,12 @@ def _phase(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     from skimage.registration import phase_cross_correlation
 
     # before(p) ≈ after(p - s): the content moves by -s from one frame to the next.
-    s, _, _ = phase_cross_correlation(luma(before)[..., 0], luma(after)[..., 0],
-                                      upsample_factor=PHASE_UPSAMPLING)
+    with warnings.catch_warnings():
+        # A flat patch has no phase to correlate; skimage warns and returns a zero shift,
+        # which is the right answer for it.
+        warnings.filterwarnings("ignore", message="Could not determine RMS error")
+        s, _, _ = phase_cross_correlation(luma(before)[..., 0], luma(after)[..., 0],
+                                          upsample_factor=PHASE_UPSAMPLING)
     return 0.5 * (_fourier_translate(before, -0.5 * s) + _fourier_translate(after, 0.5 * s))
 
 
