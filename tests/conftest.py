@@ -92,6 +92,26 @@ def image_set(alice, bob):
 
 @pytest.fixture
 def study(alice, bob, image_set):
+    """A draft 2AFC study with a valid (tiny) design: two traditional distortions, 4 val trials."""
     from studies import services
 
-    return services.study_create(owner=alice, name="Alice study", image_set=image_set, collaborators=[bob])
+    study = services.study_create(owner=alice, name="Alice study", image_set=image_set, collaborators=[bob],
+                                  sentinel_rate=0.2)
+    services.distortion_spec_add(study=study, name="gaussian_blur", category="traditional")
+    services.distortion_spec_add(study=study, name="jpeg", category="traditional")
+    services.trial_quota_set(study=study, kind="2afc", split="val", category="traditional", count=4)
+    return study
+
+
+@pytest.fixture
+def generate(django_capture_on_commit_callbacks):
+    """Run a study's generation synchronously (tasks are eager in tests): draft → ready."""
+    from studies import services
+
+    def run(study, by=None):
+        with django_capture_on_commit_callbacks(execute=True):
+            services.study_transition(study=study, to="generating", by=by)
+        study.refresh_from_db()
+        return study
+
+    return run

@@ -84,7 +84,7 @@ class CompleteApi(WorkerApi):
 class ImageApi(WorkerApi):
     """A stimulus PNG behind an opaque, assignment-scoped URL."""
 
-    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, operation_id="worker_image")
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request, token: str, position: int, slot: str, practice: bool = False):
         stimulus = selectors.stimulus_for_slot(self.assignment(token), position=position, slot=slot,
                                                practice=practice)

@@ -10,6 +10,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
@@ -18,7 +20,7 @@ from common.exceptions import ApplicationError
 from common.markdown import render_markdown
 
 from . import selectors, services
-from .models import ImageSet, ReferenceImage, Study
+from .models import DistortionSpec, ImageSet, ReferenceImage, Study, Trial, TrialQuota
 
 
 def _researchers():
@@ -155,6 +157,61 @@ class StudyForm(forms.ModelForm):
             self.fields["image_set"].queryset = selectors.image_set_list(user=user)
 
 
+def _distortion_choices():
+    import experiments
+
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for info in experiments.list_distortions():
+        groups.setdefault(info.family, []).append((info.name, info.name.replace("_", " ")))
+    return [(family, sorted(names)) for family, names in sorted(groups.items())]
+
+
+class DistortionSpecForm(forms.ModelForm):
+    name = forms.ChoiceField(choices=_distortion_choices)
+
+    class Meta:
+        model = DistortionSpec
+        fields = ["name", "category", "severity_min", "severity_max", "weight"]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("severity_min") is not None and data.get("severity_max") is not None \
+                and data["severity_min"] > data["severity_max"]:
+            raise forms.ValidationError("severity_min must not exceed severity_max.")
+        return data
+
+
+class FrozenAfterDraftInline(admin.TabularInline):
+    extra = 0
+
+    def _editable(self, request, obj) -> bool:
+        return obj is None or obj.status == Study.Status.DRAFT
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._editable(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._editable(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._editable(request, obj)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return True
+
+
+class DistortionSpecInline(FrozenAfterDraftInline):
+    model = DistortionSpec
+    form = DistortionSpecForm
+    extra = 1
+
+
+class TrialQuotaInline(FrozenAfterDraftInline):
+    model = TrialQuota
+    fields = ["kind", "split", "category", "count"]
+    extra = 1
+
+
 def _transition_action(target: str, label: str):
     def action(modeladmin, request, queryset):
         moved = 0
@@ -179,9 +236,10 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["collaborators"]
+    inlines = [DistortionSpecInline, TrialQuotaInline]
     actions = [
         _transition_action(Study.Status.GENERATING, "Generate stimuli (draft → generating)"),
-        _transition_action(Study.Status.READY, "Mark ready (generating → ready)"),
+        "resume_generation",
         _transition_action(Study.Status.LIVE, "Go live (ready/closed → live)"),
         _transition_action(Study.Status.CLOSED, "Close collection (live → closed)"),
         _transition_action(Study.Status.DRAFT, "Back to draft (generating/ready → draft)"),
@@ -200,8 +258,50 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
         return ScopedForm
 
+    def get_urls(self):
+        return [path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
+                     name="studies_study_preview"), *super().get_urls()]
+
+    def preview_view(self, request, pk: int):
+        import base64
+
+        from .generation import preview_trials
+
+        study = selectors.study_get(user=request.user, pk=pk)
+        error, trials, skipped = "", [], []
+        try:
+            trials, skipped = preview_trials(study=study)
+        except ApplicationError as exc:
+            error = exc.message
+        rows = [{"kind": t.kind, "category": t.category, "labels": t.labels,
+                 "images": [base64.b64encode(png).decode() for png in t.pngs]} for t in trials]
+        context = {**self.admin_site.each_context(request), "study": study, "rows": rows, "skipped": skipped,
+                   "error": error, "title": f"Preview: {study.name}", "opts": self.model._meta}
+        return TemplateResponse(request, "admin/studies/preview.html", context)
+
+    @admin.action(description="Resume generation (re-enqueue; finished trials are kept)")
+    def resume_generation(self, request, queryset):
+        from .tasks import generate_study
+
+        for study in queryset.filter(status=Study.Status.GENERATING):
+            Study.objects.filter(pk=study.pk).update(generation_error="")
+            generate_study.delay(study.pk)
+            self.message_user(request, f"{study}: generation re-enqueued.", messages.SUCCESS)
+
+    @admin.display(description="generation")
+    def generation(self, obj):
+        if obj is None or obj.pk is None:
+            return "-"
+        preview = reverse("admin:studies_study_preview", args=[obj.pk])
+        trials = reverse("admin:studies_trial_changelist") + f"?study__id__exact={obj.pk}"
+        error = format_html("<br><span style='color:#b00'>Error: {}</span>", obj.generation_error) \
+            if obj.generation_error else ""
+        return format_html('{} of {} trials <progress value="{}" max="{}"></progress> · <a href="{}">preview</a> · '
+                           '<a href="{}">trials</a>{}', obj.generation_done, obj.generation_total,
+                           obj.generation_done, max(obj.generation_total, 1), preview, trials, error)
+
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["status_badge", "history", "instructions_preview", "owner"]
+        readonly = ["status_badge", "generation", "history", "instructions_preview", "owner"]
         if obj is not None:
             readonly.append("slug")
             if obj.status != Study.Status.DRAFT:
@@ -214,7 +314,7 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         settings_ = [f for f in services.STUDY_SETTING_FIELDS if f not in ("name", "instructions")]
         return [
-            (None, {"fields": ["name", "slug", "owner", "status_badge", "collaborators"]}),
+            (None, {"fields": ["name", "slug", "owner", "status_badge", "generation", "collaborators"]}),
             ("Design (frozen once generation starts)", {"fields": services.STUDY_FROZEN_FIELDS}),
             ("Presentation, recruitment and quality control", {"fields": settings_}),
             ("Instructions", {"fields": ["instructions", "instructions_preview"]}),
@@ -260,3 +360,54 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     def delete_queryset(self, request, queryset):
         for obj in queryset:
             self.delete_model(request, obj)
+
+
+def _stimulus_img(stimulus, label: str = "") -> str:
+    if stimulus is None:
+        return ""
+    return format_html('<img src="/api/stimuli/{}/file/" width="64" height="64" style="image-rendering:pixelated" '
+                       'title="{}" alt="">', stimulus.pk, label)
+
+
+@admin.register(Trial)
+class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+    list_display = ["index", "kind", "split", "category", "is_sentinel", "is_practice", "expected", "images",
+                    "distortions", "valid_count", "judgments_needed"]
+    list_filter = ["study", "kind", "split", "category", "is_sentinel", "is_practice"]
+    list_select_related = ["ref", "p0", "p1"]
+    readonly_fields = ["study", "kind", "split", "category", "index", "images", "distortions", "is_sentinel",
+                       "is_practice", "expected", "judgments_needed", "valid_count", "leased_count",
+                       "shown_straight", "shown_swapped", "provenance"]
+    fields = readonly_fields
+
+    def scoped_queryset(self, request):
+        return Trial.objects.filter(study__in=selectors.study_list(user=request.user).values("pk"))
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="ref · p0 · p1")
+    def images(self, obj):
+        return format_html("{} {} {}", _stimulus_img(obj.ref, "reference"), _stimulus_img(obj.p0, "p0"),
+                           _stimulus_img(obj.p1, "p1"))
+
+    @admin.display(description="p0 / p1")
+    def distortions(self, obj):
+        def names(stimulus):
+            chain = (stimulus.provenance or {}).get("chain", []) if stimulus else []
+            return " + ".join(step["name"] for step in chain) or "reference"
+
+        return f"{names(obj.p0)} / {names(obj.p1)}"
+
+    @admin.display(description="provenance")
+    def provenance(self, obj):
+        import json
+
+        return format_html("<pre>{}</pre>", json.dumps({"p0": obj.p0.provenance, "p1": obj.p1.provenance},
+                                                      indent=1)[:6000])

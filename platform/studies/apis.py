@@ -195,6 +195,17 @@ class ReferenceImageFileApi(APIView):
         return response
 
 
+class StimulusFileApi(APIView):
+    """A generated stimulus PNG, for researchers of its study (admin thumbnails, audits)."""
+
+    @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY}, operation_id="stimuli_file")
+    def get(self, request, pk: int):
+        stimulus = selectors.stimulus_get(user=request.user, pk=pk)
+        response = FileResponse(stimulus.file.open("rb"), content_type="image/png")
+        response["Cache-Control"] = "private, max-age=86400"
+        return response
+
+
 # ---------------------------------------------------------------------------------------------
 # Studies
 # ---------------------------------------------------------------------------------------------

@@ -167,6 +167,8 @@ class Study(TimeStampedModel):
     generation_total = models.PositiveIntegerField(default=0, editable=False)
     generation_done = models.PositiveIntegerField(default=0, editable=False)
     generation_error = models.TextField(blank=True, editable=False)
+    design = models.JSONField(default=dict, blank=True, editable=False,
+                              help_text="The frozen trial designs generation used (experiments.TrialDesign dicts)")
 
     class Meta:
         ordering = ["-created_at"]
@@ -310,7 +312,7 @@ class Trial(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    split = models.CharField(max_length=8, choices=TrialQuota.Split.choices, default="val")
+    split = models.CharField(max_length=8, default="val", help_text="train / val, or sentinel / practice")
     category = models.CharField(max_length=40)
     index = models.PositiveIntegerField(help_text="Position in the study's generation plan")
     ref = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
-from .models import ImageSet, ReferenceImage, Study
+from .models import ImageSet, ReferenceImage, Stimulus, Study
 
 
 def _member_q(user) -> Q:
@@ -55,3 +55,7 @@ def user_can_access_image_set(*, user, image_set: ImageSet) -> bool:
 
 def user_can_access_study(*, user, study: Study) -> bool:
     return study_list(user=user).filter(pk=study.pk).exists()
+
+
+def stimulus_get(*, user, pk) -> Stimulus:
+    return get_object_or_404(Stimulus.objects.filter(study__in=study_list(user=user).values("pk")), pk=pk)

@@ -266,8 +266,91 @@ def study_transition(*, study: Study, to: str, by: AbstractBaseUser | None = Non
         if to == Study.Status.GENERATING and locked.image_set is None:
             raise ApplicationError("Choose an image set before generating stimuli.",
                                    fields={"image_set": ["required"]})
+        if to == Study.Status.GENERATING:
+            from .generation import validate_design
+
+            validate_design(locked)  # a bad design is refused here, before anything is written
+        if to == Study.Status.READY:
+            planned, made = locked.generation_total, locked.trials.count()
+            if not planned or made < planned:
+                raise ApplicationError(f"Generation is not finished ({made} of {planned} trials).",
+                                       code="not_generated", status_code=409)
+        if to == Study.Status.DRAFT:
+            from .generation import generation_discard
+
+            generation_discard(study=locked)
+        if to == Study.Status.LIVE and not locked.trials.filter(is_sentinel=False, is_practice=False).exists():
+            raise ApplicationError("This study has no trials to collect judgments for.", code="no_trials",
+                                   status_code=409)
         StudyStatusChange.objects.create(study=locked, from_status=locked.status, to_status=to, by=by, note=note)
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
+        if to == Study.Status.GENERATING:
+            from .tasks import generate_study as generate_study_task
+
+            study_id = locked.pk
+            transaction.on_commit(lambda: generate_study_task.delay(study_id))
     study.status = locked.status
     return locked
+
+
+# ---------------------------------------------------------------------------------------------
+# Distortion choices and trial counts (draft only)
+# ---------------------------------------------------------------------------------------------
+
+
+def _require_draft(study: Study) -> None:
+    if study.status != Study.Status.DRAFT:
+        raise ApplicationError(f"Distortions and trial counts can only change while the study is a draft "
+                               f"(it is {study.status}).", code="not_draft", status_code=409)
+
+
+@transaction.atomic
+def distortion_spec_add(*, study: Study, name: str, category: str = "traditional", severity_min: float = 0.0,
+                        severity_max: float = 1.0, weight: float = 1.0):
+    import difflib
+
+    import experiments
+
+    from .models import DistortionSpec
+
+    _require_draft(study)
+    names = [info.name for info in experiments.list_distortions()]
+    if name not in names:
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ApplicationError(f"Unknown distortion {name!r}.{hint}", fields={"name": ["unknown"]})
+    if not (0.0 <= severity_min <= severity_max <= 1.0):
+        raise ApplicationError(f"Severity range [{severity_min}, {severity_max}] must lie within [0, 1] with "
+                               "min ≤ max.", fields={"severity_min": ["out of range"]})
+    if DistortionSpec.objects.filter(study=study, name=name, category=category).exists():
+        raise ApplicationError(f"{name} is already chosen for category {category!r}.", fields={"name": ["duplicate"]})
+    spec = DistortionSpec(study=study, name=name, family=experiments.get_distortion(name).info.family,
+                          category=category, severity_min=severity_min, severity_max=severity_max, weight=weight)
+    spec.full_clean()
+    spec.save()
+    return spec
+
+
+@transaction.atomic
+def distortion_spec_remove(*, spec) -> None:
+    _require_draft(spec.study)
+    spec.delete()
+
+
+@transaction.atomic
+def trial_quota_set(*, study: Study, kind: str, split: str, category: str, count: int):
+    from .models import TrialQuota
+
+    _require_draft(study)
+    if count < 1:
+        raise ApplicationError("Zero trials requested: count must be at least 1 (remove the row instead).",
+                               fields={"count": ["must be >= 1"]})
+    allowed = {"both": ("2afc", "jnd")}.get(study.kind, (study.kind,))
+    if kind not in allowed:
+        raise ApplicationError(f"This is a {study.kind} study; trial kind must be one of {list(allowed)}.",
+                               fields={"kind": ["invalid"]})
+    quota, _ = TrialQuota.objects.update_or_create(study=study, kind=kind, split=split, category=category,
+                                                   defaults={"count": count})
+    quota.full_clean()
+    return quota

@@ -15,6 +15,7 @@ urlpatterns = [
     path("images/<int:pk>/file/", apis.ReferenceImageFileApi.as_view(), {"variant": "file"}, name="image-file"),
     path("images/<int:pk>/thumbnail/", apis.ReferenceImageFileApi.as_view(), {"variant": "thumbnail"},
          name="image-thumbnail"),
+    path("stimuli/<int:pk>/file/", apis.StimulusFileApi.as_view(), name="stimulus-file"),
     path("studies/", apis.StudyListApi.as_view(), name="study-list"),
     path("studies/create/", apis.StudyCreateApi.as_view(), name="study-create"),
     path("studies/<int:pk>/", apis.StudyDetailApi.as_view(), name="study-detail"),

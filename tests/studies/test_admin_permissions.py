@@ -72,6 +72,12 @@ def test_admin_creates_a_study_owned_by_the_researcher(client, alice, image_set)
         "max_assignments_per_participant": 1, "lease_minutes": 45, "completion_url": "",
         "completion_code": "OKCODE12", "completion_code_failed": "NOCODE12", "qc_min_sentinel_accuracy": 0.93,
         "qc_rt_floor_ms": 250, "qc_max_fast_share": 0.2, "qc_max_side_bias": 0.85,
+        "distortion_specs-TOTAL_FORMS": 1, "distortion_specs-INITIAL_FORMS": 0,
+        "distortion_specs-0-name": "jpeg", "distortion_specs-0-category": "traditional",
+        "distortion_specs-0-severity_min": 0.1, "distortion_specs-0-severity_max": 0.9,
+        "distortion_specs-0-weight": 1,
+        "quotas-TOTAL_FORMS": 1, "quotas-INITIAL_FORMS": 0, "quotas-0-kind": "2afc", "quotas-0-split": "val",
+        "quotas-0-category": "traditional", "quotas-0-count": 10,
     })
     assert response.status_code == 302, response.content.decode()[:2000]
     from studies.models import Study

@@ -159,6 +159,10 @@ PERCEPTLAB_MAX_ZIP_MEMBERS = env_int("PERCEPTLAB_MAX_ZIP_MEMBERS", 2000, minimum
 # we treat the warning as a refusal too.
 PERCEPTLAB_MAX_IMAGE_PIXELS = env_int("PERCEPTLAB_MAX_IMAGE_PIXELS", 64_000_000, minimum=4096)
 
+# Training steps for the networks behind model-backed distortions (CNN autoencoders, SR net,
+# colourisers); 0 uses the library's CPU-feasible defaults.
+PERCEPTLAB_MODEL_STEPS = env_int("PERCEPTLAB_MODEL_STEPS", 0, minimum=0)
+
 # ---------------------------------------------------------------------------------------------
 # Django REST framework and the OpenAPI schema
 # https://www.django-rest-framework.org/api-guide/settings/

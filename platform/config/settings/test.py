@@ -18,3 +18,5 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"crowd_entry": "1
 
 # Tests must not share rate-limit counters through Redis.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Tiny networks: tests check the pipeline, not the networks' quality.
+PERCEPTLAB_MODEL_STEPS = 3

@@ -1,0 +1,380 @@
+"""Stimulus generation for a study: from the researcher's choices to PNG stimuli and trials.
+
+Steps (run by `studies.tasks`, on the `stimuli` queue):
+1. `generation_prepare` validates the design (nothing is written when it is invalid), trains the
+   networks that model-backed distortions need (CNN autoencoders, SR net, colourisers) on patches
+   of the study's own images, stores them as `ModelArtifact`s, and freezes the designs (one per
+   trial kind, plus practice) into `Study.design`.
+2. `generation_run_chunk` renders trials `start … stop-1`. Trial `i` is a pure function of the
+   frozen design and `i` (`experiments.plan_trial`), so chunks can run on any worker, in any order,
+   crash and be re-run: existing trials are skipped, files are content-addressed.
+3. `generation_finish` moves the study to `ready` once every trial exists.
+
+Stimulus files are named by the sha256 of their PNG bytes, so names reveal nothing about the
+distortion; provenance in the database regenerates each one bit for bit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import F
+
+from common.exceptions import ApplicationError
+
+from .models import ModelArtifact, ReferenceImage, Stimulus, Study, Trial, TrialQuota
+
+DEFAULT_MODEL_COUNT = {"autoencoder": 4, "sr_net": 1, "colorizer_net": 1, "colorizer_lut": 1}
+TRAINING_PATCHES = 192
+CHUNK = 100
+PRACTICE_SEED_OFFSET = 7919
+
+
+@dataclass(frozen=True)
+class Block:
+    """A contiguous range of `Trial.index` values generated from one design."""
+
+    name: str  # "2afc", "jnd", "practice-2afc", "practice-jnd"
+    offset: int
+    total: int
+    practice_from: int = 0  # practice blocks keep only plan indices >= this (their sentinels)
+
+
+def _experiments():
+    import experiments  # numpy-only library; imported lazily to keep start-up light
+
+    return experiments
+
+
+# ---------------------------------------------------------------------------------------------
+# Design
+# ---------------------------------------------------------------------------------------------
+
+
+def _kinds(study: Study) -> list[str]:
+    return ["2afc", "jnd"] if study.kind == Study.Kind.BOTH else [study.kind]
+
+
+def design_dicts(study: Study, *, model_shas: dict[int, list[str]] | None = None) -> dict[str, dict]:
+    """The TrialDesign dicts (one per kind) the researcher's specs and quotas describe."""
+    images = sorted(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", flat=True))
+    categories: dict[str, list[dict]] = defaultdict(list)
+    for spec in study.distortion_specs.all().order_by("id"):
+        choice = {"name": spec.name, "severity": [spec.severity_min, spec.severity_max], "weight": spec.weight}
+        if model_shas is not None and spec.pk in model_shas:
+            choice["models"] = model_shas[spec.pk]
+        categories[spec.category].append(choice)
+    designs = {}
+    for kind in _kinds(study):
+        counts: dict[str, dict[str, int]] = defaultdict(dict)
+        for quota in study.quotas.filter(kind=kind):
+            counts[quota.split][quota.category] = quota.count
+        designs[kind] = {
+            "seed": study.seed, "kind": kind, "images": images,
+            "categories": {label: {"choices": choices} for label, choices in categories.items()},
+            "counts": dict(counts), "patch_size": study.patch_size, "sentinel_rate": study.sentinel_rate,
+            "jnd_identical_share": study.jnd_identical_share,
+        }
+    return designs
+
+
+def _practice_dict(design: dict) -> dict:
+    """A small design whose sentinel trials serve as practice: for 2AFC, 3 obvious trials; for
+    JND, the paper's 10 pairs (4 identical, 5 distorted, 1 obviously different)."""
+    first = sorted(design["categories"])[0]
+    practice = {**design, "seed": design["seed"] + PRACTICE_SEED_OFFSET,
+                "categories": {first: design["categories"][first]}}
+    if design["kind"] == "2afc":
+        return {**practice, "counts": {"practice": {first: 3}}, "sentinel_rate": 0.5}
+    return {**practice, "counts": {"practice": {first: 9}}, "sentinel_rate": 0.1, "jnd_identical_share": 4 / 9,
+            "jnd_sentinel_identical_share": 0.0}
+
+
+def validate_design(study: Study) -> dict[str, object]:
+    """Check the study can be generated; raise ApplicationError naming the first problem."""
+    ex = _experiments()
+    if study.image_set is None or not study.image_set.images.exists():
+        raise ApplicationError("The study's image set has no images.", fields={"image_set": ["empty"]})
+    if not study.distortion_specs.exists():
+        raise ApplicationError("Choose at least one distortion.", fields={"distortion_specs": ["none"]})
+    kinds = _kinds(study)
+    quota_kinds = set(study.quotas.values_list("kind", flat=True))
+    missing = [k for k in kinds if k not in quota_kinds]
+    if missing:
+        raise ApplicationError(f"No trial counts for {', '.join(missing)} trials; add counts per split and category.",
+                               fields={"quotas": ["missing"]})
+    placeholder = {spec.pk: ["0" * 64] for spec in study.distortion_specs.all()
+                   if ex.get_distortion(spec.name).info.model_kind}
+    designs = {}
+    try:
+        for kind, data in design_dicts(study, model_shas=placeholder).items():
+            designs[kind] = ex.TrialDesign.from_dict(data)
+    except ValueError as exc:
+        raise ApplicationError(f"Invalid design: {exc}", code="invalid_design") from None
+    return designs
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading images and models for the library
+# ---------------------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _image_pixels(image_pk: int) -> np.ndarray:
+    from PIL import Image
+
+    image = ReferenceImage.objects.get(pk=image_pk)
+    with image.file.open("rb") as handle:
+        return np.asarray(Image.open(handle).convert("RGB"))
+
+
+def image_loader(study: Study):
+    by_sha = dict(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", "pk"))
+
+    def load(sha256: str) -> np.ndarray:
+        if sha256 not in by_sha:
+            raise ValueError(f"image {sha256[:12]}… is not in the study's image set")
+        return _image_pixels(by_sha[sha256])
+
+    return load
+
+
+def model_loader(study: Study):
+    def load(sha256: str) -> bytes:
+        artifact = ModelArtifact.objects.filter(study=study, sha256=sha256).first()
+        if artifact is None:
+            raise ValueError(f"model {sha256[:12]}… is not stored for this study")
+        with artifact.file.open("rb") as handle:
+            return handle.read()
+
+    return load
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------------------------
+
+
+def _training_patches(study: Study) -> list[np.ndarray]:
+    ex = _experiments()
+    load = image_loader(study)
+    shas = sorted(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", flat=True))
+    per_image = max(TRAINING_PATCHES // len(shas), 1)
+    patches = []
+    for sha in shas:
+        records = ex.sample_patches(load(sha), image_sha256=sha, seed=study.seed + 104729, count=per_image,
+                                    size=study.patch_size)
+        patches += [r.pixels for r in records]
+    return patches
+
+
+def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[Block]:
+    """Train the networks the design needs, freeze the designs and plan the trial index blocks.
+    Idempotent: models already stored (same seed → same bytes) are reused."""
+    ex = _experiments()
+    validate_design(study)
+    model_shas: dict[int, list[str]] = {}
+    patches = None
+    for spec in study.distortion_specs.all().order_by("id"):
+        kind = ex.get_distortion(spec.name).info.model_kind
+        if not kind:
+            continue
+        patches = patches if patches is not None else _training_patches(study)
+        shas = []
+        for n in range(DEFAULT_MODEL_COUNT.get(kind, 1)):
+            seed = (study.seed * 1009 + spec.pk * 31 + n) % (2**31)
+            model = ex.train_model(kind, patches, seed=seed, steps=model_steps)
+            if not ModelArtifact.objects.filter(study=study, sha256=model.sha256).exists():
+                artifact = ModelArtifact(study=study, sha256=model.sha256, kind=kind,
+                                         params={"hparams": model.hparams, "training": model.training,
+                                                 "spec": spec.pk})
+                artifact.file.save(f"{model.sha256}.bin", ContentFile(model.data), save=False)
+                with contextlib.suppress(IntegrityError):  # another worker stored the same model first
+                    artifact.save()
+            shas.append(model.sha256)
+        model_shas[spec.pk] = shas
+
+    designs = {}
+    for kind, data in design_dicts(study, model_shas=model_shas).items():
+        designs[kind] = ex.TrialDesign.from_dict(data).to_dict()
+        designs[f"practice-{kind}"] = ex.TrialDesign.from_dict(_practice_dict(data)).to_dict()
+    blocks = plan_blocks(designs)
+    Study.objects.filter(pk=study.pk).update(
+        design=designs, generation_total=sum(b.total - b.practice_from for b in blocks), generation_done=0,
+        generation_error="")
+    study.refresh_from_db()
+    return blocks
+
+
+def plan_blocks(designs: dict[str, dict]) -> list[Block]:
+    ex = _experiments()
+    blocks, offset = [], 0
+    for name in ("2afc", "jnd", "practice-2afc", "practice-jnd"):
+        if name not in designs:
+            continue
+        design = ex.TrialDesign.from_dict(designs[name])
+        practice_from = design.regular_trials if name == "practice-2afc" else 0
+        blocks.append(Block(name, offset, design.total_trials, practice_from))
+        offset += design.total_trials
+    return blocks
+
+
+def _expected(kind: str, value: int | None) -> str:
+    if value is None:
+        return ""
+    if kind == "2afc":
+        return "p1" if value == 1 else "p0"
+    return "same" if value == 1 else "different"
+
+
+def _store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimulus:
+    data = rendered.png()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest in cache:
+        return cache[digest]
+    stimulus = Stimulus(study=study, sha256=digest, provenance=rendered.provenance)
+    existing = Stimulus.objects.filter(study=study, sha256=digest).exclude(file="").first()
+    if existing is not None:
+        stimulus.file.name = existing.file.name  # same bytes, same file
+    else:
+        stimulus.file.save("stimulus.png", ContentFile(data), save=False)
+    stimulus.save()
+    cache[digest] = stimulus
+    return stimulus
+
+
+def _needed(study: Study, kind: str, split: str, practice: bool, sentinel: bool) -> int:
+    if practice or sentinel:
+        return 0
+    if kind == "jnd":
+        return study.judgments_jnd
+    return study.judgments_train if split == TrialQuota.Split.TRAIN else study.judgments_val
+
+
+def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
+    """Render trials with `Trial.index` in [start, stop); returns how many were created."""
+    ex = _experiments()
+    blocks = plan_blocks(study.design)
+    designs = {name: ex.TrialDesign.from_dict(data) for name, data in study.design.items()}
+    existing = set(Trial.objects.filter(study=study, index__gte=start, index__lt=stop).values_list("index", flat=True))
+    load_image, load_model = image_loader(study), model_loader(study)
+    created = 0
+    for block in blocks:
+        for index in range(max(start, block.offset + block.practice_from), min(stop, block.offset + block.total)):
+            if index in existing:
+                continue
+            plan = ex.plan_trial(designs[block.name], index - block.offset)
+            rendered = ex.render_trial(plan, load_image=load_image, load_model=load_model)
+            practice = block.name.startswith("practice")
+            kind = plan.kind
+            with transaction.atomic():
+                cache: dict[str, Stimulus] = {}
+                ref = _store_stimulus(study, rendered.reference, cache)
+                p0 = _store_stimulus(study, rendered.p0, cache)  # JND: the reference itself (same bytes)
+                p1 = _store_stimulus(study, rendered.p1, cache)
+                split = "practice" if practice else plan.split
+                try:
+                    with transaction.atomic():
+                        Trial.objects.create(
+                            study=study, kind=kind, split=split[:8], category=plan.category, index=index,
+                            ref=ref if kind == "2afc" else None, p0=p0, p1=p1,
+                            is_sentinel=plan.sentinel and not practice, is_practice=practice,
+                            expected=_expected(kind, plan.expected),
+                            judgments_needed=_needed(study, kind, plan.split, practice, plan.sentinel))
+                except IntegrityError:
+                    continue  # another worker made this trial meanwhile
+            created += 1
+    if created:
+        Study.objects.filter(pk=study.pk).update(generation_done=F("generation_done") + created)
+    return created
+
+
+def chunks(blocks: list[Block], size: int = CHUNK) -> list[tuple[int, int]]:
+    out = []
+    for block in blocks:
+        first, end = block.offset + block.practice_from, block.offset + block.total
+        out += [(s, min(s + size, end)) for s in range(first, end, size)]
+    return out
+
+
+def generation_finish(*, study: Study) -> bool:
+    """Move to `ready` when every planned trial exists; idempotent."""
+    from .services import study_transition
+
+    blocks = plan_blocks(study.design)
+    expected = sum(b.total - b.practice_from for b in blocks)
+    have = Trial.objects.filter(study=study).count()
+    Study.objects.filter(pk=study.pk).update(generation_done=have)
+    if have < expected:
+        return False
+    study.refresh_from_db()
+    if study.status == Study.Status.GENERATING:
+        try:
+            study_transition(study=study, to=Study.Status.READY, note=f"{have} trials generated")
+        except ApplicationError:
+            study.refresh_from_db()  # another chunk finished first and moved it already
+            if study.status == Study.Status.GENERATING:
+                raise
+    return True
+
+
+def generation_discard(*, study: Study) -> None:
+    """Delete generated trials, stimuli and models (going back to draft)."""
+    for stimulus in Stimulus.objects.filter(study=study).exclude(file=""):
+        if not Stimulus.objects.filter(file=stimulus.file.name).exclude(pk=stimulus.pk).exists():
+            stimulus.file.storage.delete(stimulus.file.name)
+    Trial.objects.filter(study=study).delete()
+    Stimulus.objects.filter(study=study).delete()
+    for artifact in ModelArtifact.objects.filter(study=study):
+        artifact.file.storage.delete(artifact.file.name)
+        artifact.delete()
+    Study.objects.filter(pk=study.pk).update(design={}, generation_total=0, generation_done=0, generation_error="")
+
+
+# ---------------------------------------------------------------------------------------------
+# Preview
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewTrial:
+    kind: str
+    category: str
+    labels: tuple[str, str]
+    pngs: tuple[bytes, bytes, bytes]  # reference, p0, p1
+
+
+def preview_trials(*, study: Study, per_category: int = 4) -> tuple[list[PreviewTrial], list[str]]:
+    """Render a few trials per category straight from the current design, without storing
+    anything. Model-backed distortions need trained networks, so they are left out of the
+    preview (listed in the second return value) and shown after generation."""
+    ex = _experiments()
+    validate_design(study)
+    skipped = sorted({spec.name for spec in study.distortion_specs.all()
+                      if ex.get_distortion(spec.name).info.model_kind})
+    specs = [spec for spec in study.distortion_specs.all() if spec.name not in skipped]
+    out: list[PreviewTrial] = []
+    if not specs:
+        return out, skipped
+    load_image = image_loader(study)
+    for kind, data in design_dicts(study).items():
+        categories = {}
+        for spec in specs:
+            categories.setdefault(spec.category, []).append(
+                {"name": spec.name, "severity": [spec.severity_min, spec.severity_max], "weight": spec.weight})
+        data = {**data, "categories": {k: {"choices": v} for k, v in categories.items()},
+                "counts": {"preview": dict.fromkeys(categories, per_category)}, "sentinel_rate": 0.0}
+        design = ex.TrialDesign.from_dict(data)
+        for index in range(design.total_trials):
+            plan = ex.plan_trial(design, index)
+            rendered = ex.render_trial(plan, load_image=load_image)
+            out.append(PreviewTrial(kind, plan.category, (plan.p0.label, plan.p1.label),
+                                    (rendered.reference.png(), rendered.p0.png(), rendered.p1.png())))
+    return out, skipped
