@@ -45,3 +45,16 @@ def test_encoding_rejects_other_arrays(array):
 def test_decoding_rejects_non_png():
     with pytest.raises(ValueError, match="not a readable PNG"):
         experiments.decode_png(b"not an image")
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 3), (7, 13, 3), (64, 64, 3), (5, 9)])
+def test_random_arrays_round_trip_through_pillow(shape):
+    array = np.random.default_rng(sum(shape)).integers(0, 256, shape, dtype=np.uint8)
+    decoded = experiments.decode_png(experiments.encode_png(array))
+    expected = array if array.ndim == 3 else np.repeat(array[..., None], 3, axis=2)
+    assert np.array_equal(decoded, expected)
+
+
+def test_empty_arrays_are_refused():
+    with pytest.raises(ValueError, match="non-empty"):
+        experiments.encode_png(np.zeros((0, 4, 3), np.uint8))
