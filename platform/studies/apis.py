@@ -340,3 +340,98 @@ class StudyTransitionApi(APIView):
         study = services.study_transition(study=study, to=data.validated_data["status"], by=request.user,
                                           note=data.validated_data["note"])
         return Response(StudyOutput(study).data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Distortion registry, distortion choices and trial counts
+# ---------------------------------------------------------------------------------------------
+
+
+class DistortionRegistryApi(APIView):
+    """Every distortion the stimulus library offers (name, family, description)."""
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DistortionInfoOutput"
+
+        name = serializers.CharField()
+        family = serializers.CharField()
+        description = serializers.CharField()
+        needs_model = serializers.BooleanField()
+
+    @extend_schema(responses=OutputSerializer(many=True), operation_id="distortions_list")
+    def get(self, request):
+        import experiments
+
+        rows = [{"name": d.name, "family": d.family, "description": getattr(d, "description", "") or "",
+                 "needs_model": bool(d.model_kind)} for d in experiments.list_distortions()]
+        return Response(self.OutputSerializer(rows, many=True).data)
+
+
+class DistortionSpecOutput(serializers.ModelSerializer):
+    class Meta:
+        from .models import DistortionSpec
+
+        model = DistortionSpec
+        fields = ["id", "name", "family", "category", "severity_min", "severity_max", "weight"]
+
+
+class TrialQuotaOutput(serializers.ModelSerializer):
+    class Meta:
+        from .models import TrialQuota
+
+        model = TrialQuota
+        fields = ["id", "kind", "split", "category", "count"]
+
+
+class StudyDistortionsApi(APIView):
+    """List (GET) or add (POST) a study's distortion choices; drafts only for POST."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DistortionSpecInput"
+
+        name = serializers.CharField(max_length=80)
+        category = serializers.SlugField(max_length=40, default="traditional")
+        severity_min = serializers.FloatField(default=0.0)
+        severity_max = serializers.FloatField(default=1.0)
+        weight = serializers.FloatField(default=1.0, min_value=0.0)
+
+    @extend_schema(responses=DistortionSpecOutput(many=True), operation_id="studies_distortions_list")
+    def get(self, request, pk: int):
+        study = selectors.study_get(user=request.user, pk=pk)
+        return Response(DistortionSpecOutput(study.distortion_specs.all(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={201: DistortionSpecOutput},
+                   operation_id="studies_distortions_add")
+    def post(self, request, pk: int):
+        study = selectors.study_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        spec = services.distortion_spec_add(study=study, **data.validated_data)
+        return Response(DistortionSpecOutput(spec).data, status=status.HTTP_201_CREATED)
+
+
+class StudyQuotasApi(APIView):
+    """List (GET) or set (POST) how many trials a study generates per kind, split and category."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "TrialQuotaInput"
+
+        kind = serializers.ChoiceField(choices=["2afc", "jnd"])
+        split = serializers.ChoiceField(choices=["train", "val"], default="val")
+        category = serializers.SlugField(max_length=40, default="traditional")
+        count = serializers.IntegerField(max_value=1_000_000)
+
+    @extend_schema(responses=TrialQuotaOutput(many=True), operation_id="studies_quotas_list")
+    def get(self, request, pk: int):
+        study = selectors.study_get(user=request.user, pk=pk)
+        return Response(TrialQuotaOutput(study.quotas.all(), many=True).data)
+
+    @extend_schema(request=InputSerializer, responses={200: TrialQuotaOutput}, operation_id="studies_quotas_set")
+    def post(self, request, pk: int):
+        study = selectors.study_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return Response(TrialQuotaOutput(services.trial_quota_set(study=study, **data.validated_data)).data)

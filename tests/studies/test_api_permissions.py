@@ -42,8 +42,17 @@ ENDPOINTS = {
     "study transition": ("post", "/api/studies/{study}/transition/", lambda: {"status": "generating"}, "json", 200,
                          OK),
     "study delete": ("delete", "/api/studies/{study}/delete/", None, None, 204, OWNER_ONLY),
+    "study distortions": ("get", "/api/studies/{study}/distortions/", None, None, 200, OK),
+    "study distortions add": ("post", "/api/studies/{study}/distortions/",
+                              lambda: {"name": "contrast", "category": "traditional"}, "json", 201, OK),
+    "study quotas": ("get", "/api/studies/{study}/quotas/", None, None, 200, OK),
+    "study quotas set": ("post", "/api/studies/{study}/quotas/",
+                         lambda: {"kind": "2afc", "split": "train", "category": "traditional", "count": 8}, "json",
+                         200, OK),
+    "distortion registry": ("get", "/api/distortions/", None, None, 200, OK),
 }
 LIST_ENDPOINTS = {"image-set list", "study list"}
+GLOBAL_ENDPOINTS = {"distortion registry"}
 CREATE_ENDPOINTS = {"image-set create", "study create"}
 
 
@@ -82,7 +91,9 @@ def test_collaborator(api, bob, objects, name):
 @pytest.mark.parametrize("name", sorted(ENDPOINTS))
 def test_other_researcher_gets_404_or_sees_nothing(api, charlie, objects, name):
     response = _call(api, charlie, name, objects)
-    if name in LIST_ENDPOINTS:
+    if name in GLOBAL_ENDPOINTS:
+        assert response.status_code == 200
+    elif name in LIST_ENDPOINTS:
         assert response.status_code == 200
         assert response.json()["results"] == []
     elif name in CREATE_ENDPOINTS:
@@ -134,3 +145,16 @@ def test_out_of_range_design_values_are_400(api, alice):
     response = api.as_user(alice).post("/api/studies/create/", {"name": "x", "patch_size": 4}, format="json")
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["patch_size"]
+
+
+def test_distortion_api_reports_bad_names_and_frozen_designs(api, alice, objects, generate, study):
+    response = api.as_user(alice).post(f"/api/studies/{objects['study']}/distortions/", {"name": "blurr"},
+                                       format="json")
+    assert response.status_code == 400
+    assert "Unknown distortion 'blurr'" in response.json()["error"]["message"]
+    generate(study)
+    frozen = api.post(f"/api/studies/{objects['study']}/quotas/",
+                      {"kind": "2afc", "split": "val", "category": "traditional", "count": 9}, format="json")
+    assert frozen.status_code == 409 and "draft" in frozen.json()["error"]["message"]
+    names = {row["name"] for row in api.get("/api/distortions/").json()}
+    assert {"jpeg", "cnn_autoencoder", "superres_bicubic"} <= names

@@ -194,6 +194,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "StudyKindEnum": [("2afc", "2AFC"), ("jnd", "JND"), ("both", "2AFC and JND")],
+        "TrialKindEnum": [("2afc", "2afc"), ("jnd", "jnd")],
+    },
 }
 
 # ---------------------------------------------------------------------------------------------
