@@ -20,6 +20,8 @@ SUBCOMMANDS = [
     "metrics.cli.list_metrics",
     "metrics.cli.weights",
     "metrics.cli.score_pairs",
+    "metrics.cli.evaluate",
+    "metrics.cli.train",
 ]
 
 USAGE_ERROR = 2
