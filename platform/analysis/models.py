@@ -1,1 +1,186 @@
-"""Models of the analysis app (see the issues that build it)."""
+"""Analysis: frozen dataset releases, exports, LPIPS fit runs, metric score runs, leaderboards.
+
+A `Dataset` is immutable once `ready`: its items, judge/same fractions and manifest never change;
+a new freeze of the same study makes a new version. Files are read through Django's storage API,
+so workers on other machines read them the same way (shared volume or S3-compatible storage).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from common.models import TimeStampedModel
+
+
+def _public_slug() -> str:
+    return secrets.token_urlsafe(12)
+
+
+class Dataset(TimeStampedModel):
+    class Source(models.TextChoices):
+        STUDY = "study", "frozen from a study"
+        IMPORT = "import", "imported BAPPS-layout folder"
+
+    class Status(models.TextChoices):
+        BUILDING = "building", "building"
+        READY = "ready", "ready"
+        FAILED = "failed", "failed"
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="datasets")
+    collaborators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_datasets")
+    name = models.CharField(max_length=200)
+    source = models.CharField(max_length=8, choices=Source.choices)
+    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, null=True, blank=True,
+                              related_name="datasets")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.BUILDING)
+    import_path = models.CharField(max_length=500, blank=True, help_text="Folder an import was read from")
+    counts = models.JSONField(default=dict, blank=True)
+    manifest = models.JSONField(default=dict, blank=True, help_text="Files with sha256, design, code version")
+    progress = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    is_public = models.BooleanField(default=False, help_text="Leaderboard visible to anyone with its URL")
+    public_slug = models.CharField(max_length=32, unique=True, default=_public_slug, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["study", "version"], name="unique_study_dataset_version")]
+
+    def __str__(self) -> str:
+        return f"{self.name} v{self.version}"
+
+
+class DatasetItem(models.Model):
+    """One 2AFC triplet (ref, p0, p1, judge = share preferring p1) or JND pair (p0, p1,
+    judge = share answering "same"), with storage names and sha256 of its images."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    kind = models.CharField(max_length=8)
+    split = models.CharField(max_length=16)
+    category = models.CharField(max_length=64)
+    index = models.PositiveIntegerField(help_text="Position within (kind, split, category)")
+    ref = models.CharField(max_length=300, blank=True)
+    p0 = models.CharField(max_length=300)
+    p1 = models.CharField(max_length=300)
+    ref_sha256 = models.CharField(max_length=64, blank=True)
+    p0_sha256 = models.CharField(max_length=64)
+    p1_sha256 = models.CharField(max_length=64)
+    judge = models.FloatField()
+    n_judgments = models.PositiveIntegerField(default=0)
+    trial = models.ForeignKey("studies.Trial", on_delete=models.SET_NULL, null=True, blank=True)
+
+    class Meta:
+        ordering = ["dataset", "kind", "split", "category", "index"]
+        constraints = [models.UniqueConstraint(fields=["dataset", "kind", "split", "category", "index"],
+                                               name="unique_dataset_item")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}/{self.split}/{self.category}/{self.index}"
+
+
+class Export(TimeStampedModel):
+    class Kind(models.TextChoices):
+        BAPPS = "bapps", "BAPPS layout (.tar.gz)"
+        CSV = "csv", "one row per judgment (CSV)"
+        PARQUET = "parquet", "one row per judgment (Parquet)"
+        DATASHEET = "datasheet", "datasheet (Markdown)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "queued"
+        RUNNING = "running", "running"
+        READY = "ready", "ready"
+        FAILED = "failed", "failed"
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="exports")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="exports/", blank=True)
+    sha256 = models.CharField(max_length=64, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.dataset_id}"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+    CANCELLED = "cancelled", "cancelled"
+
+
+class FitRun(TimeStampedModel):
+    """Fitting an LPIPS variant on a dataset's train split (queue `gpu`)."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="fit_runs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    net = models.CharField(max_length=10, default="alex")
+    variant = models.CharField(max_length=10, default="lin")
+    version = models.CharField(max_length=4, default="0.1")
+    epochs = models.PositiveSmallIntegerField(default=5)
+    epochs_decay = models.PositiveSmallIntegerField(default=5)
+    seed = models.PositiveIntegerField(default=0)
+    trunk_weights = models.CharField(max_length=500, blank=True,
+                                     help_text="Trunk checkpoint path on the worker; blank = torch hub cache; "
+                                               "'random' = seeded random trunk")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    cancel_requested = models.BooleanField(default=False)
+    progress = models.JSONField(default=dict, blank=True, help_text="Latest epoch, loss, validation 2AFC")
+    history = models.JSONField(default=list, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    weights = models.FileField(upload_to="fits/", blank=True, help_text="Fitted lin weights (official key format)")
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    def __str__(self) -> str:
+        return f"fit {self.pk}: {self.net}-{self.variant} on {self.dataset_id}"
+
+    @property
+    def metric_name(self) -> str:
+        return f"fitted:{self.pk}"
+
+
+class UploadedMetric(TimeStampedModel):
+    """LPIPS lin weights a researcher uploaded (official key format), usable as `uploaded:<id>`."""
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_metrics")
+    name = models.CharField(max_length=200)
+    net = models.CharField(max_length=10, default="alex")
+    version = models.CharField(max_length=4, default="0.1")
+    weights = models.FileField(upload_to="uploaded-metrics/")
+    sha256 = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def metric_name(self) -> str:
+        return f"uploaded:{self.pk}"
+
+
+class ScoreRun(TimeStampedModel):
+    """A metric scored on a dataset (queue `gpu`): per-category 2AFC with bootstrap CIs, JND mAP,
+    human ceiling, and per-item credit."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="score_runs")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
+    metric = models.CharField(max_length=120, help_text="Registry name, fitted:<id> or uploaded:<id>")
+    options = models.JSONField(default=dict, blank=True)
+    split = models.CharField(max_length=16, default="val")
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(default=dict, blank=True, help_text="ScoreReport dicts (2afc, jnd)")
+    credits = models.FileField(upload_to="scores/", blank=True, help_text="Per-item distances and credit (JSON)")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["dataset", "metric", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.metric} on {self.dataset_id}"

@@ -238,6 +238,7 @@ CELERY_TASK_ROUTES = {
     "studies.tasks.*": {"queue": "stimuli"},
     "analysis.tasks.fit_*": {"queue": "gpu"},
     "analysis.tasks.score_*": {"queue": "gpu"},
+    "analysis.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 4 * 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 3600 - 60, minimum=5)
