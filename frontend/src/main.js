@@ -58,7 +58,10 @@ async function main() {
   // (sendBeacon outlives the page; the server ignores a UUID it already has, and the outbox keeps
   // them until a later visit gets the acknowledgement).
   window.addEventListener("beforeunload", (event) => {
-    if (outbox.size > 0) event.preventDefault();
+    if (outbox.size > 0) {
+      event.preventDefault();
+      event.returnValue = ""; // Chrome before 119 asks only when returnValue is set
+    }
   });
   window.addEventListener("pagehide", () => {
     for (const entry of outbox.entries()) {

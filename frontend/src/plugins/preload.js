@@ -51,6 +51,8 @@ export default class PreloadPlugin {
     const unsubscribe = store.subscribe(show);
     show();
     let retries = 0;
+    // If the background load already finished with failures, this first load() quietly tries
+    // those images once more before the participant is asked to.
     for (let failed = await store.load(); failed.length > 0; failed = await store.load()) {
       error.textContent =
         `${failed.length} of ${store.total} images could not be loaded. ` +
