@@ -32,7 +32,7 @@ def stimulus(study: Study, data: bytes) -> Stimulus:
 
 def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: int = 2, practice: int = 3,
                     needed: int = 2, assignment_size: int | None = None, sentinel_rate: float | None = None,
-                    **study_fields) -> Study:
+                    split: str = "val", **study_fields) -> Study:
     """A live study whose trials are small synthetic PNGs.
 
     2AFC: p0 is a faint distortion of ref, p1 a strong one; sentinels expect p0. JND: sentinel
@@ -52,15 +52,36 @@ def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: i
             p0 = stimulus(study, png(n, noise=2))
             p1 = stimulus(study, png(n, noise=60))
             expected = "p0" if (is_sentinel or is_practice) else ""
-            Trial.objects.create(study=study, kind=kind, split="val", category="traditional", index=n, ref=ref,
+            Trial.objects.create(study=study, kind=kind, split=split, category="traditional", index=n, ref=ref,
                                  p0=p0, p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
                                  judgments_needed=0 if (is_sentinel or is_practice) else needed)
         else:
             p1 = ref if is_sentinel else stimulus(study, png(n, noise=30))
             expected = "same" if is_sentinel else ("different" if is_practice else "")
-            Trial.objects.create(study=study, kind=kind, split="val", category="traditional", index=n, p0=ref,
+            Trial.objects.create(study=study, kind=kind, split=split, category="traditional", index=n, p0=ref,
                                  p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
                                  judgments_needed=0 if (is_sentinel or is_practice) else needed)
     Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
     study.refresh_from_db()
     return study
+
+
+def answer_assignment(assignment, choose) -> None:
+    """Answer every item of an assignment through the service; `choose(item) -> answer`."""
+    import uuid
+
+    from crowd import services
+
+    for item in assignment.items.select_related("trial").order_by("position"):
+        services.response_record(assignment_token=assignment.token, client_uuid=uuid.uuid4(), position=item.position,
+                                 answer=choose(item), rt_ms=900, display={}, timing={})
+    services.assignment_complete(assignment_token=assignment.token)
+
+
+def collect(study, participants: int, choose, recruiter: str = "prolific") -> None:
+    """Have `participants` people complete assignments of `study`."""
+    from crowd import services
+
+    for n in range(participants):
+        assignment = services.participant_enter(study=study, entry=services.Entry(recruiter, f"person-{n}"))
+        answer_assignment(assignment, choose)

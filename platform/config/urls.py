@@ -17,6 +17,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/health/", HealthApi.as_view(), name="health"),
     path("api/", include("studies.urls")),
+    path("api/", include("analysis.urls")),
     path("", include("crowd.urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

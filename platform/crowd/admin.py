@@ -31,6 +31,21 @@ class ReadOnlyMixin:
 class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "status", "progress_bar", "participants", "links"]
     list_display_links = None
+    actions = ["freeze_dataset"]
+
+    @admin.action(description="Freeze the valid judgments into a new dataset version")
+    def freeze_dataset(self, request, queryset):
+        from analysis.datasets import dataset_freeze
+        from common.exceptions import ApplicationError
+
+        for study in queryset:
+            try:
+                dataset = dataset_freeze(study=study, by=request.user)
+            except ApplicationError as exc:
+                self.message_user(request, f"{study}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{study}: dataset {dataset} frozen ({dataset.items.count()} items).",
+                                  messages.SUCCESS)
 
     def scoped_queryset(self, request):
         return StudyCollection.objects.filter(pk__in=study_selectors.study_list(user=request.user).values("pk"))

@@ -162,6 +162,11 @@ PERCEPTLAB_MAX_IMAGE_PIXELS = env_int("PERCEPTLAB_MAX_IMAGE_PIXELS", 64_000_000,
 # Training steps for the networks behind model-backed distortions (CNN autoencoders, SR net,
 # colourisers); 0 uses the library's CPU-feasible defaults.
 PERCEPTLAB_MODEL_STEPS = env_int("PERCEPTLAB_MODEL_STEPS", 0, minimum=0)
+# Trunk weights for LPIPS fits and scores started from the admin: "imagenet" (torch hub cache),
+# a checkpoint path on the workers, or "random" (a seeded random trunk; the offline demo uses it).
+PERCEPTLAB_DEFAULT_TRUNK = env_str("PERCEPTLAB_DEFAULT_TRUNK", "imagenet")
+# Metrics the admin's "score baselines" action runs.
+PERCEPTLAB_BASELINE_METRICS = env_list("PERCEPTLAB_BASELINE_METRICS", ["l2", "psnr", "ssim", "lpips-alex"])
 
 # ---------------------------------------------------------------------------------------------
 # Django REST framework and the OpenAPI schema
@@ -197,6 +202,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "StudyKindEnum": [("2afc", "2AFC"), ("jnd", "JND"), ("both", "2AFC and JND")],
         "TrialKindEnum": [("2afc", "2afc"), ("jnd", "jnd")],
+        "StudyStatusEnum": "studies.models.Study.Status",
+        "DatasetStatusEnum": "analysis.models.Dataset.Status",
+        "RunStatusEnum": "analysis.models.RunStatus",
     },
 }
 

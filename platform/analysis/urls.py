@@ -1,0 +1,19 @@
+from django.urls import path
+
+from . import apis
+
+urlpatterns = [
+    path("datasets/", apis.DatasetListApi.as_view(), name="dataset-list"),
+    path("datasets/freeze/", apis.DatasetFreezeApi.as_view(), name="dataset-freeze"),
+    path("datasets/import/", apis.DatasetImportApi.as_view(), name="dataset-import"),
+    path("datasets/<int:pk>/", apis.DatasetDetailApi.as_view(), name="dataset-detail"),
+    path("datasets/<int:pk>/publish/", apis.DatasetPublishApi.as_view(), name="dataset-publish"),
+    path("datasets/<int:pk>/score/", apis.ScoreRunCreateApi.as_view(), name="dataset-score"),
+    path("datasets/<int:pk>/fit/", apis.FitRunCreateApi.as_view(), name="dataset-fit"),
+    path("score-runs/<int:pk>/", apis.ScoreRunDetailApi.as_view(), name="score-run-detail"),
+    path("fit-runs/<int:pk>/", apis.FitRunDetailApi.as_view(), name="fit-run-detail"),
+    path("fit-runs/<int:pk>/cancel/", apis.FitRunCancelApi.as_view(), name="fit-run-cancel"),
+    path("fit-runs/<int:pk>/weights/", apis.FitRunWeightsApi.as_view(), name="fit-run-weights"),
+    path("metrics/", apis.MetricListApi.as_view(), name="metric-list"),
+    path("metrics/upload/", apis.UploadedMetricCreateApi.as_view(), name="metric-upload"),
+]
