@@ -9,7 +9,8 @@ Public API:
 * Distortions: :func:`list_distortions`, :func:`get_distortion` (``.sample_params(rng,
   severity)``, ``.apply(patch, **params)``, ``.validate_params(params)``).
 * Patches: :func:`sample_patch`, :func:`sample_patches`, :func:`crop_patch`, :data:`FLAT_VARIANCE`.
-* Trained models: :func:`train_model`, :func:`sample_hparams`, :func:`read_model`.
+* Trained models: :func:`train_model`, :func:`sample_hparams`, :func:`read_model`;
+  :func:`derive_seed` gives per-model seeds from a study seed.
 * Trials: :class:`TrialDesign` (``TrialDesign.from_dict``), :func:`plan_trial`,
   :func:`render_trial`.
 * Provenance: :func:`make_provenance`, :func:`regenerate`, :func:`encode_png`,
@@ -19,6 +20,7 @@ Public API:
 Simulated participants (``experiments.observers``) will join later (issue 6).
 """
 
+from experiments._seeding import derive_seed
 from experiments._version import __version__
 from experiments.design import Category, Choice, ExternalItem, TrialDesign
 from experiments.external import (
@@ -62,6 +64,7 @@ __all__ = [
     "__version__",
     "crop_patch",
     "decode_png",
+    "derive_seed",
     "encode_png",
     "get_distortion",
     "iter_external_outputs",
