@@ -10,7 +10,6 @@ the study design and the code version.
 from __future__ import annotations
 
 import hashlib
-
 from collections import defaultdict
 from pathlib import Path
 

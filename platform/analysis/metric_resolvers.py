@@ -4,6 +4,7 @@ metric is built only when a worker asks for it."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
@@ -44,7 +45,5 @@ def register() -> None:
     import metrics
 
     for prefix, fn in (("fitted", load_fitted), ("uploaded", load_uploaded)):
-        try:
+        with contextlib.suppress(ValueError):  # already registered in this process
             metrics.register_resolver(prefix, fn)
-        except ValueError:
-            pass  # already registered in this process

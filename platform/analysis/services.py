@@ -58,7 +58,7 @@ def _check_metric(name: str) -> None:
 def score_run_create(*, dataset: Dataset, metric: str, by, split: str = "val", options: dict | None = None) -> ScoreRun:
     _check_ready(dataset)
     _check_metric(metric)
-    splits = {item for item in dataset.items.values_list("split", flat=True).distinct()}
+    splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
         raise ApplicationError(f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
                                fields={"split": ["missing"]})
@@ -162,7 +162,7 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
     for kind in ("2afc", "jnd"):
         groups = datasets.groups(run.dataset, kind=kind, split=run.split)
         sets = {}
-        for n, ((split, category), items) in enumerate(groups.items()):
+        for n, ((_split, category), items) in enumerate(groups.items()):
             arrays = _resized(datasets.item_arrays(items))
             if kind == "2afc":
                 d0, d1 = score_triplets(metric, _tensor(arrays["ref"], input_range),
@@ -231,7 +231,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
     val = None
     val_groups = datasets.groups(run.dataset, kind="2afc", split="val")
     if val_groups:
-        val = {category: TripletArrays(**{k: v for k, v in _resized(datasets.item_arrays(items)).items()})
+        val = {category: TripletArrays(**dict(_resized(datasets.item_arrays(items)).items()))
                for (_split, category), items in val_groups.items()}
     trunk = None if run.trunk_weights == "random" else (run.trunk_weights or "imagenet")
     last_saved = {"at": 0.0}
@@ -244,7 +244,9 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             fields = {"progress": {**event, "at": timezone.now().isoformat()}}
             if kind == "epoch":
                 FitRun.objects.filter(pk=run.pk).update(**fields)
-                history = list(FitRun.objects.get(pk=run.pk).history) + [_plain(event)]
+                # An epoch re-run after a resume replaces its earlier entry.
+                history = [h for h in FitRun.objects.get(pk=run.pk).history if h.get("epoch") != event.get("epoch")]
+                history = sorted([*history, _plain(event)], key=lambda h: h.get("epoch", 0))
                 FitRun.objects.filter(pk=run.pk).update(history=history)
             else:
                 FitRun.objects.filter(pk=run.pk).update(**fields)
