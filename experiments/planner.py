@@ -124,7 +124,7 @@ def _pick(rng: np.random.Generator, choices: tuple[Choice, ...],
     return pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
 
 
-def _distorted(design: TrialDesign, rng: np.random.Generator, choice: Choice,
+def _distorted(rng: np.random.Generator, choice: Choice,
                severity: float | None = None, params_seed: int | None = None) -> StimulusPlan:
     lo, hi = choice.severity
     if severity is None:
@@ -164,16 +164,16 @@ def _regular(design: TrialDesign, category: Category, rng: np.random.Generator,
     if design.kind == "jnd":
         if _spread(offset, design.jnd_identical_share):
             return image, reference, reference, True, 1
-        side = _distorted(design, rng, _pick(rng, category.choices))
+        side = _distorted(rng, _pick(rng, category.choices))
         return image, reference, _with_source(side, image), False, None
     if category.paired:
         first = _pick(rng, category.choices)
         second = _pick(rng, category.choices, exclude=first.name)
         severity = float(rng.uniform(*first.severity))
         seed = derive_seed("params", int(rng.integers(2**63)))
-        sides = [_distorted(design, rng, c, severity, seed) for c in (first, second)]
+        sides = [_distorted(rng, c, severity, seed) for c in (first, second)]
     else:
-        sides = [_distorted(design, rng, _pick(rng, category.choices)) for _ in range(2)]
+        sides = [_distorted(rng, _pick(rng, category.choices)) for _ in range(2)]
     return image, _with_source(sides[0], image), _with_source(sides[1], image), False, None
 
 
