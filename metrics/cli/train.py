@@ -70,17 +70,22 @@ class _Progress:
     def __init__(self, disable: bool | None) -> None:
         from tqdm.auto import tqdm
 
-        self.tqdm, self.disable, self.bar = tqdm, disable, None
+        self.tqdm, self.disable = tqdm, disable
+        self.bar, self.key, self.done = None, None, 0
 
-    def _open(self, total: int, desc: str, unit: str) -> None:
-        self.close()
-        self.bar = self.tqdm(total=total, desc=desc, unit=unit, disable=self.disable,
-                             dynamic_ncols=True, leave=False)
+    def _advance(self, key: str, total: int, done: int, unit: str) -> None:
+        if key != self.key:
+            self.close()
+            self.bar = self.tqdm(total=total, desc=key, unit=unit, disable=self.disable,
+                                 dynamic_ncols=True, leave=False)
+            self.key, self.done = key, 0
+        self.bar.update(done - self.done)
+        self.done = done
 
     def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
-            self.bar = None
+        self.bar, self.key = None, None
 
     def __call__(self, event: dict) -> None:
         kind = event["event"]
@@ -90,15 +95,10 @@ class _Progress:
             self.tqdm.write(f"training on {event['train_size']} triplets, {event['path']} path, "
                             f"{event['epochs']} epochs{note}")
         elif kind == "vectors":
-            if self.bar is None or self.bar.desc != f"vectors {event['set']}":
-                self._open(event["total"], f"vectors {event['set']}", "triplet")
-            self.bar.update(event["done"] - self.bar.n)
+            self._advance(f"vectors {event['set']}", event["total"], event["done"], "triplet")
         elif kind == "step":
-            desc = f"epoch {event['epoch']}"
-            if self.bar is None or self.bar.desc != desc:
-                self._open(event["steps"], desc, "step")
-            self.bar.update(event["step"] - self.bar.n)
-            self.bar.set_postfix(loss=f"{event['loss']:.4f}")
+            self._advance(f"epoch {event['epoch']}", event["steps"], event["step"], "step")
+            self.bar.set_postfix(loss=f"{event['loss']:.4f}", refresh=False)
         elif kind == "epoch":
             self.close()
             val = event.get("val_2afc")

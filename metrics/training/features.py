@@ -94,3 +94,36 @@ def pair_vectors(
         if on_batch is not None:
             on_batch(rows.stop, total)
     return means, scales
+
+
+def noisy_means(means: torch.Tensor, scales: torch.Tensor, p: float,
+                generator: torch.Generator) -> torch.Tensor:
+    """Fast-path dropout: μ + sqrt(p/(1 − p)) · σ · z with z ~ N(0, 1) (see module docstring).
+
+    Args:
+        means: Channel means μ, any shape (e.g. B×2×K).
+        scales: σ of the same shape, from :func:`pair_vectors`.
+        p: Dropout probability in [0, 1).
+        generator: Noise generator on the tensors' device.
+    """
+    noise = torch.randn(means.shape, generator=generator, device=means.device)
+    return means + (p / (1 - p)) ** 0.5 * scales * noise
+
+
+def dropped_means(delta: torch.Tensor, p: float, generator: torch.Generator) -> torch.Tensor:
+    """Full-path dropout: spatial means of Δ after element-wise dropout (the official layer).
+
+    Args:
+        delta: Squared feature differences, B×C×H×W.
+        p: Dropout probability in [0, 1); each element is kept with probability 1 − p and
+            scaled by 1/(1 − p).
+        generator: Mask generator on ``delta``'s device.
+
+    Returns:
+        B×C channel means.
+    """
+    if p > 0:
+        keep = 1 - p
+        mask = torch.empty_like(delta).bernoulli_(keep, generator=generator)
+        delta = delta * mask / keep
+    return delta.mean(dim=(2, 3))

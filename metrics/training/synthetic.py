@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from metrics.bapps import to_official_float, write_2afc
+from metrics.bapps import to_official_float, write_2afc, write_jnd
 
 DISTORTIONS = ("noise", "blur", "color", "contrast", "blocks")
 
@@ -131,22 +131,42 @@ def judged_triplets(hidden: HiddenMetric, n: int, *, size: int, judges: int, see
     return items
 
 
+@torch.inference_mode()
+def judged_pairs(hidden: HiddenMetric, n: int, *, size: int, judges: int = 3, seed: int):
+    """``n`` JND (ref, distorted, same) items; observers say "same" with probability
+    exp(−d/τ) under the hidden metric (τ as for 2AFC), ``judges`` of them per pair."""
+    metric = hidden.create()
+    rng = np.random.default_rng(seed)
+    refs, outs = [], []
+    for _ in range(n):
+        ref = _smooth_image(rng, size)
+        refs.append(_to_uint8(ref))
+        # Weaker distortions than for 2AFC, so that "same" answers are common.
+        outs.append(_to_uint8(ref + (_distort(rng, ref) - ref) * rng.uniform(0, 1.0) ** 2))
+    d = torch.cat([metric(_tensor(refs[s : s + 512]), _tensor(outs[s : s + 512]))
+                   for s in range(0, n, 512)]).double().numpy()
+    same = rng.binomial(judges, np.exp(-d / hidden.temperature)) / judges
+    return [(r, o, float(v)) for r, o, v in zip(refs, outs, same, strict=True)]
+
+
 def write_synthetic_bapps(
     root: str | os.PathLike,
     *,
     train: dict[str, int],
     val: dict[str, int],
+    jnd: dict[str, int] | None = None,
     size: int = 64,
     net: str = "alex",
     seed: int = 0,
     temperature: float = 0.02,
 ) -> HiddenMetric:
-    """Write ``root/2afc/{train,val}/<category>/`` with judgments from a hidden LPIPS.
+    """Write ``root/2afc/{train,val}/<category>/`` (and ``root/jnd/val/``) judged by a hidden LPIPS.
 
     Args:
         root: Output folder (the BAPPS root).
         train: Category → number of triplets for ``2afc/train`` (2 judges each).
         val: Category → number of triplets for ``2afc/val`` (5 judges each).
+        jnd: Category → number of pairs for ``jnd/val`` (3 judges each).
         size: Image side in pixels.
         net: Trunk of the hidden metric (random, seeded by ``seed``).
         seed: Seeds images, hidden weights and judgments.
@@ -162,4 +182,7 @@ def write_synthetic_bapps(
     for i, (split, category, n, judges) in enumerate(plan):
         items = judged_triplets(hidden, n, size=size, judges=judges, seed=seed * 1000 + i)
         write_2afc(Path(root), split, category, items)
+    for i, (category, n) in enumerate((jnd or {}).items()):
+        items = judged_pairs(hidden, n, size=size, seed=seed * 1000 + 500 + i)
+        write_jnd(Path(root), "val", category, items)
     return hidden

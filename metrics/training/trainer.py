@@ -37,7 +37,12 @@ from metrics.scoring import score_2afc, twoafc_score
 from metrics.training import checkpoint as ckpt
 from metrics.training.config import TrainConfig, TrainingError
 from metrics.training.data import Source, prefetched, training_source, validation_sources
-from metrics.training.features import pair_vectors, vector_fingerprint
+from metrics.training.features import (
+    dropped_means,
+    noisy_means,
+    pair_vectors,
+    vector_fingerprint,
+)
 from metrics.training.heads import LinWeights, RankingNet, ranking_loss
 from metrics.training.result import FitResult
 
@@ -156,25 +161,21 @@ class Trainer:
         m = means.index_select(0, idx)  # B×2×K
         p = self.config.dropout
         if training and p > 0:
-            noise = torch.randn(m.shape, generator=self.noise, device=self.device)
-            m = m + (p / (1 - p)) ** 0.5 * scales.index_select(0, idx) * noise
+            m = noisy_means(m, scales.index_select(0, idx), p, self.noise)
         return m @ self.lin.weight  # B×2
 
     def _full_distances(self, images: tuple[torch.Tensor, ...]) -> torch.Tensor:
         x = torch.cat(images).to(self.device, non_blocking=True)
         with torch.set_grad_enabled(self.trunk_trains):
             feats = self.model.features(x, range_check="off")
-        p, keep = self.config.dropout, 1 - self.config.dropout
         pairs = []
         for which in (1, 2):
             total = 0
             for k, f in enumerate(feats):
                 parts = torch.tensor_split(f, 3)
                 delta = (parts[0] - parts[which]).square()
-                if p > 0:
-                    mask = torch.empty_like(delta).bernoulli_(keep, generator=self.noise)
-                    delta = delta * mask / keep
-                total = total + delta.mean(dim=(2, 3)) @ self.lin.layer(k)
+                means = dropped_means(delta, self.config.dropout, self.noise)
+                total = total + means @ self.lin.layer(k)
             pairs.append(total)
         return torch.stack(pairs, dim=1)
 
