@@ -1,23 +1,13 @@
 // The worker API of docs/worker-api.md. Every call resolves to {status, body} for any HTTP answer
 // (the caller decides what a status means) and rejects only when no answer came: offline, DNS,
-// a dropped connection or the timeout below.
+// a dropped connection or the timeout below. The token in the URL is the only credential: no
+// cookies, no CSRF token.
 
 const TIMEOUT_MS = 15000; // a hung request must not hold the outbox queue forever
 
-function csrfToken() {
-  // The API takes the token in the URL, but a researcher trying their own study is also logged in,
-  // and Django then checks CSRF on POSTs from that session.
-  const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-  return match ? decodeURIComponent(match[1]) : null;
-}
-
 async function request(url, { method = "GET", body } = {}) {
   const headers = { Accept: "application/json" };
-  if (method !== "GET") {
-    headers["Content-Type"] = "application/json";
-    const token = csrfToken();
-    if (token) headers["X-CSRFToken"] = token;
-  }
+  if (body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(url, {
     method,
     headers,

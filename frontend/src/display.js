@@ -2,15 +2,15 @@
 
 import { computeDisplay } from "./scale.js";
 
-/** 3 patches side by side when the study has 2AFC trials, else 1. */
-export const columnsFor = (study) => (study.kind === "jnd" ? 1 : 3);
+/** Patches side by side in the widest trial of a visit: 3 if it has 2AFC trials, else 1. */
+export const columnsFor = (trials) => (trials.some((t) => t.kind === "2afc") ? 3 : 1);
 
-export function measureDisplay(study) {
+export function measureDisplay(study, columns) {
   return computeDisplay({
     patchSize: study.patch_size,
     requestedScale: study.display_scale,
     dpr: window.devicePixelRatio || 1,
     window: [window.innerWidth, window.innerHeight],
-    columns: columnsFor(study),
+    columns,
   });
 }

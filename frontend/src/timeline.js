@@ -4,7 +4,7 @@
 
 import HtmlButtonResponsePlugin from "@jspsych/plugin-html-button-response";
 
-import { measureDisplay } from "./display.js";
+import { columnsFor, measureDisplay } from "./display.js";
 import AfcPlugin from "./plugins/afc.js";
 import DisplayCheckPlugin from "./plugins/display-check.js";
 import FinishPlugin from "./plugins/finish.js";
@@ -40,11 +40,13 @@ export function buildTimeline({ session, remaining, started, store, app, onAnswe
   const done = total - remaining.length;
   const kinds = new Set([...trials, ...session.practice].map((t) => t.kind));
   const howTo = [...kinds].sort().map((k) => HOW_TO[k]).join("");
+  // One scale for the whole visit, chosen for its widest trial, so patches never change size.
+  const columns = columnsFor([...trials, ...session.practice]);
 
   const trialNode = (trial, { expected = null, data = {} } = {}) => ({
     type: trial.kind === "jnd" ? JndPlugin : AfcPlugin,
     images: () => store.pick(trial.images),
-    display: () => measureDisplay(study),
+    display: () => measureDisplay(study, columns),
     expected,
     ...(trial.kind === "jnd" ? study.jnd : {}),
     data,
@@ -58,7 +60,7 @@ export function buildTimeline({ session, remaining, started, store, app, onAnswe
     : page(`<div class="pl-instructions">${study.instructions_html}</div><h3>How to answer</h3>${howTo}`, "Continue");
   const timeline = [
     { ...intro, on_start: () => onPosition(remaining[0].position) },
-    { type: DisplayCheckPlugin, study },
+    { type: DisplayCheckPlugin, study, columns },
     { type: PreloadPlugin, store },
   ];
 

@@ -13,6 +13,8 @@ const info = {
   parameters: {
     /** The session's `study` object (patch_size, display_scale, kind). */
     study: { type: ParameterType.OBJECT, default: undefined },
+    /** Patches side by side in the visit's widest trial (display.js columnsFor). */
+    columns: { type: ParameterType.INT, default: undefined },
   },
   data: {
     /** The display object at the moment the person continued. */
@@ -56,7 +58,7 @@ export default class DisplayCheckPlugin {
     root.replaceChildren(heading, facts, advice, button);
 
     const update = () => {
-      const text = describe(measureDisplay(trial.study), requested);
+      const text = describe(measureDisplay(trial.study, trial.columns), requested);
       facts.textContent = text.facts;
       advice.textContent = text.advice;
       advice.className = text.ok ? "pl-ok" : "pl-warning";
@@ -66,7 +68,7 @@ export default class DisplayCheckPlugin {
     return new Promise((resolve) => {
       button.addEventListener("click", () => {
         window.removeEventListener("resize", update);
-        const display = measureDisplay(trial.study);
+        const display = measureDisplay(trial.study, trial.columns);
         resolve({ display, requested_scale: requested, ok: describe(display, requested).ok });
       });
     });
