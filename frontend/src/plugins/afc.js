@@ -57,7 +57,7 @@ export default class AfcPlugin {
     };
     const left = choice("left");
     const right = choice("right");
-    const reference = patchCanvas(display, "pl-patch pl-reference");
+    const reference = patchCanvas(display);
     const row = document.createElement("div");
     row.className = "pl-row";
     row.append(left.button, reference, right.button);
