@@ -19,5 +19,6 @@ urlpatterns = [
     path("api/", include("studies.urls")),
     path("api/", include("analysis.urls")),
     path("", include("crowd.urls")),
+    path("", include("analysis.page_urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -1,0 +1,11 @@
+"""Pages of analysis (not the REST API): leaderboards and export downloads."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("leaderboards/<int:dataset_id>/", views.leaderboard_page, name="analysis-leaderboard"),
+    path("leaderboards/public/<str:slug>/", views.public_leaderboard_page, name="analysis-public-leaderboard"),
+    path("exports/<int:export_id>/download/", views.export_download, name="analysis-export-download"),
+]
