@@ -1,5 +1,7 @@
 // npm run build: one esbuild call bundles src/main.js (with jsPsych and our plugins) into
-// dist/perceptlab/worker.js and the CSS it imports into dist/perceptlab/worker.css.
+// dist/perceptlab/worker.js and the CSS it imports into dist/perceptlab/worker.css, and
+// src/leaderboard.js (Chart.js charts and table sorting of the analysis app's leaderboard page)
+// into dist/perceptlab/leaderboard.js.
 import { rmSync } from "node:fs";
 
 import { build } from "esbuild";
@@ -7,7 +9,7 @@ import { build } from "esbuild";
 rmSync("dist/perceptlab", { recursive: true, force: true }); // no stale files from older builds
 
 await build({
-  entryPoints: { worker: "src/main.js" },
+  entryPoints: { worker: "src/main.js", leaderboard: "src/leaderboard.js" },
   outdir: "dist/perceptlab",
   bundle: true,
   format: "iife",
