@@ -128,6 +128,8 @@ class FitRun(TimeStampedModel):
     trunk_weights = models.CharField(max_length=500, blank=True,
                                      help_text="Trunk checkpoint path on the worker; blank = torch hub cache; "
                                                "'random' = seeded random trunk")
+    options = models.JSONField(default=dict, blank=True,
+                               help_text="Further metrics.training options, e.g. {\"path\": \"full\"}")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     cancel_requested = models.BooleanField(default=False)
     progress = models.JSONField(default=dict, blank=True, help_text="Latest epoch, loss, validation 2AFC")

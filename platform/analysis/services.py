@@ -26,6 +26,7 @@ from .models import Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
 
 FIT_NETS = ("alex", "vgg", "squeeze")
 FIT_VARIANTS = ("lin", "tune", "scratch")
+FIT_OPTIONS = {"path", "batch_size", "lr", "dropout", "trunk_seed"}
 LOAD_SIZE = 64  # the official loader's Resize(64)
 
 
@@ -71,7 +72,8 @@ def score_run_create(*, dataset: Dataset, metric: str, by, split: str = "val", o
 
 @transaction.atomic
 def fit_run_create(*, dataset: Dataset, by, net: str = "alex", variant: str = "lin", version: str = "0.1",
-                   epochs: int = 5, epochs_decay: int = 5, seed: int = 0, trunk_weights: str = "") -> FitRun:
+                   epochs: int = 5, epochs_decay: int = 5, seed: int = 0, trunk_weights: str = "",
+                   options: dict | None = None) -> FitRun:
     _check_ready(dataset)
     if net not in FIT_NETS or variant not in FIT_VARIANTS or version not in ("0.1", "0.0"):
         raise ApplicationError(f"net must be one of {FIT_NETS}, variant one of {FIT_VARIANTS}, version 0.1 or 0.0.")
@@ -81,10 +83,16 @@ def fit_run_create(*, dataset: Dataset, by, net: str = "alex", variant: str = "l
         kinds = sorted(set(dataset.items.values_list("kind", flat=True)))
         raise ApplicationError(f"Fitting needs 2AFC judgments in a train split; dataset {dataset} has "
                                f"{'/'.join(kinds) or 'no'} data without one.", code="no_train_split")
+    options = dict(options or {})
+    unknown = sorted(set(options) - FIT_OPTIONS)
+    if unknown:
+        raise ApplicationError(f"Unknown fit option(s) {unknown}; allowed: {sorted(FIT_OPTIONS)}.",
+                               fields={"options": ["unknown"]})
     if variant == "scratch":
         trunk_weights = "random"
     run = FitRun.objects.create(dataset=dataset, created_by=by, net=net, variant=variant, version=version,
-                                epochs=epochs, epochs_decay=epochs_decay, seed=seed, trunk_weights=trunk_weights)
+                                epochs=epochs, epochs_decay=epochs_decay, seed=seed, trunk_weights=trunk_weights,
+                                options=options)
     from .tasks import fit_lpips as fit_lpips_task
 
     transaction.on_commit(lambda: fit_lpips_task.delay(run.pk))
@@ -262,7 +270,8 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
         _pull_checkpoints(run, folder)
         trainer = Trainer(TripletArrays(**train), val=val, net=run.net, variant=run.variant, version=run.version,
                           epochs=run.epochs, decay_epochs=run.epochs_decay, seed=run.seed, trunk_weights=trunk,
-                          device=device, checkpoint_dir=folder, progress=progress, should_stop=should_stop)
+                          device=device, checkpoint_dir=folder, progress=progress, should_stop=should_stop,
+                          **run.options)
         result = trainer.run()
         _push_checkpoints(run, folder)
         if getattr(result, "stopped", False):

@@ -218,8 +218,10 @@ CELERY_DIR = VAR_DIR / "celery"
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
-    # A task must outlive the longest fit; Redis re-delivers unacknowledged messages after this.
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+    # Redis re-delivers a message that was not acknowledged within this many seconds (a worker
+    # died): it must exceed the longest task, since acks_late tasks are acknowledged at the end.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=1)}
 else:
     for sub in ("broker", "processed", "results", "control"):
         (CELERY_DIR / sub).mkdir(parents=True, exist_ok=True)

@@ -20,3 +20,8 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"crowd_entry": "1
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Tiny networks: tests check the pipeline, not the networks' quality.
 PERCEPTLAB_MODEL_STEPS = 3
+
+# A file-based SQLite test database: live-server tests (browser, bots) read and write from
+# several threads, and SQLite's busy timeout only applies to file databases.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
