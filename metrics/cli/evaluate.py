@@ -22,7 +22,7 @@ LABELS = {
     "superres": "SR", "deblur": "Deblur", "color": "Color", "frameinterp": "Interp",
     "all_real": "All-real", "all": "All",
 }  # fmt: skip
-NAME_WIDTH = 22
+NAME_WIDTH = 30
 CELL = 12
 
 
@@ -118,19 +118,33 @@ def format_jnd_table(reports: list) -> str:
     return "\n".join(lines)
 
 
-def _build(name: str, args: argparse.Namespace):
-    from metrics import create_metric, get_metric_info
+def _accepted(name: str) -> set[str]:
+    """Option names a metric takes; a plain name is checked here so that a typo fails with the
+    list of known metrics before any file is read (resolver names bring their own options)."""
+    from metrics import get_metric_info
 
-    # A resolver name ("fitted:42") brings its own options; a plain name is checked here so a
-    # typo fails with the list of known metrics before any file is read.
-    accepted = set() if ":" in name else {opt.name for opt in get_metric_info(name).options}
-    options = dict(args.option)
-    label = name
+    return set() if ":" in name else {opt.name for opt in get_metric_info(name).options}
+
+
+def _check(names: list[str], args: argparse.Namespace) -> None:
+    accepted = [_accepted(n) for n in names]
     if args.weights is not None:
-        if "lin_weights" not in accepted:
-            raise CLIError(f"--weights (LPIPS lin weights) does not apply to {name}")
+        if not any("lin_weights" in a for a in accepted):
+            raise CLIError(f"--weights (LPIPS lin weights) does not apply to {', '.join(names)}")
         if not Path(args.weights).is_file():
             raise CLIError(f"--weights: {args.weights} does not exist")
+    if args.trunk_weights is not None and not any("trunk_weights" in a for a in accepted):
+        raise CLIError("--trunk-weights applies to LPIPS metrics only")
+
+
+def _build(name: str, args: argparse.Namespace):
+    """The metric and its row label; --weights/--trunk-weights go to the metrics that take them."""
+    from metrics import create_metric
+
+    accepted = _accepted(name)
+    options = dict(args.option)
+    label = name
+    if args.weights is not None and "lin_weights" in accepted:
         options["lin_weights"] = args.weights
         label = f"{name} ({Path(args.weights).name})"
     if args.trunk_weights is not None and "trunk_weights" in accepted:
@@ -148,8 +162,7 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"--resamples must be ≥ 0, got {args.resamples}")
     if not Path(args.bapps_dir).is_dir():
         raise CLIError(f"{args.bapps_dir} is not a folder")
-    if args.trunk_weights is not None and not any(n.startswith("lpips") for n in names):
-        raise CLIError("--trunk-weights applies to LPIPS metrics only")
+    _check(names, args)
 
     from tqdm.auto import tqdm
 
