@@ -28,8 +28,40 @@ def _demo_password() -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
+# The demo design: the paper's traditional distortions and CNN autoencoders, a 2AFC train split
+# (for fitting), 2AFC and JND val splits. Small enough to generate and fill in a minute or two.
+DEMO_DISTORTIONS = {
+    "traditional": ["lightness_shift", "color_shift", "contrast", "saturation", "uniform_white_noise",
+                    "gaussian_white_noise", "pink_noise", "blue_noise", "gaussian_colored_noise", "checkerboard",
+                    "gaussian_blur", "bilateral_filter", "shift", "affine_warp", "homography", "linear_warping",
+                    "cubic_warping", "ghosting", "chromatic_aberration", "jpeg", "composed"],
+    "cnn": ["cnn_autoencoder"],
+}
+DEMO_QUOTAS = [("2afc", "train", "traditional", 60), ("2afc", "train", "cnn", 20), ("2afc", "val", "traditional", 24),
+               ("2afc", "val", "cnn", 12), ("jnd", "val", "traditional", 30)]
+
+
 class Command(BaseCommand):
     help = "Create the demo researcher, load the sample images and create a draft demo study."
+
+    def _create_study(self, user, image_set):
+        study = services.study_create(
+            owner=user, name="Demo study", slug=DEMO_STUDY_SLUG, kind=Study.Kind.BOTH, image_set=image_set,
+            # 60 trials with 15 sentinels: the paper's "pass at least 14 of 15" rule.
+            seed=2018, assignment_size=60, sentinel_rate=0.25, jnd_identical_share=0.2, break_every=20,
+            completion_url="",
+            instructions=(
+                "## Which patch is closer?\n\nIn **2AFC** trials you see a *reference* patch in the middle and two "
+                "distorted versions left and right: choose the one closer to the reference (click, or press ← / →)."
+                "\n\nIn **JND** trials two patches flash one after the other: say whether they were the *same* or "
+                "*different*."),
+        )
+        for category, names in DEMO_DISTORTIONS.items():
+            for name in names:
+                services.distortion_spec_add(study=study, name=name, category=category)
+        for kind, split, category, count in DEMO_QUOTAS:
+            services.trial_quota_set(study=study, kind=kind, split=split, category=category, count=count)
+        return study
 
     def handle(self, *args, **options):
         password = _demo_password()
@@ -46,12 +78,7 @@ class Command(BaseCommand):
         image_set = load_sample_images(owner=user, stdout=self.stdout)
         study = Study.objects.filter(slug=DEMO_STUDY_SLUG).first()
         if study is None:
-            study = services.study_create(
-                owner=user, name="Demo study", slug=DEMO_STUDY_SLUG, kind=Study.Kind.BOTH, image_set=image_set,
-                seed=2018, instructions=(
-                    "## Which patch is closer?\n\nYou will see a **reference** patch in the middle and two "
-                    "distorted versions left and right. Choose the one that looks *closer to the reference*."),
-            )
+            study = self._create_study(user, image_set)
         self.stdout.write(self.style.SUCCESS(
             f"\nDemo ready.\n  Admin:    {settings.SITE_URL}/admin/\n  Login:    {DEMO_USERNAME} / {password}\n"
             f"  Study:    {study.name} ({study.status}) with {image_set.images.count()} sample images\n"

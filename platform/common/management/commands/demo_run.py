@@ -1,0 +1,154 @@
+"""The demo's pipeline, run against the live platform: generate the demo study on the worker,
+go live, let simulated participants take part through the HTTP interface, freeze a dataset, fit
+LPIPS-lin on the worker, score the baselines and the fitted metric, and print the leaderboard URL.
+
+Every heavy step runs in the Celery worker; this command only enqueues and waits (with progress
+bars), so it never imports torch. Running it again continues where the demo stands.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from studies.models import Study
+
+DEMO_SLUG = "demo-study"
+
+
+def _wait(label: str, total_fn, done_fn, finished_fn, *, timeout: float = 1800, poll: float = 1.0):
+    start = time.monotonic()
+    with tqdm(total=max(total_fn(), 1), desc=label, unit="step", leave=True) as bar:
+        while True:
+            bar.total = max(total_fn(), 1)
+            bar.n = min(done_fn(), bar.total)
+            bar.refresh()
+            result = finished_fn()
+            if result:
+                bar.n = bar.total
+                bar.refresh()
+                return result
+            if time.monotonic() - start > timeout:
+                raise CommandError(f"{label}: gave up after {timeout:.0f} s (is the Celery worker running? "
+                                   "see var/log/worker.log)")
+            time.sleep(poll)
+
+
+class Command(BaseCommand):
+    help = "Run the demo pipeline (generate, collect with bots, freeze, fit, score) against the running platform."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--base-url", default=settings.SITE_URL)
+        parser.add_argument("--bots", type=int, default=6, help="simulated participants (10%% careless)")
+
+    def handle(self, *args, base_url: str, bots: int, **options):
+        study = Study.objects.filter(slug=DEMO_SLUG).first()
+        if study is None:
+            raise CommandError("No demo study: run `manage.py demo_setup` first.")
+        self._generate(study)
+        self._go_live(study)
+        self._collect(study, base_url, bots)
+        dataset = self._freeze(study)
+        fit = self._fit(dataset)
+        self._score(dataset, fit)
+        self.stdout.write(self.style.SUCCESS(
+            f"\nDemo pipeline finished.\n"
+            f"  Leaderboard:  {base_url}/leaderboards/{dataset.pk}/\n"
+            f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
+            f"  Progress:     {base_url}/admin/crowd/studycollection/{study.pk}/progress/\n"))
+
+    def _generate(self, study: Study) -> None:
+        from studies import services
+
+        if study.status == Study.Status.DRAFT:
+            services.study_transition(study=study, to=Study.Status.GENERATING, note="demo")
+        if study.status == Study.Status.GENERATING or Study.objects.get(pk=study.pk).status == Study.Status.GENERATING:
+            def finished():
+                current = Study.objects.get(pk=study.pk)
+                if current.generation_error:
+                    raise CommandError(f"Generation failed: {current.generation_error}")
+                return current.status != Study.Status.GENERATING
+
+            _wait("Generating stimuli (worker, queue stimuli)",
+                  lambda: Study.objects.get(pk=study.pk).generation_total,
+                  lambda: Study.objects.get(pk=study.pk).generation_done, finished)
+        study.refresh_from_db()
+
+    def _go_live(self, study: Study) -> None:
+        from studies import services
+
+        if study.status in (Study.Status.READY, Study.Status.CLOSED):
+            services.study_transition(study=study, to=Study.Status.LIVE, note="demo")
+            study.refresh_from_db()
+
+    def _collect(self, study: Study, base_url: str, bots: int) -> None:
+        from crowd.models import Participant
+        from experiments.observers import fill_study, summarise
+
+        already = Participant.objects.filter(study=study, recruiter="prolific",
+                                             external_id__startswith="bot-").count()
+        if already >= bots:
+            return
+        with tqdm(total=bots - already, desc="Simulated participants (HTTP)", unit="participant") as bar:
+            results = fill_study(base_url, study.slug, participants=bots - already, careless_share=0.15,
+                                 seed=already + 1, concurrency=2, progress=lambda _r: bar.update(1))
+        summary = summarise(results)
+        self.stdout.write(f"  {summary['completed']} completed, {summary['failed_qc']} failed QC, "
+                          f"{summary['answers']} answers")
+
+    def _freeze(self, study: Study):
+        from analysis.datasets import dataset_freeze
+        from analysis.models import Dataset
+
+        existing = Dataset.objects.filter(study=study, status="ready").order_by("-version").first()
+        if existing is not None:
+            return existing
+        dataset = dataset_freeze(study=study, by=study.owner, name="Demo dataset")
+        self.stdout.write(f"  Froze {dataset} with {dataset.items.count()} items")
+        return dataset
+
+    def _fit(self, dataset):
+        from analysis import services
+        from analysis.models import FitRun
+
+        fit = FitRun.objects.filter(dataset=dataset).exclude(status__in=["failed", "cancelled"]).first()
+        if fit is None:
+            fit = services.fit_run_create(dataset=dataset, by=dataset.owner,
+                                          trunk_weights=settings.PERCEPTLAB_DEFAULT_TRUNK)
+
+        def finished():
+            fit.refresh_from_db()
+            if fit.status == "failed":
+                raise CommandError(f"Fit failed: {fit.error}")
+            return fit.status == "done"
+
+        _wait("Fitting LPIPS alex-lin (worker, queue gpu)", lambda: fit.epochs + fit.epochs_decay,
+              lambda: len(fit.history), finished)
+        self.stdout.write(f"  Fit {fit.pk}: validation 2AFC {fit.result.get('val_2afc')}")
+        return fit
+
+    def _score(self, dataset, fit) -> None:
+        from analysis import services
+        from analysis.models import ScoreRun
+
+        wanted = [*settings.PERCEPTLAB_BASELINE_METRICS, fit.metric_name]
+        runs = []
+        for metric in wanted:
+            run = ScoreRun.objects.filter(dataset=dataset, metric=metric).exclude(status="failed").first()
+            if run is None:
+                options = {}
+                if metric.startswith("lpips-") and settings.PERCEPTLAB_DEFAULT_TRUNK == "random":
+                    options = {"trunk_weights": None}
+                run = services.score_run_create(dataset=dataset, metric=metric, by=dataset.owner, options=options)
+            runs.append(run)
+
+        def done_count():
+            return ScoreRun.objects.filter(pk__in=[r.pk for r in runs], status__in=["done", "failed"]).count()
+
+        _wait("Scoring metrics (worker, queue gpu)", lambda: len(runs), done_count, lambda: done_count() == len(runs))
+        for run in ScoreRun.objects.filter(pk__in=[r.pk for r in runs]):
+            if run.status == "failed":
+                self.stdout.write(self.style.WARNING(f"  {run.metric}: failed: {run.error[:200]}"))
