@@ -17,6 +17,7 @@ import csv
 import hashlib
 import io
 import json
+import math
 from collections import defaultdict
 
 import numpy as np
@@ -76,8 +77,21 @@ def latest_runs(dataset: Dataset, *, split: str) -> list[ScoreRun]:
 
 
 def board_splits(dataset: Dataset) -> list[str]:
-    return sorted(set(ScoreRun.objects.filter(dataset=dataset, status=RunStatus.DONE)
-                      .values_list("split", flat=True)))
+    return sorted(set(ScoreRun.objects.filter(dataset=dataset, status=RunStatus.DONE).order_by()
+                      .values_list("split", flat=True).distinct()))
+
+
+def board_for(*, dataset: Dataset, split: str | None = None) -> dict:
+    """`board_data` after checking `split` (None: the default split); an unknown split raises
+    ApplicationError (400, code `unknown_split`). Views and APIs call this."""
+    from common.exceptions import ApplicationError
+
+    if split is not None:
+        splits = set(board_splits(dataset)) | set(dataset.items.order_by().values_list("split", flat=True).distinct())
+        if split not in splits:
+            raise ApplicationError(f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
+                                   code="unknown_split", fields={"split": ["unknown"]})
+    return board_data(dataset=dataset, split=split)
 
 
 def _metric_label(run: ScoreRun) -> str:
@@ -96,6 +110,11 @@ def _metric_label(run: ScoreRun) -> str:
     return label
 
 
+def _finite(value: float | None) -> float | None:
+    """NaN (a JND interval with no defined replicate) becomes None: JSON has no NaN."""
+    return None if value is None or not math.isfinite(value) else value
+
+
 def _cells(report_dict: dict | None) -> tuple[list[str], dict[str, dict]]:
     """Columns (Table 5 order) and cells of one stored ScoreReport dict."""
     from metrics.scoring import ScoreReport
@@ -106,7 +125,7 @@ def _cells(report_dict: dict | None) -> tuple[list[str], dict[str, dict]]:
     for row in ScoreReport.from_dict(report_dict).rows():
         columns.append(row["column"])
         cells[row["column"]] = {
-            "score": row["score"], "ci_low": row["ci_low"], "ci_high": row["ci_high"],
+            "score": row["score"], "ci_low": _finite(row["ci_low"]), "ci_high": _finite(row["ci_high"]),
             "n": row.get("n"), "aggregate": row["aggregate"],
             "complete": row.get("complete", True), "categories": row.get("categories", [row["column"]]),
         }

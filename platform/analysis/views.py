@@ -9,6 +9,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from common.exceptions import ApplicationError
 from common.permissions import is_researcher
 
 from . import exports, leaderboard, planning, selectors
@@ -83,12 +84,10 @@ def _board_response(request, dataset: Dataset, *, public: bool):
     if fmt != "html" and fmt not in DOWNLOADS:
         return _error(f"Unknown format {fmt!r}; use csv, json or md (or none for the page).", code="unknown_format",
                       fields={"format": ["unknown"]})
-    split = request.GET.get("split") or None
-    splits = set(leaderboard.board_splits(dataset)) | set(dataset.items.values_list("split", flat=True))
-    if split is not None and split not in splits:
-        return _error(f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
-                      code="unknown_split", fields={"split": ["unknown"]})
-    board = leaderboard.board_data(dataset=dataset, split=split)
+    try:
+        board = leaderboard.board_for(dataset=dataset, split=request.GET.get("split") or None)
+    except ApplicationError as exc:
+        return _error(exc.message, code=exc.code, status=exc.status_code, fields=exc.fields)
     if fmt in DOWNLOADS:
         content_type, render_text = DOWNLOADS[fmt]
         response = HttpResponse(render_text(board), content_type=f"{content_type}; charset=utf-8")
