@@ -15,8 +15,12 @@ Step 4 takes the spatial mean per channel before weighting the channels, which e
 training fits (``channel_means``). ``spatial=True`` instead returns Σ_l upsample(Σ_c w_lc Δ_lc)
 with bilinear upsampling (align_corners=False) to the input size, as the official code does.
 
-The trunk runs once on the concatenated batch of both images (or of reference, p0 and p1 in
-``triplet_distances``), in channels-last memory format on CPU where that is faster.
+Speed (measured in benchmarks/bench_metrics.py, reported in docs/performance.md): the trunk runs
+once over both batches interleaved (or reference, p0 and p1 in ``triplet_distances``, so each
+reference is processed once), with the scaling, interleaving and memory-format change fused into
+one pass, in channels-last format on CPU. On CPU the comparison then works through the batch in
+chunks of about 2 MiB per tap, in place where autograd allows: streaming every tap through
+several full-size temporaries cost more than a small trunk's own layers.
 """
 
 from __future__ import annotations
@@ -35,6 +39,9 @@ from metrics.lpips.trunks import TRUNKS, build_trunk
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 NORM_EPS = 1e-10
+# Bytes of the largest tap per set in one chunk of the CPU comparison (see _chunk_size); 2 MiB
+# measured fastest for alex and squeeze on a 2-core AMD EPYC (docs/performance.md).
+CHUNK_BYTES = 2 << 20
 
 
 def unit_normalise(f: torch.Tensor) -> torch.Tensor:
@@ -114,19 +121,53 @@ class LPIPS(Metric):
     def compute_dtype(self, x: torch.Tensor) -> torch.dtype:
         return self.shift.dtype
 
-    def _features(self, x: torch.Tensor) -> list[torch.Tensor]:
-        if self.version == "0.1":
-            x = (x - self.shift) / self.scale
-        if self.channels_last:
-            x = x.contiguous(memory_format=torch.channels_last)
-        return [unit_normalise(f) for f in self.trunk(x)]
+    def _trunk_input(self, batches: list[torch.Tensor]) -> torch.Tensor:
+        """Interleave k batches of N images into one k·N batch (image i of batch j at i·k + j),
+        scaled for v0.1 and in the trunk's memory format.
+
+        Without autograd this is one pass writing straight into the final buffer; the separate
+        cat, scaling and format copies cost as much as a small trunk's head on CPU.
+        """
+        k = len(batches)
+        n, _, height, width = batches[0].shape
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
+        if torch.is_grad_enabled() and any(b.requires_grad for b in batches):
+            x = torch.stack(batches, dim=1).flatten(0, 1)
+            if self.version == "0.1":
+                x = (x - self.shift) / self.scale
+            return x.contiguous(memory_format=fmt)
+        out = torch.empty(
+            (n * k, 3, height, width),
+            dtype=batches[0].dtype,
+            device=batches[0].device,
+            memory_format=fmt,
+        )
+        slots = out.view(n, k, 3, height, width)
+        for j, batch in enumerate(batches):
+            if self.version == "0.1":
+                # (x − shift)/scale as one fused x·(1/scale) + (−shift/scale).
+                torch.addcmul(-self.shift / self.scale, batch, 1.0 / self.scale, out=slots[:, j])
+            else:
+                slots[:, j].copy_(batch)
+        return out
+
+    def _taps(self, batches: list[torch.Tensor]) -> list[list[torch.Tensor]]:
+        """Trunk taps of each batch, from one trunk pass over all of them.
+
+        Returns:
+            One list of taps per input batch; the taps are strided views into the shared
+            output (no copies).
+        """
+        k = len(batches)
+        taps = self.trunk(self._trunk_input(batches))
+        return [[t.unflatten(0, (-1, k))[:, j] for t in taps] for j in range(k)]
 
     def features(self, x: torch.Tensor, *, range_check: str | None = None) -> list[torch.Tensor]:
         """Unit-normalised trunk features of one batch, to compute once and reuse.
 
         Compare them with ``distance_from_features`` or ``channel_means_from_features``: a
-        reference's features computed once serve any number of comparisons (``score_triplets``
-        does this for each triplet's reference).
+        reference's features computed once serve any number of comparisons. (``score_triplets``
+        goes further: one trunk pass over reference, p0 and p1, normalised chunk by chunk.)
 
         Args:
             x: N×3×H×W in [-1, 1].
@@ -134,22 +175,62 @@ class LPIPS(Metric):
                 bright reference may have no negative value).
 
         Returns:
-            One N×C_l×H_l×W_l tensor per tap, channel vectors of unit length.
+            One N×C_l×H_l×W_l tensor per tap, f/(‖f‖₂ + 1e-10) over channels.
         """
         (x,) = self.prepare(x, range_check=range_check, names=("x",))
-        return self._features(x)
+        return [unit_normalise(t) for t in self._taps([x])[0]]
 
-    # ---- distances from features ------------------------------------------------------------
+    # ---- comparisons of features ------------------------------------------------------------
 
-    @staticmethod
-    def channel_means_from_features(
-        f0: list[torch.Tensor], f1: list[torch.Tensor]
-    ) -> list[torch.Tensor]:
-        """Per-layer, per-channel spatial means of (f̂0 − f̂1)², a list of N×C_l tensors.
+    def _chunk_size(self, sets: list[list[torch.Tensor]], n: int) -> int:
+        """Images per chunk of the comparison: whole batches off the CPU; on CPU about
+        CHUNK_BYTES of the largest tap per set, so that the normalise / subtract / square / mean
+        passes run in cache instead of streaming (and allocating) tens of MB each."""
+        if self.device.type != "cpu":
+            return max(n, 1)
+        per_image = max(t.shape[1:].numel() for s in sets for t in s) * sets[0][0].element_size()
+        return max(1, CHUNK_BYTES // max(per_image, 1))
 
-        ``f1`` may have batch size 1 to compare one reference with a whole batch.
+    def _compare(
+        self,
+        sets: list[list[torch.Tensor]],
+        pairs: list[tuple[int, int]],
+        *,
+        normalise: bool = True,
+    ) -> list[list[torch.Tensor]]:
+        """Per-layer, per-channel spatial means of (f̂_i − f̂_j)² for each pair (i, j) of sets.
+
+        Args:
+            sets: Tap lists of batches of N images (or 1, broadcast against the others).
+            pairs: Indices into ``sets`` to compare; each set appears as ``j`` at most once.
+            normalise: Normalise the taps here (False for ``features`` outputs, which are).
+
+        Returns:
+            For each pair, one N×C_l tensor per tap.
         """
-        return [(a - b).square().mean(dim=(2, 3)) for a, b in zip(f0, f1, strict=True)]
+        n = max(s[0].shape[0] for s in sets)
+        if n == 0:
+            return [[t.new_zeros((0, t.shape[1])) for t in sets[0]] for _ in pairs]
+        step = self._chunk_size(sets, n)
+        # Without autograd the differences overwrite the normalised copies in place: on CPU
+        # every extra multi-MB temporary costs page faults as well as a pass over memory.
+        in_place = normalise and not (
+            torch.is_grad_enabled() and any(t.requires_grad for s in sets for t in s)
+        )
+        means: list[list[list[torch.Tensor]]] = [[[] for _ in sets[0]] for _ in pairs]
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            for layer in range(len(sets[0])):
+                units = [s[layer] if s[layer].shape[0] == 1 else s[layer][start:stop] for s in sets]
+                if normalise:
+                    units = [unit_normalise(u) for u in units]
+                for p, (i, j) in enumerate(pairs):
+                    if in_place and units[j].shape[0] == stop - start:
+                        delta = units[j].sub_(units[i]).square_()
+                    else:
+                        delta = (units[i] - units[j]).square()
+                    means[p][layer].append(delta.mean(dim=(2, 3)))
+        return [[torch.cat(chunks) for chunks in per_layer] for per_layer in means]
 
     def _weigh(self, means: list[torch.Tensor]) -> torch.Tensor:
         """Σ_l means_l · w_l (or Σ_l Σ_c means_l for the baseline), shape (N,)."""
@@ -157,16 +238,28 @@ class LPIPS(Metric):
             return torch.stack([m.sum(dim=1) for m in means]).sum(dim=0)
         return torch.stack([m @ w for m, w in zip(means, self.lin, strict=True)]).sum(dim=0)
 
+    def channel_means_from_features(
+        self, f0: list[torch.Tensor], f1: list[torch.Tensor]
+    ) -> list[torch.Tensor]:
+        """Per-layer, per-channel spatial means of (f̂0 − f̂1)², a list of N×C_l tensors.
+
+        ``f0`` and ``f1`` come from ``features``; either may have batch size 1 to compare one
+        reference with a whole batch.
+        """
+        return self._compare([f0, f1], [(0, 1)], normalise=False)[0]
+
     def distance_from_features(
         self, f0: list[torch.Tensor], f1: list[torch.Tensor]
     ) -> torch.Tensor:
-        """LPIPS distances between two sets of ``features`` outputs, shape (N,)."""
+        """LPIPS distances between two ``features`` outputs, shape (N,)."""
         return self._weigh(self.channel_means_from_features(f0, f1))
 
     def spatial_from_features(
         self, f0: list[torch.Tensor], f1: list[torch.Tensor], size: tuple[int, int]
     ) -> torch.Tensor:
         """Distance maps: per-layer weighted Δ maps upsampled bilinearly to ``size`` and summed.
+
+        ``f0`` and ``f1`` are ``features`` outputs (unit-normalised).
 
         Returns:
             N×H×W tensor whose spatial mean approximates the scalar distance.
@@ -200,14 +293,14 @@ class LPIPS(Metric):
             A list of N×C_l tensors, one per tap.
         """
         x0, x1 = self.prepare(x0, x1)
-        feats = self._features(torch.cat((x0, x1)))
-        return self.channel_means_from_features(*_split(feats, 2))
+        return self._compare(self._taps([x0, x1]), [(0, 1)])[0]
 
     def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
-        f0, f1 = _split(self._features(torch.cat((x0, x1))), 2)
+        f0, f1 = self._taps([x0, x1])
         if self.spatial:
+            f0, f1 = [unit_normalise(t) for t in f0], [unit_normalise(t) for t in f1]
             return self.spatial_from_features(f0, f1, tuple(x0.shape[-2:]))
-        return self.distance_from_features(f0, f1)
+        return self._weigh(self._compare([f0, f1], [(0, 1)])[0])
 
     def triplet_distances(
         self,
@@ -220,11 +313,12 @@ class LPIPS(Metric):
         """d(ref, p0) and d(ref, p1), each (N,), with one trunk pass over all three batches.
 
         The official code runs the reference through the trunk twice; here its features are
-        computed once. Inputs as for ``forward``; ``range_check`` as in ``prepare``.
+        computed and normalised once. Inputs as for ``forward``; ``range_check`` as in
+        ``prepare``.
         """
         ref, p0, p1 = self.prepare(ref, p0, p1, range_check=range_check, names=("ref", "p0", "p1"))
-        fr, f0, f1 = _split(self._features(torch.cat((ref, p0, p1))), 3)
-        return self.distance_from_features(fr, f0), self.distance_from_features(fr, f1)
+        means0, means1 = self._compare(self._taps([ref, p0, p1]), [(0, 1), (0, 2)])
+        return self._weigh(means0), self._weigh(means1)
 
     def export_lin_state_dict(self) -> dict[str, torch.Tensor]:
         """The lin weights with the official key names and shapes (``lin{k}.model.1.weight``,
@@ -235,13 +329,6 @@ class LPIPS(Metric):
             f"lin{k}.model.1.weight": w.detach().cpu().clone().view(1, -1, 1, 1)
             for k, w in enumerate(self.lin)
         }
-
-
-def _split(feats: list[torch.Tensor], parts: int) -> tuple[list[torch.Tensor], ...]:
-    """Split each layer's concatenated batch into ``parts`` equal batches."""
-    # tensor_split (unlike chunk) returns `parts` pieces even for an empty batch.
-    chunks = [torch.tensor_split(f, parts) for f in feats]
-    return tuple([c[i] for c in chunks] for i in range(parts))
 
 
 def build_alex(**options: object) -> LPIPS:
