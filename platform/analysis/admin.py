@@ -12,7 +12,7 @@ from common.admin_mixins import ResearcherScopedAdmin
 from common.exceptions import ApplicationError
 
 from . import selectors, services
-from .models import Dataset, FitRun, ScoreRun
+from .models import Dataset, Export, FitRun, ScoreRun
 
 
 def _trunk_options(metric: str) -> dict:
@@ -37,7 +37,8 @@ class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     readonly_fields = ["name", "version", "source", "study", "status", "counts", "error", "is_public", "leaderboard",
                        "manifest_summary"]
     fields = readonly_fields
-    actions = ["score_baselines", "fit_alex_lin", "score_fitted", "publish", "unpublish"]
+    actions = ["score_baselines", "fit_alex_lin", "score_fitted", "export_bapps", "export_csv", "export_datasheet",
+               "publish", "unpublish"]
 
     def scoped_queryset(self, request):
         return selectors.dataset_list(user=request.user)
@@ -92,6 +93,24 @@ class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
                 services.score_run_create(dataset=dataset, metric=run.metric_name, by=request.user)
 
         self._each(request, queryset, score, "Scoring queued")
+
+    def _export(self, request, queryset, kind: str):
+        from . import exports
+
+        self._each(request, queryset, lambda d: exports.export_create(dataset=d, kind=kind),
+                   f"{kind} export queued (see Exports)")
+
+    @admin.action(description="Export as BAPPS layout (.tar.gz)")
+    def export_bapps(self, request, queryset):
+        self._export(request, queryset, "bapps")
+
+    @admin.action(description="Export one row per judgment (CSV)")
+    def export_csv(self, request, queryset):
+        self._export(request, queryset, "csv")
+
+    @admin.action(description="Export the datasheet (Markdown)")
+    def export_datasheet(self, request, queryset):
+        self._export(request, queryset, "datasheet")
 
     @admin.action(description="Publish the leaderboard (public URL)")
     def publish(self, request, queryset):
@@ -160,3 +179,25 @@ class ScoreRunAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
 
     def scoped_queryset(self, request):
         return ScoreRun.objects.filter(dataset__in=selectors.dataset_list(user=request.user).values("pk"))
+
+
+@admin.register(Export)
+class ExportAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    list_display = ["id", "dataset", "kind", "status", "size", "download", "created_at"]
+    list_filter = ["kind", "status"]
+    readonly_fields = ["dataset", "kind", "status", "sha256", "size", "error", "download"]
+    fields = readonly_fields
+
+    def scoped_queryset(self, request):
+        return Export.objects.filter(dataset__in=selectors.dataset_list(user=request.user).values("pk"))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="file")
+    def download(self, obj):
+        from django.urls import reverse
+
+        if obj.status != "ready":
+            return "-"
+        return format_html('<a href="{}">download</a>', reverse("analysis-export-download", args=[obj.pk]))

@@ -233,3 +233,88 @@ class MetricListApi(APIView):
                                                    status="done")]
         uploaded = [{"name": m.metric_name, "summary": m.name} for m in selectors.uploaded_metric_list(user=request.user)]
         return Response({"registry": registry, "fitted": fitted, "uploaded": uploaded})
+
+
+class LeaderboardApi(APIView):
+    """The dataset's leaderboard (rows × categories with CIs, human row, significance)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="datasets_leaderboard")
+    def get(self, request, pk: int):
+        from . import leaderboard
+
+        dataset = selectors.dataset_get(user=request.user, pk=pk)
+        return Response(leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None))
+
+
+class PublicLeaderboardApi(APIView):
+    """A published leaderboard, for anyone with its URL (404 while private)."""
+
+    authentication_classes: list = []
+    permission_classes: list = []
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="leaderboards_public")
+    def get(self, request, slug: str):
+        from . import leaderboard
+
+        dataset = leaderboard.dataset_for_public_board(slug=slug)
+        return Response(leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None))
+
+
+class JudgmentsCiApi(APIView):
+    """How the 2AFC score's CI narrows with judgments per triplet (for sizing the next study)."""
+
+    @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="datasets_judgments_ci")
+    def get(self, request, pk: int):
+        from . import planning
+
+        dataset = selectors.dataset_get(user=request.user, pk=pk)
+        return Response(planning.judgments_ci(dataset=dataset, split=request.query_params.get("split") or "val"))
+
+
+class ExportOutput(serializers.Serializer):
+    class Meta:
+        ref_name = "ExportOutput"
+
+    id = serializers.IntegerField()
+    dataset = serializers.IntegerField(source="dataset_id")
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    sha256 = serializers.CharField()
+    size = serializers.IntegerField()
+    error = serializers.CharField()
+    download = serializers.SerializerMethodField()
+
+    def get_download(self, obj) -> str:
+        from django.urls import reverse
+
+        return reverse("analysis-export-download", args=[obj.pk])
+
+
+class ExportCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ExportInput"
+
+        kind = serializers.CharField(max_length=16)
+
+    @extend_schema(request=InputSerializer, responses={202: ExportOutput}, operation_id="datasets_export")
+    def post(self, request, pk: int):
+        from . import exports
+
+        dataset = selectors.dataset_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        export = exports.export_create(dataset=dataset, kind=data.validated_data["kind"])
+        return Response(ExportOutput(export).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportDetailApi(APIView):
+    @extend_schema(responses=ExportOutput, operation_id="exports_retrieve")
+    def get(self, request, pk: int):
+        from django.shortcuts import get_object_or_404
+
+        from .models import Export
+
+        export = get_object_or_404(Export.objects.filter(
+            dataset__in=selectors.dataset_list(user=request.user).values("pk")), pk=pk)
+        return Response(ExportOutput(export).data)

@@ -74,3 +74,6 @@ def import_dataset(dataset_id: int) -> dict:
     except ApplicationError as exc:
         return {"failed": exc.message}  # recorded on the dataset; retrying cannot fix bad files
     return {"status": "ready"}
+
+
+from .export_tasks import export_dataset  # noqa: E402,F401  (registers analysis.tasks.export_dataset)

@@ -320,7 +320,7 @@ class Trial(models.Model):
     p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
     is_sentinel = models.BooleanField(default=False)
     is_practice = models.BooleanField(default=False)
-    expected = models.CharField(max_length=8, blank=True, help_text="2AFC: p0/p1; JND: same/different")
+    expected = models.CharField(max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different")
     judgments_needed = models.PositiveSmallIntegerField(default=0)
     # Counters kept by the crowd services under row locks (allocation reads them in one query).
     valid_count = models.PositiveIntegerField(default=0)
