@@ -124,6 +124,9 @@ def dropped_means(delta: torch.Tensor, p: float, generator: torch.Generator) -> 
     """
     if p > 0:
         keep = 1 - p
-        mask = torch.empty_like(delta).bernoulli_(keep, generator=generator)
-        delta = delta * mask / keep
+        # Uniform draws compared with keep: the same Bernoulli masks, several times faster than
+        # bernoulli_ on CPU.
+        draws = torch.rand(delta.shape, generator=generator, device=delta.device,
+                           dtype=delta.dtype)
+        delta = torch.where(draws < keep, delta * (1 / keep), 0.0)
     return delta.mean(dim=(2, 3))

@@ -32,7 +32,7 @@ def bapps(tmp_path_factory):
 
 
 def _run(capsys, *argv):
-    code = main(["evaluate", *map(str, argv), "--no-progress"])
+    code = main(["evaluate", *map(str, argv), "--no-progress", "--load-size", str(SIZE)])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -43,7 +43,7 @@ def _stack(items, member):
 
 def _direct_scores(metric, root):
     """Scores from the model called once per set with plain forward() (no CLI, no batching)."""
-    data = BappsDataset(root, as_float=True)
+    data = BappsDataset(root, as_float=True, load_size=SIZE)
     out = {}
     with torch.no_grad():
         for name in data.categories("2afc", "val"):
@@ -144,7 +144,7 @@ def test_python_dash_m_entry_point_writes_json_in_the_working_folder(bapps, tmp_
     root, _, _ = bapps
     proc = subprocess.run(
         [sys.executable, "-m", "metrics", "evaluate", str(root), "--metric", "l2",
-         "--resamples", "50", "--no-progress"],
+         "--resamples", "50", "--no-progress", "--load-size", str(SIZE)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
         env={**__import__("os").environ, "PYTHONPATH": str(__import__("pathlib").Path.cwd())},
     )  # fmt: skip

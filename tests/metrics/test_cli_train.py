@@ -13,7 +13,7 @@ from metrics.training.synthetic import judged_triplets, write_synthetic_bapps
 
 SIZE = 32
 QUICK = ["--trunk-weights", "random", "--epochs", "1", "--decay-epochs", "1", "--lr", "0.01",
-         "--batch-size", "20", "--no-progress"]
+         "--batch-size", "20", "--no-progress", "--load-size", str(SIZE)]
 
 
 @pytest.fixture(scope="module")

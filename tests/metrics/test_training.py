@@ -18,7 +18,7 @@ from metrics.training.synthetic import judged_triplets, write_synthetic_bapps
 
 SIZE = 32
 # Tiny data learn slowly at the official lr 1e-4, so these fits use a larger one.
-FAST = {"trunk_weights": None, "lr": 1e-2, "epochs": 3, "decay_epochs": 2}
+FAST = {"trunk_weights": None, "lr": 1e-2, "epochs": 3, "decay_epochs": 2, "load_size": SIZE}
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def _flat(state):
 
 def test_fast_fit_learns_the_hidden_metric(synthetic, fast_fit):
     root, hidden = synthetic
-    truth = evaluate(hidden.create(), root, n_resamples=0).twoafc.aggregates["all"].score
+    truth = evaluate(hidden.create(), root, n_resamples=0, load_size=SIZE).twoafc.aggregates["all"].score
     untrained = fast_fit.history[0]["val_2afc"]
     assert fast_fit.path == "fast"
     assert fast_fit.val_2afc >= untrained + 0.10
@@ -129,7 +129,7 @@ def test_scratch_trains_the_trunk_and_exports_an_official_model(synthetic, tmp_p
 
     root, _ = synthetic
     result = fit(root, variant="scratch", trunk_weights=None, lr=1e-3, epochs=1,
-                 decay_epochs=0, batch_size=60, seed=3, val=False)
+                 decay_epochs=0, batch_size=60, seed=3, val=False, load_size=SIZE)
     start = LPIPS("alex", trunk_weights=None, seed=3, variant="baseline").trunk.state_dict()
     assert result.path == "full" and result.trunk_state_dict is not None
     assert not torch.equal(result.trunk_state_dict["features.0.weight"],
@@ -147,7 +147,7 @@ def test_tune_clamps_squeezenet_1x1_trunk_convolutions(tmp_path):
     items = judged_triplets_for("squeeze", 20)
     write_2afc(tmp_path, "train", "mix", items)
     result = fit(tmp_path, net="squeeze", variant="tune", trunk_weights=None, lr=1e-2,
-                 epochs=1, decay_epochs=0, batch_size=10)
+                 epochs=1, decay_epochs=0, batch_size=10, load_size=SIZE)
     ones = [v for k, v in result.trunk_state_dict.items()
             if k.endswith("weight") and v.shape[-2:] == (1, 1)]
     assert ones and all((w >= 0).all() for w in ones)
@@ -170,7 +170,7 @@ def test_fast_dropout_noise_matches_element_dropout_in_mean_and_spread(synthetic
 
     root, hidden = synthetic
     model = LPIPS("alex", trunk_weights=None, variant="baseline")
-    source = BappsDataset(root).twoafc("val", "cnn")
+    source = BappsDataset(root, load_size=SIZE).twoafc("val", "cnn")
     from metrics.training.data import BappsSource
 
     data = BappsSource([source], "cnn")
@@ -182,11 +182,13 @@ def test_fast_dropout_noise_matches_element_dropout_in_mean_and_spread(synthetic
         feats = model.features(torch.cat((ref, p0)), range_check="off")
     deltas = [(a - b).square() for a, b in (torch.tensor_split(f, 2) for f in feats)]
     g_full, g_fast = torch.Generator().manual_seed(0), torch.Generator().manual_seed(1)
-    reps = 600
-    full = torch.stack([torch.cat([dropped_means(d, 0.5, g_full) for d in deltas], 1) @ w
-                        for _ in range(reps)])
-    fast = torch.stack([noisy_means(means[idx, 0], scales[idx, 0], 0.5, g_fast) @ w
-                        for _ in range(reps)])
+    reps, n = 600, len(idx)
+    # All repetitions in one call per layer: the batch holds `reps` copies of the triplets.
+    full = torch.cat([dropped_means(d.repeat(reps, 1, 1, 1), 0.5, g_full) for d in deltas], 1)
+    full = (full @ w).view(reps, n)
+    shape = (reps, n, means.shape[-1])
+    fast = noisy_means(means[idx, 0].expand(shape), scales[idx, 0].expand(shape), 0.5, g_fast)
+    fast = fast @ w
     clean = means[idx, 0] @ w
     se = full.std(0) / reps**0.5
     assert torch.all((full.mean(0) - clean).abs() < 4 * se)

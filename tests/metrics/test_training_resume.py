@@ -11,7 +11,7 @@ from metrics.training.synthetic import write_synthetic_bapps
 
 SIZE = 32
 BASE = {"trunk_weights": None, "lr": 1e-2, "epochs": 2, "decay_epochs": 1, "batch_size": 20,
-        "seed": 7}
+        "seed": 7, "load_size": SIZE}
 
 
 @pytest.fixture(scope="module")
