@@ -159,6 +159,7 @@ def write_synthetic_bapps(
     net: str = "alex",
     seed: int = 0,
     temperature: float = 0.02,
+    candidates: int = 4,
 ) -> HiddenMetric:
     """Write ``root/2afc/{train,val}/<category>/`` (and ``root/jnd/val/``) judged by a hidden LPIPS.
 
@@ -171,6 +172,8 @@ def write_synthetic_bapps(
         net: Trunk of the hidden metric (random, seeded by ``seed``).
         seed: Seeds images, hidden weights and judgments.
         temperature: τ of the observers, in distance units of the hidden metric.
+        candidates: Distorted versions drawn per reference (see :func:`judged_triplets`); 2
+            skips the conflict selection and is the cheapest for large sets.
 
     Returns:
         The :class:`HiddenMetric` that judged.
@@ -180,7 +183,8 @@ def write_synthetic_bapps(
     hidden = HiddenMetric(net, seed, hidden_lin_weights(TRUNKS[net].channels, seed), temperature)
     plan = [("train", c, n, 2) for c, n in train.items()] + [("val", c, n, 5) for c, n in val.items()]
     for i, (split, category, n, judges) in enumerate(plan):
-        items = judged_triplets(hidden, n, size=size, judges=judges, seed=seed * 1000 + i)
+        items = judged_triplets(hidden, n, size=size, judges=judges, seed=seed * 1000 + i,
+                                candidates=candidates)
         write_2afc(Path(root), split, category, items)
     for i, (category, n) in enumerate((jnd or {}).items()):
         items = judged_pairs(hidden, n, size=size, seed=seed * 1000 + 500 + i)
