@@ -37,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="LPIPS trunk: 'imagenet' (default), a torchvision checkpoint path, "
                         "or 'random' (seeded random trunk, for tests)")
     parser.add_argument("-o", "--option", action="append", default=[], type=parse_option,
-                        metavar="KEY=VALUE", help='other metric options, e.g. version="0.0"')
+                        metavar="KEY=VALUE", help='other metric options, e.g. \'version="0.0"\'; '
+                        "each goes to the metrics that take it")
     parser.add_argument("--split", default="val", help="split to score (default val)")
     parser.add_argument("--sets", default=None,
                         help="comma-separated 2AFC sets (default: all present; '' for none)")
@@ -135,6 +136,9 @@ def _check(names: list[str], args: argparse.Namespace) -> None:
             raise CLIError(f"--weights: {args.weights} does not exist")
     if args.trunk_weights is not None and not any("trunk_weights" in a for a in accepted):
         raise CLIError("--trunk-weights applies to LPIPS metrics only")
+    for key, _ in args.option:
+        if not any(key in a or not a for a in accepted):
+            raise CLIError(f"option {key!r} applies to none of {', '.join(names)}")
 
 
 def _build(name: str, args: argparse.Namespace):
@@ -142,7 +146,8 @@ def _build(name: str, args: argparse.Namespace):
     from metrics import create_metric
 
     accepted = _accepted(name)
-    options = dict(args.option)
+    # -o options go to the metrics that declare them (all of them for a resolver name).
+    options = {k: v for k, v in args.option if k in accepted or not accepted}
     label = name
     if args.weights is not None and "lin_weights" in accepted:
         options["lin_weights"] = args.weights

@@ -274,9 +274,12 @@ class Trainer:
         if state["trunk"] is not None:
             self.model.trunk.load_state_dict(state["trunk"])
         self.optimizer.load_state_dict(state["optimizer"])
+        self.epochs_done, self.step_in_epoch = state["epoch"], state["step"]
         if state["noise"]["device"] == self.device.type:
             self.noise.set_state(state["noise"]["state"])
-        self.epochs_done, self.step_in_epoch = state["epoch"], state["step"]
+        else:  # generator states do not carry across device types: reseed deterministically
+            self.noise.manual_seed(_seed_of(self.config.seed, self.epochs_done + 1, 1,
+                                            self.step_in_epoch))
         self.global_step, self.history = state["global_step"], list(state["history"])
         loss_sum, credit_sum, seen = state["sums"]
         self._sums = [loss_sum.to(self.device), credit_sum.to(self.device), seen]

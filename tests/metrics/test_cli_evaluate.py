@@ -111,6 +111,29 @@ def test_set_selection_and_no_jnd(bapps, tmp_path, capsys):
     assert payload["2afc"]["categories"]["cnn"]["ci_low"] is None
 
 
+def test_options_go_to_the_metrics_that_take_them(bapps, tmp_path, capsys):
+    root, _, _ = bapps
+    code, _, err = _run(capsys, root, "--metric", "ssim", "--metric", "l2", "-o",
+                        "preset=lpips-baseline", "--sets", "cnn", "--jnd-sets", "",
+                        "--resamples", "0", "--json", tmp_path / "r.json")
+    assert code == 0, err
+    payload = json.loads((tmp_path / "r.json").read_text())["results"]
+    from metrics import create_metric
+
+    expected = evaluate_cnn(create_metric("ssim", preset="lpips-baseline"), root)
+    assert payload[0]["2afc"]["categories"]["cnn"]["score"] == pytest.approx(expected, abs=1e-12)
+    code, _, err = _run(capsys, root, "--metric", "l2", "-o", "preset=x")
+    assert code == 2 and "option 'preset' applies to none of l2" in err
+
+
+def evaluate_cnn(metric, root):
+    from metrics.training.evaluation import evaluate
+
+    report = evaluate(metric, root, categories=["cnn"], jnd_categories=[], n_resamples=0,
+                      load_size=SIZE)
+    return report.twoafc.categories["cnn"].score
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

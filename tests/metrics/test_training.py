@@ -137,10 +137,15 @@ def test_scratch_trains_the_trunk_and_exports_an_official_model(synthetic, tmp_p
     files = result.save(tmp_path)
     official = lpips.LPIPS(net="alex", pnet_rand=True, pnet_tune=True,
                            model_path=str(files["official"]), verbose=False).eval()
+    from metrics import create_metric
+
+    reloaded = create_metric("lpips-alex", trunk_weights=str(files["trunk"]),
+                             lin_weights=str(files["lin"]))
     x, y = _images(4, 3), _images(4, 4)
     with torch.no_grad():
-        assert torch.allclose(result.create_metric()(x, y), official(x, y).flatten(),
-                              rtol=1e-4, atol=1e-6)
+        expected = result.create_metric()(x, y)
+        assert torch.allclose(expected, official(x, y).flatten(), rtol=1e-4, atol=1e-6)
+        assert torch.allclose(expected, reloaded(x, y), rtol=1e-5, atol=1e-7)
 
 
 def test_tune_clamps_squeezenet_1x1_trunk_convolutions(tmp_path):
