@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -159,19 +160,33 @@ def _to_float(t: torch.Tensor) -> torch.Tensor:
     return torch.from_numpy(to_official_float(t.numpy())).contiguous()
 
 
-def prefetched(batches: Sequence[Any], load) -> Iterator[tuple[Any, Any]]:
-    """Yield ``(batch, load(batch))``, loading the next batch in a thread while one is used.
+def loader_threads() -> int:
+    """Threads that decode batches ahead: a few per machine, at least one."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
-    Decoding PNGs overlaps with the trunk's compute; Pillow releases the GIL while it decodes.
+
+def prefetched(batches: Sequence[Any], load, *, threads: int | None = None
+               ) -> Iterator[tuple[Any, Any]]:
+    """Yield ``(batch, load(batch))`` in order while threads load the next batches.
+
+    Decoding PNGs overlaps with the trunk's compute, and several batches decode at once on
+    machines with cores to spare (Pillow releases the GIL while it decodes and resizes).
+
+    Args:
+        batches: What to load, in order.
+        load: Called with one batch, in a worker thread.
+        threads: Worker threads (default :func:`loader_threads`); ``threads + 1`` batches are
+            in flight.
     """
     if not batches:
         return
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        future = pool.submit(load, batches[0])
+    threads = threads or loader_threads()
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending = deque(pool.submit(load, b) for b in batches[: threads + 1])
         for i, batch in enumerate(batches):
-            data = future.result()
-            if i + 1 < len(batches):
-                future = pool.submit(load, batches[i + 1])
+            data = pending.popleft().result()
+            if i + threads + 1 < len(batches):
+                pending.append(pool.submit(load, batches[i + threads + 1]))
             yield batch, data
 
 
