@@ -86,12 +86,13 @@ def test_a_killed_fit_resumes_on_another_worker_with_identical_weights(alice, se
 
     redis_url = os.environ["REDIS_URL"].rsplit("/", 1)[0] + "/13"
     env = _worker_env(settings, redis_url)
-    app.conf.broker_url = redis_url
     run = FitRun.objects.create(dataset=dataset, created_by=alice, **FIT)
     first = _start_worker(env, tmp_path / "worker1.log", "first")
     second = None
     try:
-        app.send_task("analysis.tasks.fit_lpips", args=[run.pk], queue="gpu")
+        # An explicit connection: this process's Celery app may hold connections to another broker.
+        with app.connection_for_write(redis_url) as conn:
+            app.send_task("analysis.tasks.fit_lpips", args=[run.pk], queue="gpu", connection=conn)
         deadline = time.monotonic() + 240
         while time.monotonic() < deadline:  # wait until at least two epochs are checkpointed
             run.refresh_from_db()
@@ -121,4 +122,3 @@ def test_a_killed_fit_resumes_on_another_worker_with_identical_weights(alice, se
         _stop(first, signal.SIGKILL)
         if second is not None:
             _stop(second)
-        app.conf.broker_url = settings.CELERY_BROKER_URL
