@@ -42,7 +42,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--base-url", default=settings.SITE_URL)
-        parser.add_argument("--bots", type=int, default=6, help="simulated participants (10%% careless)")
+        # 8 bots: the first six take 2AFC assignments (more open slots), the seventh a JND one, so the
+        # leaderboard has both kinds; room is left for people who open the worker link.
+        parser.add_argument("--bots", type=int, default=8, help="simulated participants (15%% careless)")
 
     def handle(self, *args, base_url: str, bots: int, **options):
         study = Study.objects.filter(slug=DEMO_SLUG).first()
