@@ -124,6 +124,7 @@ def study_progress(study: Study, *, now=None) -> dict:
     eta_hours = (remaining / last_hour) if last_hour else None
     return {
         "groups": groups, "needed": needed, "valid": valid, "share": (valid / needed) if needed else 0.0,
+        "percent": round(100 * valid / needed) if needed else 0,
         "participants": judged, "participants_by_status": by_status,
         "qc_pass_rate": ((judged - by_status.get("excluded", 0)) / judged) if judged else None,
         "active_assignments": active.count(),
