@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from common.admin_mixins import ResearcherScopedAdmin
 from studies import selectors as study_selectors
@@ -120,13 +120,13 @@ class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     @admin.display(description="answers")
     def answers_table(self, obj):
         rows = selectors.participant_answers_table(obj)
+        body = format_html_join(
+            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            ((r["position"], r["kind"], r["sentinel"], r["expected"] or "-", r["choice"], r["side"], r["rt_ms"],
+              r["repeat"]) for r in rows))
         return format_html(
             "<table><tr><th>pos</th><th>kind</th><th>sentinel</th><th>expected</th><th>choice</th><th>side</th>"
-            "<th>rt ms</th><th>repeat</th></tr>{}</table>",
-            format_html("".join(
-                format_html("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-                            "<td>{}</td></tr>", r["position"], r["kind"], r["sentinel"], r["expected"] or "-",
-                            r["choice"], r["side"], r["rt_ms"], r["repeat"]) for r in rows)))
+            "<th>rt ms</th><th>repeat</th></tr>{}</table>", body)
 
     @admin.action(description="Exclude (their judgments stop counting; trials return to the pool)")
     def exclude_participants(self, request, queryset):
