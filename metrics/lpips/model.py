@@ -15,12 +15,13 @@ Step 4 takes the spatial mean per channel before weighting the channels, which e
 training fits (``channel_means``). ``spatial=True`` instead returns Σ_l upsample(Σ_c w_lc Δ_lc)
 with bilinear upsampling (align_corners=False) to the input size, as the official code does.
 
-Speed (measured in benchmarks/bench_metrics.py, reported in docs/performance.md): the trunk runs
+Speed (measured by benchmarks/bench_metrics.py, reported in docs/performance.md): the trunk runs
 once over both batches interleaved (or reference, p0 and p1 in ``triplet_distances``, so each
 reference is processed once), with the scaling, interleaving and memory-format change fused into
-one pass, in channels-last format on CPU. On CPU the comparison then works through the batch in
-chunks of about 2 MiB per tap, in place where autograd allows: streaming every tap through
-several full-size temporaries cost more than a small trunk's own layers.
+one pass, in channels-last format on CPU. On CPU without autograd the batch goes through the
+trunk in passes holding about PASS_BYTES of taps, so that the comparison after each pass reads
+taps still in cache, and the comparison works in place: streaming every tap through several
+full-size temporaries cost more than a small trunk's own layers.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ from metrics.lpips.trunks import TRUNKS, build_trunk
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 NORM_EPS = 1e-10
-# Bytes of the largest tap per set in one chunk of the CPU comparison (see _chunk_size); 2 MiB
-# measured fastest for alex and squeeze on a 2-core AMD EPYC (docs/performance.md).
-CHUNK_BYTES = 2 << 20
+# Tap bytes per trunk pass on CPU without autograd (see LPIPS._pass_size): passes this small keep
+# the taps in cache for the comparison that follows. Tuned with benchmarks/bench_metrics.py.
+PASS_BYTES = 32 << 20
 
 
 def unit_normalise(f: torch.Tensor) -> torch.Tensor:
@@ -167,7 +168,7 @@ class LPIPS(Metric):
 
         Compare them with ``distance_from_features`` or ``channel_means_from_features``: a
         reference's features computed once serve any number of comparisons. (``score_triplets``
-        goes further: one trunk pass over reference, p0 and p1, normalised chunk by chunk.)
+        goes further: one trunk pass over reference, p0 and p1 together.)
 
         Args:
             x: N×3×H×W in [-1, 1].
@@ -182,14 +183,16 @@ class LPIPS(Metric):
 
     # ---- comparisons of features ------------------------------------------------------------
 
-    def _chunk_size(self, sets: list[list[torch.Tensor]], n: int) -> int:
-        """Images per chunk of the comparison: whole batches off the CPU; on CPU about
-        CHUNK_BYTES of the largest tap per set, so that the normalise / subtract / square / mean
-        passes run in cache instead of streaming (and allocating) tens of MB each."""
-        if self.device.type != "cpu":
+    def _pass_size(self, sets: int, height: int, width: int, n: int) -> int:
+        """Images per input batch in one trunk pass.
+
+        Whole batches off the CPU and under autograd. On CPU, passes with about PASS_BYTES of
+        taps: the comparison then reads taps that are still in cache instead of streaming
+        tens of MB of them back from memory, which cost as much as a small trunk's own layers.
+        """
+        if self.device.type != "cpu" or torch.is_grad_enabled() or n == 0:
             return max(n, 1)
-        per_image = max(t.shape[1:].numel() for s in sets for t in s) * sets[0][0].element_size()
-        return max(1, CHUNK_BYTES // max(per_image, 1))
+        return max(1, PASS_BYTES // (sets * self.trunk.tap_bytes(height, width)))
 
     def _compare(
         self,
@@ -208,29 +211,40 @@ class LPIPS(Metric):
         Returns:
             For each pair, one N×C_l tensor per tap.
         """
-        n = max(s[0].shape[0] for s in sets)
-        if n == 0:
-            return [[t.new_zeros((0, t.shape[1])) for t in sets[0]] for _ in pairs]
-        step = self._chunk_size(sets, n)
+        means: list[list[torch.Tensor]] = [[] for _ in pairs]
         # Without autograd the differences overwrite the normalised copies in place: on CPU
         # every extra multi-MB temporary costs page faults as well as a pass over memory.
         in_place = normalise and not (
             torch.is_grad_enabled() and any(t.requires_grad for s in sets for t in s)
         )
-        means: list[list[list[torch.Tensor]]] = [[[] for _ in sets[0]] for _ in pairs]
-        for start in range(0, n, step):
-            stop = min(n, start + step)
-            for layer in range(len(sets[0])):
-                units = [s[layer] if s[layer].shape[0] == 1 else s[layer][start:stop] for s in sets]
-                if normalise:
-                    units = [unit_normalise(u) for u in units]
-                for p, (i, j) in enumerate(pairs):
-                    if in_place and units[j].shape[0] == stop - start:
-                        delta = units[j].sub_(units[i]).square_()
-                    else:
-                        delta = (units[i] - units[j]).square()
-                    means[p][layer].append(delta.mean(dim=(2, 3)))
-        return [[torch.cat(chunks) for chunks in per_layer] for per_layer in means]
+        for layer in range(len(sets[0])):
+            units = [s[layer] for s in sets]
+            if normalise:
+                units = [unit_normalise(u) for u in units]
+            for p, (i, j) in enumerate(pairs):
+                if in_place and units[j].shape[0] >= units[i].shape[0]:
+                    delta = units[j].sub_(units[i]).square_()
+                else:
+                    delta = (units[i] - units[j]).square()
+                means[p].append(delta.mean(dim=(2, 3)))
+        return means
+
+    def _pass_means(
+        self, batches: list[torch.Tensor], pairs: list[tuple[int, int]]
+    ) -> list[list[torch.Tensor]]:
+        """``_compare`` over the taps of ``batches``, in trunk passes sized by ``_pass_size``."""
+        n, _, height, width = batches[0].shape
+        step = self._pass_size(len(batches), height, width, n)
+        parts = [
+            self._compare(self._taps([b[start : start + step] for b in batches]), pairs)
+            for start in range(0, max(n, 1), step)
+        ]
+        if len(parts) == 1:
+            return parts[0]
+        return [
+            [torch.cat(layer) for layer in zip(*per_pair, strict=True)]
+            for per_pair in zip(*parts, strict=True)
+        ]
 
     def _weigh(self, means: list[torch.Tensor]) -> torch.Tensor:
         """Σ_l means_l · w_l (or Σ_l Σ_c means_l for the baseline), shape (N,)."""
@@ -293,14 +307,13 @@ class LPIPS(Metric):
             A list of N×C_l tensors, one per tap.
         """
         x0, x1 = self.prepare(x0, x1)
-        return self._compare(self._taps([x0, x1]), [(0, 1)])[0]
+        return self._pass_means([x0, x1], [(0, 1)])[0]
 
     def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
-        f0, f1 = self._taps([x0, x1])
         if self.spatial:
-            f0, f1 = [unit_normalise(t) for t in f0], [unit_normalise(t) for t in f1]
+            f0, f1 = ([unit_normalise(t) for t in f] for f in self._taps([x0, x1]))
             return self.spatial_from_features(f0, f1, tuple(x0.shape[-2:]))
-        return self._weigh(self._compare([f0, f1], [(0, 1)])[0])
+        return self._weigh(self._pass_means([x0, x1], [(0, 1)])[0])
 
     def triplet_distances(
         self,
@@ -317,7 +330,7 @@ class LPIPS(Metric):
         ``prepare``.
         """
         ref, p0, p1 = self.prepare(ref, p0, p1, range_check=range_check, names=("ref", "p0", "p1"))
-        means0, means1 = self._compare(self._taps([ref, p0, p1]), [(0, 1), (0, 2)])
+        means0, means1 = self._pass_means([ref, p0, p1], [(0, 1), (0, 2)])
         return self._weigh(means0), self._weigh(means1)
 
     def export_lin_state_dict(self) -> dict[str, torch.Tensor]:

@@ -141,6 +141,25 @@ class Trunk(nn.Module):
             start = end + 1
         return taps
 
+    def tap_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
+        """Spatial size of every tap for an H×W input, by layer arithmetic (no forward pass).
+
+        Convolutions and max-pools change the size (squeeze's pools round up); ReLUs and the
+        fire modules (1×1 and padded 3×3 convolutions) keep it.
+        """
+        sizes, h, w = [], height, width
+        for index, layer in enumerate(self.features):
+            if isinstance(layer, nn.Conv2d | nn.MaxPool2d):
+                h, w = _output_size(layer, h), _output_size(layer, w, axis=1)
+            if index in self.spec.tap_ends:
+                sizes.append((h, w))
+        return sizes
+
+    def tap_bytes(self, height: int, width: int) -> int:
+        """Bytes of all taps of one H×W image in float32."""
+        sizes = self.tap_sizes(height, width)
+        return 4 * sum(c * h * w for c, (h, w) in zip(self.spec.channels, sizes, strict=True))
+
     @torch.no_grad()
     def reset_random(self, seed: int) -> None:
         """Initialise like torchvision does for this architecture, from ``seed``.
@@ -185,6 +204,24 @@ class Trunk(nn.Module):
                     f"expected {tuple(tensor.shape)} for {self.spec.builder}"
                 )
         self.load_state_dict({k: state[k] for k in wanted})
+
+
+def _output_size(layer: nn.Conv2d | nn.MaxPool2d, size: int, axis: int = 0) -> int:
+    """Output length along one axis of a convolution or max-pool, as torch computes it."""
+
+    def pick(value: int | tuple[int, ...]) -> int:
+        return value[axis] if isinstance(value, tuple) else value
+
+    kernel, stride = pick(layer.kernel_size), pick(layer.stride)
+    padding, dilation = pick(layer.padding), pick(layer.dilation)
+    span = size + 2 * padding - dilation * (kernel - 1) - 1
+    if isinstance(layer, nn.MaxPool2d) and layer.ceil_mode:
+        out = -(-span // stride) + 1
+        # torch drops a last window that would start inside the right padding only.
+        if (out - 1) * stride >= size + padding:
+            out -= 1
+        return out
+    return span // stride + 1
 
 
 def _read_checkpoint(path: str | os.PathLike[str]) -> object:

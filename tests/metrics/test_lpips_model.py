@@ -117,3 +117,28 @@ def test_the_parameters_are_frozen_and_the_module_is_in_eval_mode():
 def test_an_invalid_version_string_is_refused_with_the_fix():
     with pytest.raises(ValueError, match=r"'0\.1', '0\.0'"):
         metrics.create_metric("lpips-alex", version="v0.1", trunk_weights=None)
+
+
+@pytest.mark.parametrize("net", sorted(TAPS))
+def test_tap_sizes_are_computed_without_running_the_trunk(net):
+    model = ours(net)
+    for height, width in ((64, 64), (97, 75), (model.min_size, model.min_size + 3)):
+        x = images((1, 3, height, width), seed=13, low=-1.0)
+        actual = [tuple(f.shape[-2:]) for f in model.features(x, range_check="off")]
+        assert model.trunk.tap_sizes(height, width) == actual
+
+
+def test_small_trunk_passes_give_the_same_distances(monkeypatch):
+    from metrics.lpips import model as model_module
+
+    model = ours("squeeze")
+    ref, p0, p1 = (images((5, 3, 40, 48), seed=s, low=-1.0) for s in (14, 15, 16))
+    whole = model(ref, p0), model(ref, p1)  # autograd on: one pass for the whole batch
+    monkeypatch.setattr(model_module, "PASS_BYTES", 1)  # one image per set per pass
+    with torch.inference_mode():
+        assert model._pass_size(3, 40, 48, 5) == 1
+        d0, d1 = model.triplet_distances(ref, p0, p1)
+        pairs = model(ref, p0)
+    assert torch.allclose(d0, whole[0], atol=1e-6)
+    assert torch.allclose(d1, whole[1], atol=1e-6)
+    assert torch.allclose(pairs, whole[0], atol=1e-6)
