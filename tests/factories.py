@@ -30,13 +30,20 @@ def stimulus(study: Study, data: bytes) -> Stimulus:
     return stim
 
 
+def _split(split: str, n: int) -> str:
+    if split == "mixed":
+        return "train" if n % 2 == 0 else "val"
+    return split
+
+
 def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: int = 2, practice: int = 3,
                     needed: int = 2, assignment_size: int | None = None, sentinel_rate: float | None = None,
                     split: str = "val", **study_fields) -> Study:
     """A live study whose trials are small synthetic PNGs.
 
     2AFC: p0 is a faint distortion of ref, p1 a strong one; sentinels expect p0. JND: sentinel
-    pairs are identical (expected "same"); regular pairs differ slightly.
+    pairs are identical (expected "same"); regular pairs differ slightly. `split="mixed"` puts
+    even-numbered trials in train and odd ones in val.
     """
     study = study_services.study_create(
         owner=owner, name=f"{kind} live study", kind=kind,
@@ -52,13 +59,13 @@ def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: i
             p0 = stimulus(study, png(n, noise=2))
             p1 = stimulus(study, png(n, noise=60))
             expected = "p0" if (is_sentinel or is_practice) else ""
-            Trial.objects.create(study=study, kind=kind, split=split, category="traditional", index=n, ref=ref,
+            Trial.objects.create(study=study, kind=kind, split=_split(split, n), category="traditional", index=n, ref=ref,
                                  p0=p0, p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
                                  judgments_needed=0 if (is_sentinel or is_practice) else needed)
         else:
             p1 = ref if is_sentinel else stimulus(study, png(n, noise=30))
             expected = "same" if is_sentinel else ("different" if is_practice else "")
-            Trial.objects.create(study=study, kind=kind, split=split, category="traditional", index=n, p0=ref,
+            Trial.objects.create(study=study, kind=kind, split=_split(split, n), category="traditional", index=n, p0=ref,
                                  p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
                                  judgments_needed=0 if (is_sentinel or is_practice) else needed)
     Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
