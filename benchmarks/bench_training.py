@@ -17,8 +17,10 @@ Neither side validates while timed. Afterwards (untimed) both are scored on the 
 traditional + cnn (5k triplets): ours after 10 epochs, and ours and the official model after the
 epochs the official side ran (our 1-epoch model comes from a separate 1-epoch fit, which equals
 the first epoch of the 10-epoch run), with a paired bootstrap of the difference. Our own full
-path (element-wise dropout, images through the trunk every step) is also run for those epochs
-and compared with the fast path the same way: that is the check of the fast path's dropout.
+path (element-wise dropout, images through the trunk every step; same seed, so the same
+initialisation and batches) is also run for ``--full-epochs`` (default: the whole 10-epoch
+recipe) and compared with the fast path the same way, and by the direction and size of the lin
+weights' updates: that is the check of the fast path's dropout stand-in.
 
 Run it (the figures in docs/performance.md come from this)::
 
@@ -103,6 +105,10 @@ def _score(d0, d1, judge) -> dict:
     return {"score": s.score, "ci_low": s.ci_low, "ci_high": s.ci_high, "n": s.n}
 
 
+def _flat(state: dict) -> torch.Tensor:
+    return torch.cat([v.flatten() for v in state.values()])
+
+
 def _paired(test) -> dict:
     return {"difference": test.difference, "ci_low": test.ci_low, "ci_high": test.ci_high,
             "p_value": test.p_value}
@@ -115,6 +121,8 @@ def main() -> int:
     parser.add_argument("--workers", type=int, default=2, help="official loader processes")
     parser.add_argument("--official-epochs", type=int, default=1,
                         help="official epochs to run; the time is scaled to 10")
+    parser.add_argument("--full-epochs", type=int, default=EPOCHS,
+                        help="epochs of our full path for the fast-vs-full check (10: the recipe)")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--quick", action="store_true", help="1/50 of the data (smoke run)")
     args = parser.parse_args()
@@ -124,7 +132,7 @@ def main() -> int:
     from metrics.bapps import BappsDataset
     from metrics.lpips import LPIPS
     from metrics.scoring import paired_bootstrap_2afc
-    from metrics.training import fit
+    from metrics.training import Trainer, fit
 
     n_train = sum(len(BappsDataset(root).twoafc("train", c)) for c in TRAIN)
     work = Path(tempfile.mkdtemp(prefix="bench-training-"))
@@ -143,13 +151,25 @@ def main() -> int:
         ours1 = fit(root, checkpoint_dir=work / "ours1", epochs=args.official_epochs,
                     decay_epochs=0, **common)
 
-        # Our own full path (images through the trunk every step, element-wise dropout) for the
-        # same epochs: the fast path's dropout stand-in checked against the real thing.
-        print(f"ours: {args.official_epochs} epoch(s), full path...", flush=True)
+        # Our own full path (images through the trunk every step, element-wise dropout), same
+        # seed, so the same initialisation and batches: only the dropout noise differs from the
+        # fast path. This is the check of the fast path's dropout stand-in.
+        full_epochs = args.full_epochs
+        print(f"ours: {full_epochs} epoch(s), full path...", flush=True)
         started = time.perf_counter()
-        full1 = fit(root, path="full", epochs=args.official_epochs, decay_epochs=0, **common)
+        decay = max(0, full_epochs - 5)  # the recipe's 5 + 5 when full_epochs is 10
+        full = fit(root, path="full", epochs=full_epochs - decay, decay_epochs=decay, **common)
         full_run_s = time.perf_counter() - started
         print(f"  {full_run_s:.1f} s", flush=True)
+        fast_same = ours10 if full_epochs == EPOCHS else ours1
+        initial = Trainer(root, **common).lin.weight.detach().clone()
+        update_fast = _flat(fast_same.lin_state_dict) - initial
+        update_full = _flat(full.lin_state_dict) - initial
+        updates = {
+            "cosine": float(torch.nn.functional.cosine_similarity(update_fast, update_full, 0)),
+            "relative_difference": float((update_fast - update_full).norm() / update_full.norm()),
+            "relative_update": float(update_full.norm() / initial.norm()),
+        }
 
         print(f"official: {args.official_epochs} epoch(s)...", flush=True)
         trunk = LPIPS("alex", trunk_weights=None, seed=0, variant="baseline", device="cpu")
@@ -160,12 +180,13 @@ def main() -> int:
               flush=True)
 
         print("scoring on val traditional + cnn (untimed)...", flush=True)
-        v10, v1, vf = _ours_val(ours10, root), _ours_val(ours1, root), _ours_val(full1, root)
+        v10, v1, vf = _ours_val(ours10, root), _ours_val(ours1, root), _ours_val(full, root)
+        vfast = v10 if full_epochs == EPOCHS else v1
         off = _official_val(trainer, root, args.workers)
         assert np.allclose(v1[2], off[2], atol=1e-6), "both sides must read the same judges"
         off = (off[0], off[1], v1[2])  # the official loader keeps float32 judges
         paired = paired_bootstrap_2afc(v1[0], v1[1], off[0], off[1], v1[2], seed=0)
-        paired_full = paired_bootstrap_2afc(v1[0], v1[1], vf[0], vf[1], v1[2], seed=0)
+        paired_full = paired_bootstrap_2afc(vfast[0], vfast[1], vf[0], vf[1], v1[2], seed=0)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -174,11 +195,12 @@ def main() -> int:
         "train_triplets": n_train, "epochs": EPOCHS,
         "official_epochs_run": args.official_epochs, "official_run_s": official_run_s,
         "official_10_epochs_s": official_s, "ours_10_epochs_s": ours_s, "speedup": speedup,
-        "ours_full_path_run_s": full_run_s,
+        "ours_full_path_epochs": full_epochs, "ours_full_path_run_s": full_run_s,
         "val_ours_10": _score(*v10), "val_ours_1": _score(*v1), "val_official_1": _score(*off),
-        "val_ours_full_1": _score(*vf),
+        "val_ours_full": _score(*vf),
         "paired_ours1_minus_official1": _paired(paired),
-        "paired_fast1_minus_full1": _paired(paired_full),
+        "paired_fast_minus_full": _paired(paired_full),
+        "lin_update_fast_vs_full": updates,
         "threads": torch.get_num_threads(), "official_loader_workers": args.workers,
     }  # fmt: skip
     e = args.official_epochs
@@ -189,14 +211,18 @@ def main() -> int:
           f"({official_run_s:.0f} s), scaled ×{EPOCHS / e:g} |")
     print(f"| ours, fast path, end to end | {ours_s:.1f} s | measured |")
     print(f"\nspeed-up {speedup:.1f}× (target ≥ {TARGET}×)")
-    print(f"ours, full path: {e} epoch(s) in {full_run_s:.0f} s")
-    for name in ("val_ours_10", "val_ours_1", "val_ours_full_1", "val_official_1"):
+    print(f"ours, full path: {full_epochs} epoch(s) in {full_run_s:.0f} s")
+    for name in ("val_ours_10", "val_ours_1", "val_ours_full", "val_official_1"):
         s = figures[name]
         print(f"{name}: {100 * s['score']:.2f} [{100 * s['ci_low']:.2f}, "
               f"{100 * s['ci_high']:.2f}] on {s['n']} val triplets")
-    for label, test in (("ours (fast) − official", paired), ("ours fast − ours full", paired_full)):
-        print(f"{label} after {e} epoch(s): {100 * test.difference:+.2f} "
+    for label, test, n in (("ours (fast) − official", paired, e),
+                           ("ours fast − ours full", paired_full, full_epochs)):
+        print(f"{label} after {n} epoch(s): {100 * test.difference:+.2f} "
               f"[{100 * test.ci_low:+.2f}, {100 * test.ci_high:+.2f}], p = {test.p_value:.2f}")
+    print(f"lin-weight updates after {full_epochs} epoch(s), fast vs full path: cosine "
+          f"{updates['cosine']:.4f}, relative difference {updates['relative_difference']:.3f} "
+          f"(update / initial weights {updates['relative_update']:.3f})")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     same = all(t.ci_low <= 0 <= t.ci_high for t in (paired, paired_full))
