@@ -45,6 +45,7 @@ demo: demo-setup
 	DEBUG=$${DEBUG:-true} bash scripts/run-demo.sh
 
 test: setup chromium
+	cd frontend && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.installed
