@@ -19,8 +19,8 @@ Speed (measured by benchmarks/bench_metrics.py, reported in docs/performance.md)
 once over both batches interleaved (or reference, p0 and p1 in ``triplet_distances``, so each
 reference is processed once), with the scaling, interleaving and memory-format change fused into
 one pass, in channels-last format on CPU. On CPU without autograd the batch goes through the
-trunk in passes holding about PASS_BYTES of taps, so that the comparison after each pass reads
-taps still in cache, and the comparison works in place: streaming every tap through several
+trunk in passes of a tuned size (``TrunkSpec.cpu_pass_bytes`` of taps): small passes keep
+SqueezeNet's taps in cache for the comparison that follows. The comparison works in place: streaming every tap through several
 full-size temporaries cost more than a small trunk's own layers.
 """
 
@@ -40,9 +40,6 @@ from metrics.lpips.trunks import TRUNKS, build_trunk
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
 NORM_EPS = 1e-10
-# Tap bytes per trunk pass on CPU without autograd (see LPIPS._pass_size): passes this small keep
-# the taps in cache for the comparison that follows. Tuned with benchmarks/bench_metrics.py.
-PASS_BYTES = 32 << 20
 
 
 def unit_normalise(f: torch.Tensor) -> torch.Tensor:
@@ -152,16 +149,10 @@ class LPIPS(Metric):
                 slots[:, j].copy_(batch)
         return out
 
-    def _taps(self, batches: list[torch.Tensor]) -> list[list[torch.Tensor]]:
-        """Trunk taps of each batch, from one trunk pass over all of them.
-
-        Returns:
-            One list of taps per input batch; the taps are strided views into the shared
-            output (no copies).
-        """
-        k = len(batches)
-        taps = self.trunk(self._trunk_input(batches))
-        return [[t.unflatten(0, (-1, k))[:, j] for t in taps] for j in range(k)]
+    def _taps(self, batches: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Trunk taps of k batches from one trunk pass, still interleaved as the input was
+        (image i of batch j at i·k + j): one k·N×C_l×H_l×W_l tensor per tap."""
+        return self.trunk(self._trunk_input(batches))
 
     def features(self, x: torch.Tensor, *, range_check: str | None = None) -> list[torch.Tensor]:
         """Unit-normalised trunk features of one batch, to compute once and reuse.
@@ -179,53 +170,47 @@ class LPIPS(Metric):
             One N×C_l×H_l×W_l tensor per tap, f/(‖f‖₂ + 1e-10) over channels.
         """
         (x,) = self.prepare(x, range_check=range_check, names=("x",))
-        return [unit_normalise(t) for t in self._taps([x])[0]]
+        return [unit_normalise(t) for t in self._taps([x])]
 
     # ---- comparisons of features ------------------------------------------------------------
 
     def _pass_size(self, sets: int, height: int, width: int, n: int) -> int:
         """Images per input batch in one trunk pass.
 
-        Whole batches off the CPU and under autograd. On CPU, passes with about PASS_BYTES of
-        taps: the comparison then reads taps that are still in cache instead of streaming
-        tens of MB of them back from memory, which cost as much as a small trunk's own layers.
+        Whole batches off the CPU and under autograd. On CPU, passes holding about
+        ``spec.cpu_pass_bytes`` of taps: for SqueezeNet the comparison then reads taps that are
+        still in cache instead of streaming tens of MB of them back from memory.
         """
         if self.device.type != "cpu" or torch.is_grad_enabled() or n == 0:
             return max(n, 1)
-        return max(1, PASS_BYTES // (sets * self.trunk.tap_bytes(height, width)))
+        budget = self.spec.cpu_pass_bytes
+        return max(1, budget // (sets * self.trunk.tap_bytes(height, width)))
 
     def _compare(
-        self,
-        sets: list[list[torch.Tensor]],
-        pairs: list[tuple[int, int]],
-        *,
-        normalise: bool = True,
+        self, taps: list[torch.Tensor], k: int, pairs: list[tuple[int, int]]
     ) -> list[list[torch.Tensor]]:
-        """Per-layer, per-channel spatial means of (f̂_i − f̂_j)² for each pair (i, j) of sets.
+        """Per-layer, per-channel spatial means of (f̂_i − f̂_j)² for pairs of interleaved batches.
 
         Args:
-            sets: Tap lists of batches of N images (or 1, broadcast against the others).
-            pairs: Indices into ``sets`` to compare; each set appears as ``j`` at most once.
-            normalise: Normalise the taps here (False for ``features`` outputs, which are).
+            taps: ``_taps`` output for k batches of N images.
+            k: Number of interleaved batches.
+            pairs: Batch indices (i, j) to compare; each batch appears as ``j`` at most once.
 
         Returns:
             For each pair, one N×C_l tensor per tap.
         """
         means: list[list[torch.Tensor]] = [[] for _ in pairs]
-        # Without autograd the differences overwrite the normalised copies in place: on CPU
-        # every extra multi-MB temporary costs page faults as well as a pass over memory.
-        in_place = normalise and not (
-            torch.is_grad_enabled() and any(t.requires_grad for s in sets for t in s)
-        )
-        for layer in range(len(sets[0])):
-            units = [s[layer] for s in sets]
-            if normalise:
-                units = [unit_normalise(u) for u in units]
+        # Without autograd the differences overwrite the normalised taps in place: on CPU every
+        # extra multi-MB temporary costs page faults as well as a pass over memory.
+        in_place = not (torch.is_grad_enabled() and any(t.requires_grad for t in taps))
+        for tap in taps:
+            # One normalisation for all k batches, then per-batch views (no copies).
+            units = unit_normalise(tap).unflatten(0, (-1, k))
             for p, (i, j) in enumerate(pairs):
-                if in_place and units[j].shape[0] >= units[i].shape[0]:
-                    delta = units[j].sub_(units[i]).square_()
+                if in_place:
+                    delta = units[:, j].sub_(units[:, i]).square_()
                 else:
-                    delta = (units[i] - units[j]).square()
+                    delta = (units[:, i] - units[:, j]).square()
                 means[p].append(delta.mean(dim=(2, 3)))
         return means
 
@@ -233,10 +218,11 @@ class LPIPS(Metric):
         self, batches: list[torch.Tensor], pairs: list[tuple[int, int]]
     ) -> list[list[torch.Tensor]]:
         """``_compare`` over the taps of ``batches``, in trunk passes sized by ``_pass_size``."""
+        k = len(batches)
         n, _, height, width = batches[0].shape
-        step = self._pass_size(len(batches), height, width, n)
+        step = self._pass_size(k, height, width, n)
         parts = [
-            self._compare(self._taps([b[start : start + step] for b in batches]), pairs)
+            self._compare(self._taps([b[start : start + step] for b in batches]), k, pairs)
             for start in range(0, max(n, 1), step)
         ]
         if len(parts) == 1:
@@ -260,7 +246,7 @@ class LPIPS(Metric):
         ``f0`` and ``f1`` come from ``features``; either may have batch size 1 to compare one
         reference with a whole batch.
         """
-        return self._compare([f0, f1], [(0, 1)], normalise=False)[0]
+        return [(a - b).square().mean(dim=(2, 3)) for a, b in zip(f0, f1, strict=True)]
 
     def distance_from_features(
         self, f0: list[torch.Tensor], f1: list[torch.Tensor]
@@ -311,7 +297,8 @@ class LPIPS(Metric):
 
     def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         if self.spatial:
-            f0, f1 = ([unit_normalise(t) for t in f] for f in self._taps([x0, x1]))
+            units = [unit_normalise(t).unflatten(0, (-1, 2)) for t in self._taps([x0, x1])]
+            f0, f1 = [u[:, 0] for u in units], [u[:, 1] for u in units]
             return self.spatial_from_features(f0, f1, tuple(x0.shape[-2:]))
         return self._weigh(self._pass_means([x0, x1], [(0, 1)])[0])
 

@@ -36,6 +36,11 @@ class TrunkSpec:
         channels: Channels of each tap.
         min_size: Smallest input side the trunk accepts (layer arithmetic).
         init: Initialisation scheme of torchvision for the architecture's convolutions.
+        cpu_pass_bytes: Tap bytes per trunk pass on CPU without autograd (see
+            ``metrics.lpips.model.LPIPS._pass_size``), tuned with benchmarks/bench_metrics.py
+            on a 2-core AMD EPYC: AlexNet runs fastest on whole batches (192 images for 64
+            triplets at 64×64), SqueezeNet's many small layers on passes that keep the taps in
+            cache (about 16 pairs at 64×64). VGG16 was not tuned.
     """
 
     net: str
@@ -46,38 +51,42 @@ class TrunkSpec:
     channels: tuple[int, ...]
     min_size: int
     init: str
+    cpu_pass_bytes: int
 
 
 TRUNKS: dict[str, TrunkSpec] = {
     "alex": TrunkSpec(
-        "alex",
-        "alexnet",
-        "AlexNet_Weights",
-        (1, 4, 7, 9, 11),
-        ("relu1", "relu2", "relu3", "relu4", "relu5"),
-        (64, 192, 384, 256, 256),
-        31,
-        "default",
+        net="alex",
+        builder="alexnet",
+        weights_enum="AlexNet_Weights",
+        tap_ends=(1, 4, 7, 9, 11),
+        tap_names=("relu1", "relu2", "relu3", "relu4", "relu5"),
+        channels=(64, 192, 384, 256, 256),
+        min_size=31,
+        init="default",
+        cpu_pass_bytes=32 << 20,
     ),
     "vgg": TrunkSpec(
-        "vgg",
-        "vgg16",
-        "VGG16_Weights",
-        (3, 8, 15, 22, 29),
-        ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"),
-        (64, 128, 256, 512, 512),
-        16,
-        "kaiming_normal_fan_out",
+        net="vgg",
+        builder="vgg16",
+        weights_enum="VGG16_Weights",
+        tap_ends=(3, 8, 15, 22, 29),
+        tap_names=("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"),
+        channels=(64, 128, 256, 512, 512),
+        min_size=16,
+        init="kaiming_normal_fan_out",
+        cpu_pass_bytes=16 << 20,
     ),
     "squeeze": TrunkSpec(
-        "squeeze",
-        "squeezenet1_1",
-        "SqueezeNet1_1_Weights",
-        (1, 4, 7, 9, 10, 11, 12),
-        ("conv1", "fire3", "fire5", "fire6", "fire7", "fire8", "fire9"),
-        (64, 128, 256, 384, 384, 512, 512),
-        25,
-        "kaiming_uniform",
+        net="squeeze",
+        builder="squeezenet1_1",
+        weights_enum="SqueezeNet1_1_Weights",
+        tap_ends=(1, 4, 7, 9, 10, 11, 12),
+        tap_names=("conv1", "fire3", "fire5", "fire6", "fire7", "fire8", "fire9"),
+        channels=(64, 128, 256, 384, 384, 512, 512),
+        min_size=25,
+        init="kaiming_uniform",
+        cpu_pass_bytes=16 << 20,
     ),
 }
 
