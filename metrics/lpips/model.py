@@ -200,12 +200,17 @@ class LPIPS(Metric):
             For each pair, one N×C_l tensor per tap.
         """
         means: list[list[torch.Tensor]] = [[] for _ in pairs]
-        # Without autograd the differences overwrite the normalised taps in place: on CPU every
-        # extra multi-MB temporary costs page faults as well as a pass over memory.
+        # Without autograd the taps (ours alone, the trunk is done with them) are normalised and
+        # then differenced in place: on CPU every multi-MB temporary costs page faults as well as
+        # a pass over memory.
         in_place = not (torch.is_grad_enabled() and any(t.requires_grad for t in taps))
         for tap in taps:
             # One normalisation for all k batches, then per-batch views (no copies).
-            units = unit_normalise(tap).unflatten(0, (-1, k))
+            if in_place:
+                tap = tap.div_(torch.linalg.vector_norm(tap, dim=1, keepdim=True).add_(NORM_EPS))
+            else:
+                tap = unit_normalise(tap)
+            units = tap.unflatten(0, (-1, k))
             for p, (i, j) in enumerate(pairs):
                 if in_place:
                     delta = units[:, j].sub_(units[:, i]).square_()
