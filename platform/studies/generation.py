@@ -127,16 +127,18 @@ def validate_design(study: Study) -> dict[str, object]:
 
 
 @lru_cache(maxsize=64)
-def _image_pixels(image_pk: int) -> np.ndarray:
+def _image_pixels(name: str) -> np.ndarray:
+    # Keyed by the storage name, which is content-addressed (the pixels' sha256): an entry can
+    # never go stale, even where database ids are reused.
+    from django.core.files.storage import default_storage
     from PIL import Image
 
-    image = ReferenceImage.objects.get(pk=image_pk)
-    with image.file.open("rb") as handle:
+    with default_storage.open(name, "rb") as handle:
         return np.asarray(Image.open(handle).convert("RGB"))
 
 
 def image_loader(study: Study):
-    by_sha = dict(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", "pk"))
+    by_sha = dict(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", "file"))
 
     def load(sha256: str) -> np.ndarray:
         if sha256 not in by_sha:
