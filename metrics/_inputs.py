@@ -93,7 +93,10 @@ def check_range(
     One device sync for all tensors: the minima and maxima are stacked before ``tolist()``.
     """
     low, high = input_range
-    stats = torch.stack([t for x in xs for t in torch.aminmax(x.detach())]).tolist()
+    # float32 on the first tensor's device, so batches of mixed dtype or device stack too.
+    stats = torch.stack(
+        [t.float().to(xs[0].device) for x in xs for t in torch.aminmax(x.detach())]
+    ).tolist()
     lo, hi = min(stats[0::2]), max(stats[1::2])
     # NaN fails both comparisons, so it lands here too.
     if not (lo >= low - RANGE_SLACK and hi <= high + RANGE_SLACK):

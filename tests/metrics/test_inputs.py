@@ -105,3 +105,11 @@ def test_a_per_call_range_check_may_only_relax_the_metric_setting():
 def test_float64_inputs_are_computed_in_float64_by_parameter_free_metrics(ssim):
     x = images((1, 3, 32, 32), seed=7).double()
     assert ssim(x, x.flip(-1)).dtype == torch.float64
+
+
+def test_batches_of_different_float_dtypes_are_compared_in_the_first_ones_dtype(ssim):
+    x0 = images((1, 3, 32, 32), seed=8)
+    x1 = images((1, 3, 32, 32), seed=9).double()
+    d = ssim(x0, x1)
+    assert d.dtype == torch.float32
+    assert torch.allclose(d, ssim(x0, x1.float()))
