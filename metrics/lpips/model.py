@@ -42,10 +42,20 @@ SCALE = (0.458, 0.448, 0.450)
 NORM_EPS = 1e-10
 
 
+def channel_norm(f: torch.Tensor) -> torch.Tensor:
+    """‖f‖₂ over channels at every position, N×C×H×W → N×1×H×W.
+
+    ``vector_norm`` is the fastest on channels-last tensors, where channels are innermost, but
+    up to 10× slower than an explicit sum of squares on contiguous ones (such as oneDNN's taps).
+    """
+    if f.is_contiguous(memory_format=torch.channels_last) and not f.is_contiguous():
+        return torch.linalg.vector_norm(f, dim=1, keepdim=True)
+    return f.square().sum(dim=1, keepdim=True).sqrt_()
+
+
 def unit_normalise(f: torch.Tensor) -> torch.Tensor:
     """Normalise every position's channel vector: f / (‖f‖₂ + 1e-10), N×C×H×W → same."""
-    norm = torch.linalg.vector_norm(f, dim=1, keepdim=True)
-    return f / (norm + NORM_EPS)
+    return f / (channel_norm(f) + NORM_EPS)
 
 
 class LPIPS(Metric):
@@ -128,8 +138,12 @@ class LPIPS(Metric):
         """
         k = len(batches)
         n, _, height, width = batches[0].shape
-        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
-        if torch.is_grad_enabled() and any(b.requires_grad for b in batches):
+        grad = torch.is_grad_enabled() and any(b.requires_grad for b in batches)
+        # oneDNN's own layout starts from a contiguous tensor; eager CPU convolutions and
+        # max-pools run faster channels-last.
+        onednn = not grad and self.trunk.onednn_applies(batches[0])
+        fmt = torch.channels_last if self.channels_last and not onednn else torch.contiguous_format
+        if grad:
             x = torch.stack(batches, dim=1).flatten(0, 1)
             if self.version == "0.1":
                 x = (x - self.shift) / self.scale
@@ -206,10 +220,7 @@ class LPIPS(Metric):
         in_place = not (torch.is_grad_enabled() and any(t.requires_grad for t in taps))
         for tap in taps:
             # One normalisation for all k batches, then per-batch views (no copies).
-            if in_place:
-                tap = tap.div_(torch.linalg.vector_norm(tap, dim=1, keepdim=True).add_(NORM_EPS))
-            else:
-                tap = unit_normalise(tap)
+            tap = tap.div_(channel_norm(tap).add_(NORM_EPS)) if in_place else unit_normalise(tap)
             units = tap.unflatten(0, (-1, k))
             for p, (i, j) in enumerate(pairs):
                 if in_place:

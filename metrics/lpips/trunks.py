@@ -22,6 +22,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from metrics.lpips import cpu
+
 
 @dataclass(frozen=True)
 class TrunkSpec:
@@ -140,8 +142,15 @@ class Trunk(nn.Module):
             full = getattr(torchvision.models, spec.builder)(weights=None)
         self.features = full.features[: spec.tap_ends[-1] + 1].to_empty(device="cpu")
         self.requires_grad_(False)
+        # Fast CPU inference where the layers allow (``onednn_applies``); ``winograd`` also
+        # switches its Winograd convolutions (see metrics.lpips.cpu).
+        self.onednn = True
+        self.winograd = True
+        self._cpu_cache: tuple | None = None
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        if self.onednn_applies(x):
+            return self._cpu_program().run(x, self.spec.tap_ends)
         taps, start = [], 0
         for end in self.spec.tap_ends:
             for index in range(start, end + 1):
@@ -149,6 +158,44 @@ class Trunk(nn.Module):
             taps.append(x)
             start = end + 1
         return taps
+
+    # ---- fast CPU inference (metrics.lpips.cpu) ------------------------------------------------
+
+    def onednn_applies(self, x: torch.Tensor) -> bool:
+        """Whether ``forward(x)`` runs on ``metrics.lpips.cpu`` (oneDNN, and Winograd where it
+        applies): CPU float32 without autograd, for trunks of plain convolutions, ReLUs and
+        max-pools (AlexNet, VGG16; SqueezeNet's fire modules concatenate, which oneDNN tensors
+        do not support, so it stays eager)."""
+        return (
+            self.onednn
+            and x.device.type == "cpu"
+            and x.dtype == torch.float32
+            and torch.backends.mkldnn.is_available()
+            and torch.backends.mkldnn.enabled
+            and cpu.supports(self.features)
+            and not (
+                torch.is_grad_enabled()
+                and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
+            )
+        )
+
+    def _cpu_program(self) -> cpu.CpuProgram:
+        """The prepared program, kept until a parameter changes.
+
+        A change is new storage, or an in-place update such as ``load_state_dict`` or an
+        optimiser step, which bumps the tensor's version counter. Parameters created under
+        ``torch.inference_mode`` have no version counter, so for them the program is rebuilt on
+        every call (a few ms for AlexNet).
+        """
+        params = list(self.parameters())
+        key = None
+        if not any(p.is_inference() for p in params):
+            key = (self.winograd, *((p.data_ptr(), p._version) for p in params))
+            if self._cpu_cache is not None and self._cpu_cache[0] == key:
+                return self._cpu_cache[1]
+        program = cpu.CpuProgram(self.features, winograd=self.winograd)
+        self._cpu_cache = None if key is None else (key, program)
+        return program
 
     def tap_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
         """Spatial size of every tap for an H×W input, by layer arithmetic (no forward pass).
