@@ -63,6 +63,15 @@ class MetricInfo:
     factory: str
     values: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
+    def __deepcopy__(self, memo: dict) -> MetricInfo:
+        return self  # immutable (and ``values`` is a read-only view, which cannot be copied)
+
+    def __reduce__(self) -> tuple:
+        # Pickle ``values`` as a plain dict and restore the read-only view.
+        fields = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        fields["values"] = dict(self.values)
+        return (_unpickle_info, (fields,))
+
     def option(self, name: str) -> OptionInfo:
         """Return the declared option called ``name``.
 
@@ -73,6 +82,10 @@ class MetricInfo:
             if opt.name == name:
                 return opt
         raise KeyError(name)
+
+
+def _unpickle_info(fields: dict[str, Any]) -> MetricInfo:
+    return MetricInfo(**{**fields, "values": MappingProxyType(fields["values"])})
 
 
 # Options every metric accepts. They are appended to each entry's own options so that listings

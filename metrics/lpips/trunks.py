@@ -148,6 +148,13 @@ class Trunk(nn.Module):
         self.winograd = True
         self._cpu_cache: tuple | None = None
 
+    def __getstate__(self) -> dict:
+        # The prepared CPU program holds oneDNN tensors, which cannot be copied or pickled; a
+        # copy prepares its own.
+        state = dict(super().__getstate__())
+        state["_cpu_cache"] = None
+        return state
+
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         if self.onednn_applies(x):
             return self._cpu_program().run(x, self.spec.tap_ends)
