@@ -161,26 +161,36 @@ def _to_float(t: torch.Tensor) -> torch.Tensor:
 
 
 def loader_threads() -> int:
-    """Threads that decode batches ahead: a few per machine, at least one."""
-    return max(1, min(4, (os.cpu_count() or 2) // 2))
+    """Threads that decode batches ahead: the cores torch's own threads leave free, up to 4.
+
+    0 when torch uses every core (as on a 2-core machine with 2 torch threads): a decoding
+    thread would then only preempt torch's threads, which wait for each other at every
+    operation, and measured slower than decoding in turn (docs/performance.md).
+    """
+    return max(0, min(4, (os.cpu_count() or 1) - torch.get_num_threads()))
 
 
 def prefetched(batches: Sequence[Any], load, *, threads: int | None = None
                ) -> Iterator[tuple[Any, Any]]:
-    """Yield ``(batch, load(batch))`` in order while threads load the next batches.
+    """Yield ``(batch, load(batch))`` in order, with threads loading the next batches.
 
-    Decoding PNGs overlaps with the trunk's compute, and several batches decode at once on
-    machines with cores to spare (Pillow releases the GIL while it decodes and resizes).
+    Decoding PNGs overlaps with the trunk's compute where there are cores to spare (Pillow and
+    libspng release the GIL while they decode).
 
     Args:
         batches: What to load, in order.
-        load: Called with one batch, in a worker thread.
+        load: Called with one batch, in a worker thread (in the calling thread when
+            ``threads`` is 0).
         threads: Worker threads (default :func:`loader_threads`); ``threads + 1`` batches are
             in flight.
     """
     if not batches:
         return
-    threads = threads or loader_threads()
+    threads = loader_threads() if threads is None else threads
+    if threads == 0:
+        for batch in batches:
+            yield batch, load(batch)
+        return
     with ThreadPoolExecutor(max_workers=threads) as pool:
         pending = deque(pool.submit(load, b) for b in batches[: threads + 1])
         for i, batch in enumerate(batches):
