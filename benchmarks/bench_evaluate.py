@@ -7,8 +7,10 @@ Both sides read the same PNG files from disk and return per-set 2AFC scores:
   ``inference_mode``, channels-last on CPU) and ``metrics.scoring.twoafc_score``;
 - **official**: ``lpips.score_2afc_dataset`` from lpips 0.1.4 driving ``lpips.Trainer.forward``,
   fed by a torch ``DataLoader`` over a dataset that reads files the way the official loader does
-  (sorted lists, PIL RGB, ``Resize(64)``, ``ToTensor``, ``Normalize(0.5, 0.5)``; batch 50,
-  ``--workers`` loader processes; the official driver defaults to 4, this machine has 2 cores).
+  (sorted lists, PIL RGB, ``Resize(64)``, ``ToTensor``, ``Normalize(0.5, 0.5)``; batch 50).
+  The official driver defaults to 4 loader processes; the run times every count in
+  ``--workers`` (default 0 and 2) and compares us with the fastest, so the official loop is
+  measured at its best on the machine at hand (on 2 cores, loading in the main process won).
 
 Both use the same random alex trunk (ours, copied into the official module) and the shipped v0.1
 lin weights, so the run also checks that the scores agree. The two sides alternate set by set
@@ -132,7 +134,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("/tmp/perceptlab-bench-bapps"))
     parser.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
-    parser.add_argument("--workers", type=int, default=2, help="official loader processes")
+    parser.add_argument("--workers", default="0,2",
+                        help="official loader process counts to time, comma-separated")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--quick", action="store_true", help="1/50 of the data (smoke run)")
     args = parser.parse_args()
@@ -154,29 +157,38 @@ def main() -> int:
         dist[category] = (d0, d1, judge)
         ours_scores[category] = twoafc_score(d0, d1, judge)
 
-    def run_official(category: str) -> None:
+    worker_counts = [int(w) for w in args.workers.split(",")]
+
+    def run_official(category: str, workers: int) -> None:
         data = OfficialStyleTwoAFC([root / "2afc" / "val" / category])
         score, extra = lpips.score_2afc_dataset(
-            OfficialStyleLoader(data, 50, args.workers), trainer.forward, name=category
+            OfficialStyleLoader(data, 50, workers), trainer.forward, name=category
         )
         official_scores[category], official_d[category] = float(score), extra
 
-    # Interleaved set by set, alternating who goes first: load from other work on this shared
+    # Interleaved set by set, rotating who goes first: load from other work on this shared
     # machine drifts over minutes, and each side then sees the same mix of busy and quiet spells
     # (and of cold and warm file caches).
     dist, ours_scores, official_scores, official_d = {}, {}, {}, {}
-    ours_s = official_s = 0.0
+    ours_s = 0.0
+    official_by_workers = dict.fromkeys(worker_counts, 0.0)
+    sides = [("ours", None)] + [("official", w) for w in worker_counts]
     for i, category in enumerate(VAL):
-        order = [("ours", run_ours), ("official", run_official)]
-        for side, run in order if i % 2 == 0 else order[::-1]:
+        for side, workers in sides[i % len(sides):] + sides[: i % len(sides)]:
             started = time.perf_counter()
-            run(category)
+            if side == "ours":
+                run_ours(category)
+            else:
+                run_official(category, workers)
             elapsed = time.perf_counter() - started
             if side == "ours":
                 ours_s += elapsed
             else:
-                official_s += elapsed
-            print(f"  {category}: {side} {elapsed:.1f} s", flush=True)
+                official_by_workers[workers] += elapsed
+            label = side if workers is None else f"{side} ({workers} loader workers)"
+            print(f"  {category}: {label} {elapsed:.1f} s", flush=True)
+    best_workers = min(official_by_workers, key=official_by_workers.get)
+    official_s = official_by_workers[best_workers]
     dist = {"2afc": dist}
 
     n = sum(len(v[0]) for v in dist["2afc"].values())
@@ -191,15 +203,19 @@ def main() -> int:
         "ours_triplets_per_s": n / ours_s, "official_triplets_per_s": n / official_s,
         "max_abs_d0_difference": max_dd, "max_abs_score_difference": max_ds,
         "scores_ours": ours_scores, "scores_official": official_scores,
-        "official_loader_workers": args.workers,
+        "official_s_by_loader_workers": official_by_workers,
+        "official_loader_workers": best_workers,
     }  # fmt: skip
     print(f"\nlpips-alex on {n} triplets (64×64, random trunk, shipped v0.1 lin), CPU")
     print("| | wall time | triplets/s |")
     print("|---|---|---|")
-    print(f"| official `score_2afc_dataset` loop | {official_s:.1f} s | {n / official_s:.0f} |")
+    for workers, seconds in official_by_workers.items():
+        best = " (fastest)" if workers == best_workers else ""
+        print(f"| official `score_2afc_dataset` loop, {workers} loader workers{best} | "
+              f"{seconds:.1f} s | {n / seconds:.0f} |")
     print(f"| ours (`metrics evaluate` engine) | {ours_s:.1f} s | {n / ours_s:.0f} |")
-    print(f"\nspeed-up {ratio:.2f}× (target ≥ {TARGET}×); largest |Δ score| {max_ds:.2e}, "
-          f"largest |Δ d0| {max_dd:.2e}")
+    print(f"\nspeed-up {ratio:.2f}× over the fastest official setting (target ≥ {TARGET}×); "
+          f"largest |Δ score| {max_ds:.2e}, largest |Δ d0| {max_dd:.2e}")
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if ratio >= TARGET and max_ds <= 1e-3 else 1

@@ -25,6 +25,8 @@ the same bytes with a given Pillow/zlib build.
 
 from __future__ import annotations
 
+import ast
+import functools
 import os
 import zlib
 from pathlib import Path
@@ -154,10 +156,12 @@ def load_fraction(path: str | os.PathLike, meaning: str) -> float:
     Raises:
         BappsError: Unreadable file, not exactly one numeric value, or a value outside [0, 1].
     """
-    try:
-        arr = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as exc:
-        raise BappsError(f"{path}: unreadable .npy file ({exc})", path) from exc
+    arr = _read_small_npy(path)
+    if arr is None:
+        try:
+            arr = np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as exc:
+            raise BappsError(f"{path}: unreadable .npy file ({exc})", path) from exc
     if arr.size != 1 or arr.dtype.kind not in "biuf":
         raise BappsError(
             f"{path}: expected one number ({meaning}), "
@@ -168,6 +172,44 @@ def load_fraction(path: str | os.PathLike, meaning: str) -> float:
     if not 0.0 <= value <= 1.0:  # also rejects NaN
         raise BappsError(f"{path}: value {value!r} is outside [0, 1] ({meaning})", path)
     return value
+
+
+def _read_small_npy(path: str | os.PathLike) -> np.ndarray | None:
+    """A version-1.0 ``.npy`` file of plain numbers, or None to let ``np.load`` read it.
+
+    ``np.load`` parses every header with ``ast``, which costs more than decoding an image; the
+    judge files of a set share one header, so it is parsed once here (``_npy_header``). Anything
+    unusual (other versions, structured or object dtypes, a size that does not match) goes to
+    ``np.load`` and its errors.
+    """
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(4096)
+    except OSError:
+        return None
+    if len(data) < 10 or data[:8] != b"\x93NUMPY\x01\x00":
+        return None
+    end = 10 + int.from_bytes(data[8:10], "little")
+    header = _npy_header(bytes(data[10:end]))
+    if header is None:
+        return None
+    dtype, shape, count = header
+    if len(data) - end != count * dtype.itemsize:
+        return None
+    return np.frombuffer(data, dtype=dtype, count=count, offset=end).reshape(shape)
+
+
+@functools.lru_cache(maxsize=64)
+def _npy_header(header: bytes) -> tuple[np.dtype, tuple[int, ...], int] | None:
+    try:
+        fields = ast.literal_eval(header.decode("latin1"))
+        dtype = np.dtype(fields["descr"])
+        shape = tuple(int(n) for n in fields["shape"])
+    except (ValueError, SyntaxError, KeyError, TypeError, MemoryError):
+        return None
+    if fields.get("fortran_order") or dtype.kind not in "biuf" or dtype.fields is not None:
+        return None
+    return dtype, shape, int(np.prod(shape, dtype=np.int64))
 
 
 def save_png(pixels: np.ndarray, path: Path) -> None:

@@ -130,7 +130,9 @@ def bapps_distances(
             starts = range(0, len(items), batch_size)
             batches = [list(range(s, min(s + batch_size, len(items)))) for s in starts]
             dists: list[list[np.ndarray]] = [[], []]
+            values: list[np.ndarray] = []  # judge/same fractions, as read with the images
             for _, batch in prefetched(batches, items.batch):
+                values.append(np.asarray(getattr(batch, items.layout.value), dtype=np.float64))
                 if kind == "2afc":
                     ref, p0, p1 = (to_metric_input(getattr(batch, m), lo_hi)
                                    for m in ("ref", "p0", "p1"))
@@ -143,9 +145,8 @@ def bapps_distances(
                     store.append(d.double().cpu().reshape(-1).numpy())
                 if on_batch is not None:
                     on_batch(f"{kind}/{name}", len(batch.names))
-            values = items.values()
             arrays = [np.concatenate(d) for d in dists if d]
-            out[kind][name] = (*arrays, values)
+            out[kind][name] = (*arrays, np.concatenate(values))
     return out
 
 

@@ -106,3 +106,31 @@ def test_without_pyspng_pillow_reads_the_same_pixels(tmp_path, monkeypatch):
     fast = load_image(path)
     monkeypatch.setattr(images, "_spng_load", None)
     assert np.array_equal(load_image(path), fast)
+
+
+@pytest.mark.parametrize(
+    "value", [np.float32(0.25), np.float64(1.0), np.array([0.5]), np.array([[0]], dtype=np.int64)]
+)
+def test_fractions_read_fast_equal_numpy_load(tmp_path, value):
+    path = tmp_path / "j.npy"
+    np.save(path, value)
+    assert images._read_small_npy(path) is not None
+    assert images.load_fraction(path, "judge") == float(np.load(path).reshape(-1)[0])
+
+
+def test_unusual_npy_files_fall_back_to_numpy_and_its_errors(tmp_path):
+    fortran = tmp_path / "f.npy"
+    np.save(fortran, np.asfortranarray(np.zeros((2, 2))))
+    assert images._read_small_npy(fortran) is None
+    with pytest.raises(BappsError, match="expected one number"):
+        images.load_fraction(fortran, "judge")
+    cut = tmp_path / "cut.npy"
+    np.save(cut, np.array([0.5, 0.25]))
+    cut.write_bytes(cut.read_bytes()[:-4])
+    assert images._read_small_npy(cut) is None
+    with pytest.raises(BappsError, match=r"cut\.npy: unreadable \.npy file"):
+        images.load_fraction(cut, "judge")
+    objects = tmp_path / "o.npy"
+    np.save(objects, np.array([0.5], dtype=object), allow_pickle=True)
+    with pytest.raises(BappsError, match=r"o\.npy: unreadable \.npy file"):
+        images.load_fraction(objects, "judge")
