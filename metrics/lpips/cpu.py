@@ -90,7 +90,24 @@ class _Conv:
     weight: torch.Tensor  # reordered for oneDNN
     bias: torch.Tensor | None  # oneDNN tensor
     dense_bias: torch.Tensor  # zeros when the layer has none
-    winograd: torch.Tensor | None  # 25 × C_in × C_out, or None when not eligible
+    eligible: bool  # for Winograd: 3×3, stride 1, padding 1 (and Winograd switched on)
+    winograd: torch.Tensor | None = None  # 25 × C_in × C_out, made on first use
+
+    def winograd_weights(self, kernel: torch.Tensor) -> torch.Tensor:
+        """G g Gᵀ for every (output, input) channel pair, laid out for the batched product;
+        computed in float64 (in slices of output channels, to keep the temporaries small) the
+        first time a 3×3 map reaches this layer."""
+        if self.winograd is None:
+            weight = self.layer.weight.detach()
+            c_out, c_in = weight.shape[:2]
+            out = torch.empty(25, c_in, c_out)
+            with torch.no_grad():
+                for start in range(0, c_out, 64):
+                    part = weight[start : start + 64].double()
+                    u = torch.einsum("xa,ocab,yb->xyco", kernel, part, kernel)
+                    out[:, :, start : start + 64] = u.reshape(25, c_in, -1)
+            self.winograd = out
+        return self.winograd
 
 
 class CpuProgram:
@@ -103,18 +120,18 @@ class CpuProgram:
 
     def __init__(self, features: nn.Sequential, *, winograd: bool = True) -> None:
         self.steps: list[object] = []
-        transform_in, transform_out, kernel = winograd_matrices()
+        transform_in, transform_out, self.kernel = winograd_matrices()
         self.transform_in = transform_in.float()
         self.transform_out = transform_out.float()
         with torch.no_grad():
             for layer in features:
                 if isinstance(layer, nn.Conv2d):
-                    self.steps.append(self._prepare_conv(layer, kernel if winograd else None))
+                    self.steps.append(self._prepare_conv(layer, winograd))
                 else:
                     self.steps.append(layer)
 
     @staticmethod
-    def _prepare_conv(layer: nn.Conv2d, kernel: torch.Tensor | None) -> _Conv:
+    def _prepare_conv(layer: nn.Conv2d, winograd: bool) -> _Conv:
         weight = layer.weight.detach()
         packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
             weight.contiguous().to_mkldnn(),
@@ -124,17 +141,12 @@ class CpuProgram:
             layer.groups,
         )
         bias = None if layer.bias is None else layer.bias.detach().contiguous()
-        wino = None
-        if kernel is not None and winograd_eligible(layer):
-            # G g Gᵀ for every (output, input) channel pair, laid out for the batched product.
-            wino = torch.einsum("xa,ocab,yb->xyco", kernel, weight.double(), kernel)
-            wino = wino.reshape(25, weight.shape[1], weight.shape[0]).float().contiguous()
         return _Conv(
             layer=layer,
             weight=packed,
             bias=None if bias is None else bias.to_mkldnn(),
             dense_bias=torch.zeros(weight.shape[0]) if bias is None else bias,
-            winograd=wino,
+            eligible=winograd and winograd_eligible(layer),
         )
 
     def run(self, x: torch.Tensor, tap_ends: tuple[int, ...]) -> list[torch.Tensor]:
@@ -148,7 +160,7 @@ class CpuProgram:
         taps = []
         for index, step in enumerate(self.steps):
             if isinstance(step, _Conv):
-                if step.winograd is not None and _map_size(h, pm) == (3, 3):
+                if step.eligible and _map_size(h, pm) == (3, 3):
                     if pm is None:
                         dense = h.to_dense()
                         # (9, N·C) with column n·C + c: a transposed view of N×C×3×3.
@@ -193,9 +205,10 @@ class CpuProgram:
 
     def _winograd(self, source: torch.Tensor, step: _Conv, n: int) -> torch.Tensor:
         """One Winograd layer: (9, N·C_in) position-major input → 9 × N × C_out with bias."""
-        c_in, c_out = step.winograd.shape[1], step.winograd.shape[2]
+        weights = step.winograd_weights(self.kernel)
+        c_in, c_out = weights.shape[1], weights.shape[2]
         tiles = torch.mm(self.transform_in, source).view(25, n, c_in)
-        products = torch.bmm(tiles, step.winograd)
+        products = torch.bmm(tiles, weights)
         out = torch.mm(self.transform_out, products.view(25, n * c_out)).view(9, n, c_out)
         return out.add_(step.dense_bias)
 
