@@ -147,6 +147,8 @@ class Trunk(nn.Module):
         self.onednn = True
         self.winograd = True
         self._cpu_cache: tuple | None = None
+        self._cpu_layers: bool | None = None
+        self._tap_bytes: dict[tuple[int, int], int] = {}
 
     def __getstate__(self) -> dict:
         # The prepared CPU program holds oneDNN tensors, which cannot be copied or pickled; a
@@ -179,12 +181,17 @@ class Trunk(nn.Module):
             and x.dtype == torch.float32
             and torch.backends.mkldnn.is_available()
             and torch.backends.mkldnn.enabled
-            and cpu.supports(self.features)
+            and self._cpu_supported()
             and not (
                 torch.is_grad_enabled()
                 and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
             )
         )
+
+    def _cpu_supported(self) -> bool:
+        if self._cpu_layers is None:  # the layers never change after construction
+            self._cpu_layers = cpu.supports(self.features)
+        return self._cpu_layers
 
     def _cpu_program(self) -> cpu.CpuProgram:
         """The prepared program, kept until a parameter changes.
@@ -220,8 +227,12 @@ class Trunk(nn.Module):
 
     def tap_bytes(self, height: int, width: int) -> int:
         """Bytes of all taps of one H×W image in float32."""
-        sizes = self.tap_sizes(height, width)
-        return 4 * sum(c * h * w for c, (h, w) in zip(self.spec.channels, sizes, strict=True))
+        if (height, width) not in self._tap_bytes:
+            sizes = self.tap_sizes(height, width)
+            self._tap_bytes[height, width] = 4 * sum(
+                c * h * w for c, (h, w) in zip(self.spec.channels, sizes, strict=True)
+            )
+        return self._tap_bytes[height, width]
 
     @torch.no_grad()
     def reset_random(self, seed: int) -> None:
