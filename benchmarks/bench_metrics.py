@@ -143,7 +143,12 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
     # The bare trunk over exactly the images the pairs need, in our memory format, two ways:
     # one call per batch of 2×64 images, and the trunk passes our pipeline makes on CPU (sized to
     # keep the taps in cache). The faster of the two is the practical limit.
-    fmt = torch.channels_last if ours.channels_last else torch.contiguous_format
+    # The memory format our pipeline feeds the trunk: contiguous for the oneDNN engine,
+    # channels-last for eager CPU layers.
+    eager_fmt = torch.channels_last if ours.channels_last else torch.contiguous_format
+    with torch.inference_mode():
+        onednn = ours.trunk.onednn_applies(ref[:1])
+    fmt = torch.contiguous_format if onednn else eager_fmt
     with torch.inference_mode():
         step = min(bs, ours._pass_size(2, size, size, bs))
     whole_inputs = [torch.cat((a, b)).contiguous(memory_format=fmt) for _, a, b in batches]
@@ -170,6 +175,18 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
         with torch.inference_mode():
             return [ours.trunk(x) for x in pass_inputs]
 
+    # For reference: the same trunk module run the plain eager way (torchvision's layers, our
+    # memory format), i.e. what calling the trunk module directly costs without our CPU engine.
+    eager_inputs = [x.contiguous(memory_format=eager_fmt) for x in whole_inputs]
+
+    def bare_eager():
+        ours.trunk.onednn = False
+        try:
+            with torch.inference_mode():
+                return [ours.trunk(x) for x in eager_inputs]
+        finally:
+            ours.trunk.onednn = True
+
     contenders = {
         "official_triplets": official_triplets,
         "ours_triplets": ours_triplets,
@@ -177,6 +194,7 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
         "ours_pairs": ours_pairs,
         "bare_whole": bare_whole,
         "bare_passes": bare_passes,
+        "bare_eager": bare_eager,
         "bare_triplets": bare_triplets,
     }
     return contenders, step, n
@@ -276,7 +294,8 @@ def report(result: dict) -> list[str]:
     print(
         f"  pairs/s     official {ps['official_pairs']:8.1f}   ours {ps['ours_pairs']:8.1f}"
         f"   bare trunk {ps['bare_whole']:8.1f} (one call per batch), {ps['bare_passes']:8.1f} "
-        f"(our passes of {result['pairs_per_pass']} pairs)"
+        f"(our passes of {result['pairs_per_pass']} pairs); eager trunk module "
+        f"{ps['bare_eager']:8.1f}"
     )
     print(
         f"  pairs ratio ours/official {result['pair_ratio_official']:.2f}x; ours/bare trunk "
