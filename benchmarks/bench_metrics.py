@@ -221,6 +221,8 @@ def bench_net(net: str, args: argparse.Namespace, device: torch.device) -> dict:
     for round_ in range(rounds):
         # Alternate the order so that slow drifts in machine load favour no contender.
         for name in names if round_ % 2 == 0 else names[::-1]:
+            if args.settle:
+                contenders[name]()  # untimed: let the allocator and caches settle after the last
             times[name].append(_time(contenders[name], device, clock))
     peak = {
         name: peak_memory(net, name, args, device.type)
@@ -340,6 +342,12 @@ def main(argv: list[str] | None = None) -> int:
         default="wall",
         help="'cpu' times with this thread's CPU time (needs --threads 1): robust on a shared "
         "machine, where wall-clock rounds can all be slowed by other processes",
+    )
+    parser.add_argument(
+        "--settle",
+        action="store_true",
+        help="call each contender once untimed right before its timed call, so that no "
+        "contender pays for the memory churn of the one before it (steady-state rates)",
     )
     parser.add_argument("--json", type=Path, help="also write the results here")
     parser.add_argument("--probe-memory", metavar="CONTENDER", help=argparse.SUPPRESS)
