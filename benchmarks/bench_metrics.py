@@ -143,12 +143,8 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
     # The bare trunk over exactly the images the pairs need, in our memory format, two ways:
     # one call per batch of 2×64 images, and the trunk passes our pipeline makes on CPU (sized to
     # keep the taps in cache). The faster of the two is the practical limit.
-    # The memory format our pipeline feeds the trunk: contiguous for the oneDNN engine,
-    # channels-last for eager CPU layers.
-    eager_fmt = torch.channels_last if ours.channels_last else torch.contiguous_format
-    with torch.inference_mode():
-        onednn = ours.trunk.onednn_applies(ref[:1])
-    fmt = torch.contiguous_format if onednn else eager_fmt
+    # The memory format our pipeline feeds the trunk (channels-last on CPU).
+    fmt = torch.channels_last if ours.channels_last else torch.contiguous_format
     with torch.inference_mode():
         step = min(bs, ours._pass_size(2, size, size, bs))
     whole_inputs = [torch.cat((a, b)).contiguous(memory_format=fmt) for _, a, b in batches]
@@ -176,16 +172,14 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
             return [ours.trunk(x) for x in pass_inputs]
 
     # For reference: the same trunk module run the plain eager way (torchvision's layers, our
-    # memory format), i.e. what calling the trunk module directly costs without our CPU engine.
-    eager_inputs = [x.contiguous(memory_format=eager_fmt) for x in whole_inputs]
-
+    # memory format, no Winograd), i.e. what calling the trunk module directly costs.
     def bare_eager():
-        ours.trunk.onednn = False
+        ours.trunk.winograd = False
         try:
             with torch.inference_mode():
-                return [ours.trunk(x) for x in eager_inputs]
+                return [ours.trunk(x) for x in whole_inputs]
         finally:
-            ours.trunk.onednn = True
+            ours.trunk.winograd = True
 
     contenders = {
         "official_triplets": official_triplets,

@@ -1,26 +1,24 @@
-"""Fast CPU inference for the LPIPS trunks: oneDNN with prepacked weights, and Winograd.
+"""Fast CPU inference for the LPIPS trunks: Winograd F(3×3, 3×3) for convolutions on 3×3 maps.
 
-Without autograd on the CPU, a stack of plain convolutions, ReLUs and max-pools (AlexNet, VGG16)
-runs here instead of through eager PyTorch, in two ways:
+Without autograd on the CPU, in float32, a trunk of plain convolutions, ReLUs and max-pools
+(AlexNet, VGG16) runs through ``CpuProgram``: its layers as they are, on channels-last tensors
+(PyTorch's oneDNN kernels are fastest there on CPU), except that every 3×3 convolution (stride 1,
+padding 1) that meets a 3×3 map runs as Winograd F(3×3, 3×3). That is what AlexNet's conv3–conv5
+see on the 64×64 patches LPIPS is used on, and they are most of its work.
 
-- **oneDNN tensors throughout**: the same oneDNN kernels eager PyTorch calls, but the activations
-  stay in oneDNN's blocked layout from layer to layer and the weights are reordered once
-  ("prepacked") instead of on every call. The results equal eager PyTorch's to float32
-  rounding (bit for bit where eager picks the same kernel, as it does for contiguous tensors).
-- **Winograd F(3×3, 3×3)** for 3×3 convolutions (stride 1, padding 1) on 3×3 maps, which is what
-  AlexNet's conv3–conv5 see on the 64×64 patches LPIPS is used on. A 3×3 output computed from a
-  zero-padded 5×5 input tile costs 25 multiplications per (input, output) channel pair instead
-  of 81: the tile is transformed (Bᵀ d B), multiplied elementwise with the transformed kernel
-  (G g Gᵀ, computed once in float64), and transformed back (Aᵀ M A). Over a batch the 25
-  elementwise products are 25 matrix products (batch × C_in) @ (C_in × C_out), one ``bmm``.
-  The matrices come from Toom–Cook interpolation at the points 0, 1, −1, 2 and ∞ (Lavin & Gray,
-  "Fast Algorithms for Convolutional Neural Networks", 2016). Winograd rounds differently from
-  direct convolution: on AlexNet's activations the outputs differ from eager PyTorch by about
-  1e-5 of their scale, and LPIPS distances by far less than the 1e-5 the parity tests allow
-  (tests/metrics/test_lpips_cpu.py measures both).
+A 3×3 output computed from a zero-padded 5×5 input tile costs 25 multiplications per (input,
+output) channel pair instead of 81: the tile is transformed (Bᵀ d B), multiplied elementwise with
+the transformed kernel (G g Gᵀ, computed once in float64), and transformed back (Aᵀ M A). Over a
+batch the 25 elementwise products are 25 matrix products (batch × C_in) @ (C_in × C_out), one
+``bmm``. The matrices come from Toom–Cook interpolation at the points 0, 1, −1, 2 and ∞ (Lavin &
+Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). Winograd rounds differently
+from direct convolution: on AlexNet's activations the outputs stay within 1e-5 of their scale of
+a float64 reference, and LPIPS distances within 1e-6 of the eager path
+(tests/metrics/test_lpips_cpu.py measures both).
 
 The activations of consecutive Winograd layers stay in a position-major layout (9 × N × C), from
-which the taps are returned as N×C×3×3 views without a copy.
+which the taps are returned as N×C×3×3 views without a copy (channels innermost, as in
+channels-last).
 
 Everything here is an optimisation of ``metrics.lpips.trunks.Trunk.forward``; the eager path
 remains the definition (and the path taken with autograd, off the CPU, or in other dtypes).
@@ -28,10 +26,7 @@ remains the definition (and the path taken with autograd, off the CPU, or in oth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 # Winograd F(3, 3) from Toom–Cook at the points 0, 1, −1, 2, ∞: for a 5-sample input d and a
@@ -65,39 +60,34 @@ def winograd_matrices() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
 
 
 def winograd_eligible(conv: nn.Conv2d) -> bool:
-    """A 3×3 convolution, stride 1, padding 1, no dilation or groups."""
+    """A 3×3 convolution, stride 1, padding 1, no dilation or groups, zero padding."""
     return (
         conv.kernel_size == (3, 3)
         and conv.stride == (1, 1)
         and conv.padding == (1, 1)
         and conv.dilation == (1, 1)
         and conv.groups == 1
+        and conv.padding_mode == "zeros"
     )
 
 
 def supports(features: nn.Sequential) -> bool:
-    """Whether every layer is a plain convolution, ReLU or max-pool (AlexNet and VGG16 are)."""
-    return all(
-        (isinstance(m, nn.Conv2d) and m.padding_mode == "zeros" and isinstance(m.padding, tuple))
-        or isinstance(m, nn.ReLU | nn.MaxPool2d)
-        for m in features
-    )
+    """Whether every layer is a convolution, ReLU or max-pool (AlexNet and VGG16 are)."""
+    return all(isinstance(m, nn.Conv2d | nn.ReLU | nn.MaxPool2d) for m in features)
 
 
-@dataclass
-class _Conv:
-    layer: nn.Conv2d
-    weight: torch.Tensor  # reordered for oneDNN
-    bias: torch.Tensor | None  # oneDNN tensor
-    dense_bias: torch.Tensor  # zeros when the layer has none
-    eligible: bool  # for Winograd: 3×3, stride 1, padding 1 (and Winograd switched on)
-    winograd: torch.Tensor | None = None  # 25 × C_in × C_out, made on first use
+class _WinogradConv:
+    """An eligible convolution and, made on first use, its transformed weights."""
 
-    def winograd_weights(self, kernel: torch.Tensor) -> torch.Tensor:
+    def __init__(self, layer: nn.Conv2d) -> None:
+        self.layer = layer
+        self.weights: torch.Tensor | None = None  # 25 × C_in × C_out
+        self.bias = torch.zeros(layer.out_channels) if layer.bias is None else layer.bias.detach()
+
+    def transformed(self, kernel: torch.Tensor) -> torch.Tensor:
         """G g Gᵀ for every (output, input) channel pair, laid out for the batched product;
-        computed in float64 (in slices of output channels, to keep the temporaries small) the
-        first time a 3×3 map reaches this layer."""
-        if self.winograd is None:
+        computed in float64, in slices of output channels to keep the temporaries small."""
+        if self.weights is None:
             weight = self.layer.weight.detach()
             c_out, c_in = weight.shape[:2]
             out = torch.empty(25, c_in, c_out)
@@ -106,8 +96,8 @@ class _Conv:
                     part = weight[start : start + 64].double()
                     u = torch.einsum("xa,ocab,yb->xyco", kernel, part, kernel)
                     out[:, :, start : start + 64] = u.reshape(25, c_in, -1)
-            self.winograd = out
-        return self.winograd
+            self.weights = out
+        return self.weights
 
 
 class CpuProgram:
@@ -115,105 +105,56 @@ class CpuProgram:
 
     Args:
         features: The trunk's ``features`` (see ``supports``).
-        winograd: Use Winograd F(3×3, 3×3) where it applies.
+        winograd: Use Winograd F(3×3, 3×3) where it applies (otherwise every layer runs as is).
     """
 
     def __init__(self, features: nn.Sequential, *, winograd: bool = True) -> None:
-        self.steps: list[object] = []
         transform_in, transform_out, self.kernel = winograd_matrices()
         self.transform_in = transform_in.float()
         self.transform_out = transform_out.float()
-        with torch.no_grad():
-            for layer in features:
-                if isinstance(layer, nn.Conv2d):
-                    self.steps.append(self._prepare_conv(layer, winograd))
-                else:
-                    self.steps.append(layer)
-
-    @staticmethod
-    def _prepare_conv(layer: nn.Conv2d, winograd: bool) -> _Conv:
-        weight = layer.weight.detach()
-        packed = torch._C._nn.mkldnn_reorder_conv2d_weight(
-            weight.contiguous().to_mkldnn(),
-            layer.padding,
-            layer.stride,
-            layer.dilation,
-            layer.groups,
-        )
-        bias = None if layer.bias is None else layer.bias.detach().contiguous()
-        return _Conv(
-            layer=layer,
-            weight=packed,
-            bias=None if bias is None else bias.to_mkldnn(),
-            dense_bias=torch.zeros(weight.shape[0]) if bias is None else bias,
-            eligible=winograd and winograd_eligible(layer),
-        )
+        self.steps: list[nn.Module | _WinogradConv] = [
+            _WinogradConv(layer)
+            if winograd and isinstance(layer, nn.Conv2d) and winograd_eligible(layer)
+            else layer
+            for layer in features
+        ]
 
     def run(self, x: torch.Tensor, tap_ends: tuple[int, ...]) -> list[torch.Tensor]:
         """The taps after the layers ``tap_ends`` for a float32 CPU batch N×3×H×W."""
         ends = set(tap_ends)
         n = x.shape[0]
-        # The activation is a oneDNN tensor (``h``) or, after Winograd layers, a dense
+        # The activation is an ordinary tensor (``h``) or, after Winograd layers, a dense
         # position-major 9 × N × C tensor (``pm``); exactly one of them is set.
-        h: torch.Tensor | None = x.contiguous().to_mkldnn()
+        h: torch.Tensor | None = x
         pm: torch.Tensor | None = None
         taps = []
         for index, step in enumerate(self.steps):
-            if isinstance(step, _Conv):
-                if step.eligible and _map_size(h, pm) == (3, 3):
-                    if pm is None:
-                        dense = h.to_dense()
-                        # (9, N·C) with column n·C + c: a transposed view of N×C×3×3.
-                        source = dense.view(n * dense.shape[1], 9).t()
-                    else:
-                        source = pm.view(9, -1)
-                    pm, h = self._winograd(source, step, n), None
-                else:
-                    if h is None:
-                        h = _from_position_major(pm).contiguous().to_mkldnn()
-                        pm = None
-                    h = torch.mkldnn_convolution(
-                        h,
-                        step.weight,
-                        step.bias,
-                        step.layer.padding,
-                        step.layer.stride,
-                        step.layer.dilation,
-                        step.layer.groups,
-                    )
-            elif isinstance(step, nn.ReLU):
-                # Every ReLU follows a layer whose output is ours, so in place is safe.
-                if h is not None:
-                    h = torch.relu_(h)
-                else:
-                    pm = torch.relu_(pm)
+            if isinstance(step, _WinogradConv) and _map_size(h) == (3, 3):
+                # (9, N·C) with column n·C + c, from any memory format.
+                source = pm.view(9, -1) if h is None else h.permute(2, 3, 0, 1).reshape(9, -1)
+                pm, h = self._winograd(source, step, n), None
+            elif isinstance(step, nn.ReLU) and pm is not None:
+                pm = torch.relu_(pm)  # every ReLU follows a layer whose output is ours
             else:
                 if h is None:
-                    h = _from_position_major(pm).contiguous().to_mkldnn()
+                    h = _from_position_major(pm).contiguous(memory_format=torch.channels_last)
                     pm = None
-                h = F.max_pool2d(
-                    h,
-                    kernel_size=step.kernel_size,
-                    stride=step.stride,
-                    padding=step.padding,
-                    dilation=step.dilation,
-                    ceil_mode=step.ceil_mode,
-                )
+                h = (step.layer if isinstance(step, _WinogradConv) else step)(h)
             if index in ends:
-                taps.append(h.to_dense() if h is not None else _from_position_major(pm))
+                taps.append(h if h is not None else _from_position_major(pm))
         return taps
 
-    def _winograd(self, source: torch.Tensor, step: _Conv, n: int) -> torch.Tensor:
+    def _winograd(self, source: torch.Tensor, step: _WinogradConv, n: int) -> torch.Tensor:
         """One Winograd layer: (9, N·C_in) position-major input → 9 × N × C_out with bias."""
-        weights = step.winograd_weights(self.kernel)
+        weights = step.transformed(self.kernel)
         c_in, c_out = weights.shape[1], weights.shape[2]
         tiles = torch.mm(self.transform_in, source).view(25, n, c_in)
         products = torch.bmm(tiles, weights)
         out = torch.mm(self.transform_out, products.view(25, n * c_out)).view(9, n, c_out)
-        return out.add_(step.dense_bias)
+        return out.add_(step.bias)
 
 
-def _map_size(h: torch.Tensor | None, pm: torch.Tensor | None) -> tuple[int, int]:
+def _map_size(h: torch.Tensor | None) -> tuple[int, int]:
     return (3, 3) if h is None else (h.shape[2], h.shape[3])
 
 

@@ -45,10 +45,10 @@ NORM_EPS = 1e-10
 def channel_norm(f: torch.Tensor) -> torch.Tensor:
     """‖f‖₂ over channels at every position, N×C×H×W → N×1×H×W.
 
-    ``vector_norm`` is the fastest on channels-last tensors, where channels are innermost, but
-    up to 10× slower than an explicit sum of squares on contiguous ones (such as oneDNN's taps).
+    ``vector_norm`` is the fastest where channels are innermost in memory, but
+    up to 10× slower than an explicit sum of squares on contiguous ones.
     """
-    if f.is_contiguous(memory_format=torch.channels_last) and not f.is_contiguous():
+    if f.stride(1) == 1 and f.shape[1] > 1:  # channels innermost (channels-last, Winograd taps)
         return torch.linalg.vector_norm(f, dim=1, keepdim=True)
     return f.square().sum(dim=1, keepdim=True).sqrt_()
 
@@ -139,10 +139,7 @@ class LPIPS(Metric):
         k = len(batches)
         n, _, height, width = batches[0].shape
         grad = torch.is_grad_enabled() and any(b.requires_grad for b in batches)
-        # oneDNN's own layout starts from a contiguous tensor; eager CPU convolutions and
-        # max-pools run faster channels-last.
-        onednn = not grad and self.trunk.onednn_applies(batches[0])
-        fmt = torch.channels_last if self.channels_last and not onednn else torch.contiguous_format
+        fmt = torch.channels_last if self.channels_last else torch.contiguous_format
         if grad:
             x = torch.stack(batches, dim=1).flatten(0, 1)
             if self.version == "0.1":

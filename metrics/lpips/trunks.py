@@ -142,23 +142,21 @@ class Trunk(nn.Module):
             full = getattr(torchvision.models, spec.builder)(weights=None)
         self.features = full.features[: spec.tap_ends[-1] + 1].to_empty(device="cpu")
         self.requires_grad_(False)
-        # Fast CPU inference where the layers allow (``onednn_applies``); ``winograd`` also
-        # switches its Winograd convolutions (see metrics.lpips.cpu).
-        self.onednn = True
+        # Winograd convolutions for CPU inference where they apply (``winograd_applies``,
+        # metrics.lpips.cpu); False runs every layer the plain eager way.
         self.winograd = True
         self._cpu_cache: tuple | None = None
         self._cpu_layers: bool | None = None
         self._tap_bytes: dict[tuple[int, int], int] = {}
 
     def __getstate__(self) -> dict:
-        # The prepared CPU program holds oneDNN tensors, which cannot be copied or pickled; a
-        # copy prepares its own.
+        # A copy prepares its own CPU program (the transformed weights are derived data).
         state = dict(super().__getstate__())
         state["_cpu_cache"] = None
         return state
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        if self.onednn_applies(x):
+        if self.winograd_applies(x):
             return self._cpu_program().run(x, self.spec.tap_ends)
         taps, start = [], 0
         for end in self.spec.tap_ends:
@@ -170,17 +168,15 @@ class Trunk(nn.Module):
 
     # ---- fast CPU inference (metrics.lpips.cpu) ------------------------------------------------
 
-    def onednn_applies(self, x: torch.Tensor) -> bool:
-        """Whether ``forward(x)`` runs on ``metrics.lpips.cpu`` (oneDNN, and Winograd where it
-        applies): CPU float32 without autograd, for trunks of plain convolutions, ReLUs and
-        max-pools (AlexNet, VGG16; SqueezeNet's fire modules concatenate, which oneDNN tensors
-        do not support, so it stays eager)."""
+    def winograd_applies(self, x: torch.Tensor) -> bool:
+        """Whether ``forward(x)`` runs through ``metrics.lpips.cpu`` (Winograd for 3×3
+        convolutions on 3×3 maps, the other layers as they are): CPU float32 without autograd,
+        for trunks of plain convolutions, ReLUs and max-pools (AlexNet, VGG16; SqueezeNet's 3×3
+        convolutions sit inside fire modules, which run as they are)."""
         return (
-            self.onednn
+            self.winograd
             and x.device.type == "cpu"
             and x.dtype == torch.float32
-            and torch.backends.mkldnn.is_available()
-            and torch.backends.mkldnn.enabled
             and self._cpu_supported()
             and not (
                 torch.is_grad_enabled()
@@ -199,15 +195,15 @@ class Trunk(nn.Module):
         A change is new storage, or an in-place update such as ``load_state_dict`` or an
         optimiser step, which bumps the tensor's version counter. Parameters created under
         ``torch.inference_mode`` have no version counter, so for them the program is rebuilt on
-        every call (a few ms for AlexNet).
+        every call (about 10 ms for AlexNet's Winograd weights).
         """
         params = list(self.parameters())
         key = None
         if not any(p.is_inference() for p in params):
-            key = (self.winograd, *((p.data_ptr(), p._version) for p in params))
+            key = tuple((p.data_ptr(), p._version) for p in params)
             if self._cpu_cache is not None and self._cpu_cache[0] == key:
                 return self._cpu_cache[1]
-        program = cpu.CpuProgram(self.features, winograd=self.winograd)
+        program = cpu.CpuProgram(self.features)
         self._cpu_cache = None if key is None else (key, program)
         return program
 

@@ -20,12 +20,12 @@ def _alex(**options):
 
 
 def _eager_taps(trunk, x):
-    trunk.onednn = False
+    trunk.winograd = False
     try:
         with torch.inference_mode():
             return trunk(x)
     finally:
-        trunk.onednn = True
+        trunk.winograd = True
 
 
 def test_the_winograd_matrices_compute_the_3x3_correlation_exactly_in_float64():
@@ -45,12 +45,15 @@ def test_alexnet_at_64px_takes_the_fast_path_with_winograd_and_matches_the_eager
     model = _alex()
     x = images((8, 3, 64, 64), seed=0, low=-1.0)
     with torch.inference_mode():
-        assert model.trunk.onednn_applies(x)
+        assert model.trunk.winograd_applies(x)
         fast = model.trunk(x)
         exact = _alex().trunk.double()(x.double())  # the same seeded trunk, eager, float64
     eager = _eager_taps(model.trunk, x)
-    # Every tap is within float32 rounding of the float64 result: conv1 and conv2 run oneDNN
-    # kernels as eager PyTorch does, conv3–conv5 (3×3 maps) run as Winograd.
+    # conv1 and conv2 run as they are: the same numbers as the eager path.
+    assert torch.equal(fast[0], eager[0])
+    assert torch.equal(fast[1], eager[1])
+    # conv3–conv5 (3×3 maps) run as Winograd, which rounds differently but stays within
+    # float32 rounding of the float64 result, as the eager path does.
     for index, (a, b, ref) in enumerate(zip(fast, eager, exact, strict=True)):
         assert a.shape == b.shape == ref.shape
         scale = ref.abs().max()
@@ -81,11 +84,11 @@ def test_winograd_distances_equal_the_eager_distances():
     p1 = near(ref, seed=3, noise=0.3, low=-1.0)
     with torch.inference_mode():
         fast = model.triplet_distances(ref, p0, p1)
-        model.trunk.onednn = False
+        model.trunk.winograd = False
         try:
             eager = model.triplet_distances(ref, p0, p1)
         finally:
-            model.trunk.onednn = True
+            model.trunk.winograd = True
     for a, b in zip(fast, eager, strict=True):
         assert (a - b).abs().max() <= 1e-6
 
@@ -99,14 +102,23 @@ def test_identical_images_stay_at_distance_zero_on_the_fast_path():
     assert torch.all(d0 == 0) and torch.all(d1 == 0)
 
 
-def test_vgg_takes_the_fast_path_without_winograd():
+def test_vgg_at_64px_never_meets_a_3x3_map_and_runs_as_eager():
     model = metrics.create_metric("lpips-vgg", trunk_weights=None, device="cpu")
-    x = images((2, 3, 32, 32), seed=5, low=-1.0)
+    x = images((2, 3, 64, 64), seed=5, low=-1.0)
     with torch.inference_mode():
-        assert model.trunk.onednn_applies(x)
+        assert model.trunk.winograd_applies(x)
         fast = model.trunk(x)
     for a, b in zip(fast, _eager_taps(model.trunk, x), strict=True):
-        assert (a - b).abs().max() <= 1e-5 * b.abs().max()
+        assert torch.equal(a, b)
+
+
+def test_alexnet_at_sizes_without_3x3_maps_runs_as_eager():
+    model = _alex()
+    x = images((2, 3, 97, 75), seed=13, low=-1.0)  # conv3–conv5 see 5×3 maps
+    with torch.inference_mode():
+        fast = model.trunk(x)
+    for a, b in zip(fast, _eager_taps(model.trunk, x), strict=True):
+        assert torch.equal(a, b)
 
 
 def test_the_fast_path_is_skipped_where_it_does_not_apply():
@@ -114,13 +126,13 @@ def test_the_fast_path_is_skipped_where_it_does_not_apply():
     x = images((2, 3, 64, 64), seed=6, low=-1.0)
     squeeze = metrics.create_metric("lpips-squeeze", trunk_weights=None, device="cpu")
     with torch.inference_mode():
-        assert not squeeze.trunk.onednn_applies(x)  # fire modules concatenate
-        assert not alex.trunk.onednn_applies(x.double())
+        assert not squeeze.trunk.winograd_applies(x)  # fire modules run as they are
+        assert not alex.trunk.winograd_applies(x.double())
     # With autograd: an input that needs gradients, or a trunk being trained ("tune").
-    assert not alex.trunk.onednn_applies(x.clone().requires_grad_(True))
+    assert not alex.trunk.winograd_applies(x.clone().requires_grad_(True))
     tuned = _alex()
     tuned.trunk.requires_grad_(True)
-    assert not tuned.trunk.onednn_applies(x)
+    assert not tuned.trunk.winograd_applies(x)
     # Gradients still flow through the eager path.
     x0 = x.clone().requires_grad_(True)
     alex(x0, images((2, 3, 64, 64), seed=7, low=-1.0)).sum().backward()
@@ -143,7 +155,7 @@ def test_the_prepared_program_follows_weight_changes():
         model.trunk.features[0].weight.mul_(0.5)
     with torch.inference_mode():
         changed = model(x0, x1)
-    model.trunk.onednn = False
+    model.trunk.winograd = False
     with torch.inference_mode():
         assert torch.allclose(changed, model(x0, x1), atol=1e-6)
     assert not torch.allclose(changed, after)
@@ -158,7 +170,7 @@ def test_a_model_built_under_inference_mode_sees_in_place_changes():
         before = model(x0, x1)
         model.trunk.features[3].weight.mul_(2.0)
         after = model(x0, x1)
-        model.trunk.onednn = False
+        model.trunk.winograd = False
         eager = model(x0, x1)
     assert not torch.allclose(before, after)
     assert torch.allclose(after, eager, atol=1e-6)
