@@ -113,6 +113,7 @@ class LPIPS(Metric):
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
         self.lin: nn.ParameterList | None = None
+        self._rows_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         if variant == "lin":
             weights = load_lin_weights(net, self.spec.channels, version=version, source=lin_weights)
             self.lin = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in weights)
@@ -159,15 +160,26 @@ class LPIPS(Metric):
             # copy (which is the pass that changes the memory format): over rows of one image
             # row's pixels with the coefficients repeated, the arithmetic runs on long
             # contiguous runs. Fused into the format-changing copy it cost twice as much on CPU.
-            mul, add = (1.0 / self.scale).flatten(), (-self.shift / self.scale).flatten()
             if self.channels_last:  # memory order N, H, W, C: rows of W·3 values
                 rows = out.permute(0, 2, 3, 1).view(n * k * height, width * 3)
-                mul, add = mul.repeat(width), add.repeat(width)
             else:  # N, C, H·W
                 rows = out.view(n * k, 3, height * width)
-                mul, add = mul.view(3, 1), add.view(3, 1)
+            mul, add = self._scaling_rows(width)
             torch.addcmul(add, rows, mul, out=rows)
         return out
+
+    def _scaling_rows(self, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(1/scale, −shift/scale) shaped for the rows of ``_trunk_input``'s buffer: repeated
+        ``width`` times in channels-last (made once per width, device and dtype: building them
+        costs more than applying them to a small batch), a column per channel otherwise."""
+        key = (width if self.channels_last else 0, self.scale.device, self.scale.dtype)
+        if key not in self._rows_cache:
+            mul, add = 1.0 / self.scale.flatten(), -self.shift.flatten() / self.scale.flatten()
+            if self.channels_last:
+                self._rows_cache[key] = (mul.repeat(width), add.repeat(width))
+            else:
+                self._rows_cache[key] = (mul.view(3, 1), add.view(3, 1))
+        return self._rows_cache[key]
 
     def _taps(self, batches: list[torch.Tensor]) -> list[torch.Tensor]:
         """Trunk taps of k batches from one trunk pass, still interleaved as the input was

@@ -75,6 +75,22 @@ def test_gradients_reach_the_input_in_float64():
     assert numeric == pytest.approx(grad.norm().item(), rel=1e-4)
 
 
+def test_the_input_scaling_follows_a_change_of_dtype():
+    # The v0.1 scaling coefficients are kept per width, device and dtype: a metric used in
+    # float32 and then converted to float64 must scale in float64, as a fresh one does.
+    model = metrics.create_metric("lpips-alex", trunk_weights=None, device="cpu")
+    x0, x1 = images((2, 3, 40, 40), seed=13, low=-1.0), images((2, 3, 40, 40), seed=14, low=-1.0)
+    with torch.inference_mode():
+        single = model(x0, x1)
+        model.double()
+        converted = model(x0.double(), x1.double())
+        fresh = metrics.create_metric("lpips-alex", trunk_weights=None, device="cpu").double()
+        expected = fresh(x0.double(), x1.double())
+    assert converted.dtype == torch.float64
+    assert torch.equal(converted, expected)
+    assert torch.allclose(single.double(), expected, atol=1e-6)
+
+
 def test_channels_last_does_not_change_the_result():
     fast = ours("squeeze")
     assert fast.channels_last  # the CPU default
