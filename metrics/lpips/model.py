@@ -34,6 +34,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from metrics.base import Metric
+from metrics.lpips import native
 from metrics.lpips.lin import load_lin_weights
 from metrics.lpips.trunks import TRUNKS, build_trunk
 
@@ -236,7 +237,14 @@ class LPIPS(Metric):
         # then differenced in place: on CPU every multi-MB temporary costs page faults as well as
         # a pass over memory.
         in_place = not (torch.is_grad_enabled() and any(t.requires_grad for t in taps))
+        # On CPU the native kernel does all of it in one pass over each tap (metrics.lpips.native).
+        kernel = native.kernel() if in_place and self.device.type == "cpu" else None
         for tap in taps:
+            if kernel is not None and native.supports(tap):
+                per_pair = native.pair_means(kernel, tap, k, pairs, NORM_EPS)
+                for p in range(len(pairs)):
+                    means[p].append(per_pair[p])
+                continue
             # One normalisation for all k batches, then per-batch views (no copies).
             tap = tap.div_(channel_norm(tap).add_(NORM_EPS)) if in_place else unit_normalise(tap)
             units = tap.unflatten(0, (-1, k))
