@@ -41,8 +41,11 @@ class TrunkSpec:
         cpu_pass_bytes: Tap bytes per trunk pass on CPU without autograd (see
             ``metrics.lpips.model.LPIPS._pass_size``), tuned with benchmarks/bench_metrics.py
             on a 2-core AMD EPYC: AlexNet runs fastest on whole batches (192 images for 64
-            triplets at 64×64), SqueezeNet's many small layers on passes that keep the taps in
-            cache (about 16 pairs at 64×64). VGG16 was not tuned.
+            triplets at 64×64); SqueezeNet on passes of about 32 MB of taps (34 pairs or 22
+            triplets at 64×64: 16–48 MB were within noise of each other with the native
+            comparison, whole batches of 64 pairs 1.5× slower, as their largest activations
+            exceed what the C allocator reuses and every pass page-faults them in anew). VGG16
+            was not tuned.
     """
 
     net: str
@@ -88,7 +91,7 @@ TRUNKS: dict[str, TrunkSpec] = {
         channels=(64, 128, 256, 384, 384, 512, 512),
         min_size=25,
         init="kaiming_uniform",
-        cpu_pass_bytes=16 << 20,
+        cpu_pass_bytes=32 << 20,
     ),
 }
 

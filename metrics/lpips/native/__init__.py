@@ -41,6 +41,17 @@ FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-fopenmp", "-shared", "-f
 MAX_CHANNELS = 4096  # LPIPS_MAX_CHANNELS in compare.c
 ENV_SWITCH = "PERCEPTLAB_NATIVE"
 
+# lpips_pair_means(tap, n, k, c, h, w, s_img, s_h, s_w, pairs, npairs, eps, out, nthreads)
+_ARGTYPES = [
+    ctypes.c_void_p,
+    *[ctypes.c_int64] * 8,
+    ctypes.c_void_p,
+    ctypes.c_int64,
+    ctypes.c_float,
+    ctypes.c_void_p,
+    ctypes.c_int,
+]
+
 _lock = threading.Lock()
 _state: dict[str, object] = {}
 
@@ -126,8 +137,7 @@ def kernel():
                     library = ctypes.CDLL(str(_build(cc)))
                     function = library.lpips_pair_means
                     function.restype = ctypes.c_int
-                    i64, ptr = ctypes.c_int64, ctypes.c_void_p
-                    function.argtypes = [ptr, *[i64] * 8, ptr, i64, ctypes.c_float, ptr, ctypes.c_int]
+                    function.argtypes = _ARGTYPES
                 except (OSError, RuntimeError, subprocess.SubprocessError) as exc:
                     logger.warning(
                         "building the native LPIPS kernel failed (%s); PyTorch ops are used instead",
