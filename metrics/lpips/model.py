@@ -210,14 +210,17 @@ class LPIPS(Metric):
     def _pass_size(self, sets: int, height: int, width: int, n: int) -> int:
         """Images per input batch in one trunk pass.
 
-        Whole batches off the CPU and under autograd. On CPU, passes holding about
-        ``spec.cpu_pass_bytes`` of taps: for SqueezeNet the comparison then reads taps that are
-        still in cache instead of streaming tens of MB of them back from memory.
+        Whole batches off the CPU and under autograd. On CPU, passes of equal size holding at
+        most about ``spec.cpu_pass_bytes`` of taps: the comparison then reads taps that are
+        still in cache, and the trunk's activations stay small enough for the C allocator to
+        reuse (larger ones are mapped afresh and page-faulted in on every pass).
         """
         if self.device.type != "cpu" or torch.is_grad_enabled() or n == 0:
             return max(n, 1)
         budget = self.spec.cpu_pass_bytes
-        return max(1, budget // (sets * self.trunk.tap_bytes(height, width)))
+        most = max(1, budget // (sets * self.trunk.tap_bytes(height, width)))
+        passes = -(-n // most)
+        return -(-n // passes)  # e.g. 64 in passes of at most 43: two of 32, not 43 + 21
 
     def _compare(
         self, taps: list[torch.Tensor], k: int, pairs: list[tuple[int, int]]

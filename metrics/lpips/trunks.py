@@ -40,8 +40,9 @@ class TrunkSpec:
         init: Initialisation scheme of torchvision for the architecture's convolutions.
         cpu_pass_bytes: Tap bytes per trunk pass on CPU without autograd (see
             ``metrics.lpips.model.LPIPS._pass_size``), tuned with benchmarks/bench_metrics.py
-            on a 2-core AMD EPYC: AlexNet runs fastest on whole batches (192 images for 64
-            triplets at 64×64); SqueezeNet on passes of about 32 MB of taps (34 pairs or 22
+            on a 2-core AMD EPYC: AlexNet on passes of about 16 MB of taps (64 pairs, or two
+            passes of 32 triplets, at 64×64: 8–13% faster for triplets than whole batches of
+            192 images with 1 or 2 threads); SqueezeNet on passes of about 32 MB of taps (34 pairs or 22
             triplets at 64×64: 16–48 MB were within noise of each other with the native
             comparison, whole batches of 64 pairs 1.5× slower, as their largest activations
             exceed what the C allocator reuses and every pass page-faults them in anew). VGG16
@@ -69,7 +70,7 @@ TRUNKS: dict[str, TrunkSpec] = {
         channels=(64, 192, 384, 256, 256),
         min_size=31,
         init="default",
-        cpu_pass_bytes=32 << 20,
+        cpu_pass_bytes=16 << 20,
     ),
     "vgg": TrunkSpec(
         net="vgg",
