@@ -20,8 +20,10 @@ once over both batches interleaved (or reference, p0 and p1 in ``triplet_distanc
 reference is processed once), with the scaling, interleaving and memory-format change fused into
 one pass, in channels-last format on CPU. On CPU without autograd the batch goes through the
 trunk in passes of a tuned size (``TrunkSpec.cpu_pass_bytes`` of taps): small passes keep
-SqueezeNet's taps in cache for the comparison that follows. The comparison works in place: streaming every tap through several
-full-size temporaries cost more than a small trunk's own layers.
+the taps in cache for the comparison that follows and the activations small enough for the C
+allocator to reuse. The comparison (steps 2–4 up to the channel weights) runs as one native pass
+over each tap on CPU (``metrics.lpips.native``), otherwise in place with PyTorch ops: streaming
+every tap through several full-size temporaries cost more than a small trunk's own layers.
 """
 
 from __future__ import annotations
