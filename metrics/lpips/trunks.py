@@ -44,7 +44,7 @@ class TrunkSpec:
             passes of 32 triplets, at 64×64: 8–13% faster for triplets than whole batches of
             192 images with 1 or 2 threads); SqueezeNet on passes of about 32 MB of taps (34 pairs or 22
             triplets at 64×64: 16–48 MB were within noise of each other with the native
-            comparison, whole batches of 64 pairs 1.5× slower, as their largest activations
+            comparison, whole batches of 64 pairs 1.8× slower, as their largest activations
             exceed what the C allocator reuses and every pass page-faults them in anew). VGG16
             was not tuned.
     """
