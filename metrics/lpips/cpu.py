@@ -1,19 +1,30 @@
-"""Fast CPU inference for the LPIPS trunks: Winograd F(3×3, 3×3) for convolutions on 3×3 maps.
+"""Fast CPU inference for the LPIPS trunks: 3×3 convolutions on 3×3 maps in 16 multiplications.
 
 Without autograd on the CPU, in float32, a trunk of plain convolutions, ReLUs and max-pools
 (AlexNet, VGG16) runs through ``CpuProgram``: its layers as they are, on channels-last tensors
 (PyTorch's oneDNN kernels are fastest there on CPU), except that every 3×3 convolution (stride 1,
-padding 1) that meets a 3×3 map runs as Winograd F(3×3, 3×3). That is what AlexNet's conv3–conv5
-see on the 64×64 patches LPIPS is used on, and they are most of its work.
+padding 1) that meets a 3×3 map runs as a Winograd-style fast convolution (below). That is what
+AlexNet's conv3–conv5 see on the 64×64 patches LPIPS is used on, and they are most of its work.
 
-A 3×3 output computed from a zero-padded 5×5 input tile costs 25 multiplications per (input,
-output) channel pair instead of 81: the tile is transformed (Bᵀ d B), multiplied elementwise with
-the transformed kernel (G g Gᵀ, computed once in float64), and transformed back (Aᵀ M A). Over a
-batch the 25 elementwise products are 25 matrix products (batch × C_in) @ (C_in × C_out), one
-``bmm``. The matrices come from Toom–Cook interpolation at the points 0, 1, −1, 2 and ∞ (Lavin &
-Gray, "Fast Algorithms for Convolutional Neural Networks", 2016). Winograd rounds differently
-from direct convolution: on AlexNet's activations the outputs stay within 1e-5 of their scale of
-a float64 reference, and LPIPS distances within 1e-6 of the eager path
+On a 3×3 map with one pixel of zero padding, each row of the output is the middle three
+coefficients of the product of two quadratics, y_0 = x_0 g_1 + x_1 g_2, y_1 = x_0 g_0 + x_1 g_1 +
+x_2 g_2, y_2 = x_1 g_0 + x_2 g_1, and those take four multiplications, not the five of Winograd
+F(3, 3) (which computes every output of a 5-sample tile) nor the seven of the direct sum. With
+m(t, w) = (x_0 + t x_1 + w x_2)(w g_0 + t g_1 + g_2):
+
+    m(t, w) − m(−t, w) = 2t (y_0 + w y_2)
+    m(t, w) + m(−t, w) = 2 [w (x_0 g_0 + x_2 g_2) + t² x_1 g_1 + x_0 g_2 + w² x_2 g_0]
+
+so the pairs (t, w) = (3/2, 1) and (1/2, −1), for which the difference of the sums is
+4 (x_0 g_0 + x_1 g_1 + x_2 g_2) = 4 y_1 (since (3/2)² − (1/2)² = 2·1), give all three outputs
+from four products. Along both axes that is 16 multiplications per (input, output) channel pair
+instead of 81: the map is transformed (Bᵀ d B), multiplied elementwise with the transformed
+kernel (G g Gᵀ, computed once in float64), and transformed back (Aᵀ M A). Over a batch the 16
+elementwise products are 16 matrix products (batch × C_in) @ (C_in × C_out), one ``bmm``. (The
+Toom–Cook F(3×3, 3×3) of Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks",
+2016, takes 25; this program used it until the four-product rows were found.) The scheme rounds
+differently from direct convolution: on AlexNet's activations the outputs stay within 1e-5 of
+their scale of a float64 reference, and LPIPS distances within 1e-6 of the eager path
 (tests/metrics/test_lpips_cpu.py measures both).
 
 The activations of consecutive Winograd layers stay in a position-major layout (9 × N × C), from
@@ -29,34 +40,33 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-# Winograd F(3, 3) from Toom–Cook at the points 0, 1, −1, 2, ∞: for a 5-sample input d and a
-# 3-tap filter g, the correlation y_i = Σ_k d_{i+k} g_k (i = 0, 1, 2) equals Aᵀ[(G g) ⊙ (Bᵀ d)].
-# G and Aᵀ evaluate polynomials at the points; Bᵀ is the transposed inverse Vandermonde matrix.
+# The four-product scheme for a 3-sample map with one sample of zero padding on each side and a
+# 3-tap filter (module docstring): the correlation y_i = Σ_k d_{i+k} g_k (i = 0, 1, 2, d the
+# padded map) equals Aᵀ[(G g) ⊙ (Bᵀ x)] for the unpadded map x. Rows of Bᵀ and G are the pairs
+# (t, w) = (3/2, 1), (−3/2, 1), (1/2, −1), (−1/2, −1); Aᵀ recombines the products.
 # tests/metrics/test_lpips_cpu.py checks the identity in float64.
-WINOGRAD_AT = ((1, 1, 1, 1, 0), (0, 1, -1, 2, 0), (0, 1, 1, 4, 1))
-WINOGRAD_G = ((1, 0, 0), (1, 1, 1), (1, -1, 1), (1, 2, 4), (0, 0, 1))
-WINOGRAD_BT = (
-    (1, -1 / 2, -1, 1 / 2, 0),
-    (0, 1, 1 / 2, -1 / 2, 0),
-    (0, -1 / 3, 1 / 2, -1 / 6, 0),
-    (0, -1 / 6, 0, 1 / 6, 0),
-    (0, 2, -1, -2, 1),
+WINOGRAD_BT = ((1, 3 / 2, 1), (1, -3 / 2, 1), (1, 1 / 2, -1), (1, -1 / 2, -1))
+WINOGRAD_G = ((1, 3 / 2, 1), (1, -3 / 2, 1), (-1, 1 / 2, 1), (-1, -1 / 2, 1))
+WINOGRAD_AT = (
+    (1 / 6, -1 / 6, 1 / 2, -1 / 2),
+    (1 / 4, 1 / 4, -1 / 4, -1 / 4),
+    (1 / 6, -1 / 6, -1 / 2, 1 / 2),
 )
+POINTS = len(WINOGRAD_BT) ** 2  # transformed values per 3×3 map: 16
 
 
 def winograd_matrices() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """(input transform, output transform, kernel transform) for a single 3×3 tile, float64.
+    """(input transform, output transform, kernel transform) for a single 3×3 map, float64.
 
-    - input: 25×9, from the 9 values of a 3×3 map (row-major) to the 25 transformed values of
-      its zero-padded 5×5 tile (the padding's columns of Bᵀ⊗Bᵀ drop out);
-    - output: 9×25, Aᵀ⊗Aᵀ;
-    - kernel: G (5×3), applied as G g Gᵀ.
+    - input: 16×9, Bᵀ⊗Bᵀ, from the 9 values of a 3×3 map (row-major) to its 16 transformed
+      values (the zero padding is built into the scheme);
+    - output: 9×16, Aᵀ⊗Aᵀ;
+    - kernel: G (4×3), applied as G g Gᵀ.
     """
     at = torch.tensor(WINOGRAD_AT, dtype=torch.float64)
     bt = torch.tensor(WINOGRAD_BT, dtype=torch.float64)
     g = torch.tensor(WINOGRAD_G, dtype=torch.float64)
-    interior = [row * 5 + col for row in range(1, 4) for col in range(1, 4)]
-    return torch.kron(bt, bt)[:, interior].contiguous(), torch.kron(at, at), g
+    return torch.kron(bt, bt), torch.kron(at, at), g
 
 
 def winograd_eligible(conv: nn.Conv2d) -> bool:
@@ -81,7 +91,7 @@ class _WinogradConv:
 
     def __init__(self, layer: nn.Conv2d) -> None:
         self.layer = layer
-        self.weights: torch.Tensor | None = None  # 25 × C_in × C_out
+        self.weights: torch.Tensor | None = None  # 16 × C_in × C_out
         self.bias = torch.zeros(layer.out_channels) if layer.bias is None else layer.bias.detach()
 
     def transformed(self, kernel: torch.Tensor) -> torch.Tensor:
@@ -90,12 +100,12 @@ class _WinogradConv:
         if self.weights is None:
             weight = self.layer.weight.detach()
             c_out, c_in = weight.shape[:2]
-            out = torch.empty(25, c_in, c_out)
+            out = torch.empty(POINTS, c_in, c_out)
             with torch.no_grad():
                 for start in range(0, c_out, 64):
                     part = weight[start : start + 64].double()
                     u = torch.einsum("xa,ocab,yb->xyco", kernel, part, kernel)
-                    out[:, :, start : start + 64] = u.reshape(25, c_in, -1)
+                    out[:, :, start : start + 64] = u.reshape(POINTS, c_in, -1)
             self.weights = out
         return self.weights
 
@@ -105,7 +115,7 @@ class CpuProgram:
 
     Args:
         features: The trunk's ``features`` (see ``supports``).
-        winograd: Use Winograd F(3×3, 3×3) where it applies (otherwise every layer runs as is).
+        winograd: Use the fast 3×3 convolution where it applies (otherwise every layer runs as is).
     """
 
     def __init__(self, features: nn.Sequential, *, winograd: bool = True) -> None:
@@ -148,9 +158,9 @@ class CpuProgram:
         """One Winograd layer: (9, N·C_in) position-major input → 9 × N × C_out with bias."""
         weights = step.transformed(self.kernel)
         c_in, c_out = weights.shape[1], weights.shape[2]
-        tiles = torch.mm(self.transform_in, source).view(25, n, c_in)
+        tiles = torch.mm(self.transform_in, source).view(POINTS, n, c_in)
         products = torch.bmm(tiles, weights)
-        out = torch.mm(self.transform_out, products.view(25, n * c_out)).view(9, n, c_out)
+        out = torch.mm(self.transform_out, products.view(POINTS, n * c_out)).view(9, n, c_out)
         return out.add_(step.bias)
 
 

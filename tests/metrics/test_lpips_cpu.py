@@ -34,10 +34,11 @@ def test_the_winograd_matrices_compute_the_3x3_correlation_exactly_in_float64():
     x = torch.randn(5, 4, 3, 3, generator=g, dtype=torch.float64)
     w = torch.randn(6, 4, 3, 3, generator=g, dtype=torch.float64)
     expected = F.conv2d(x, w, padding=1)  # 5 × 6 × 3 × 3
-    tiles = transform_in @ x.permute(2, 3, 0, 1).reshape(9, -1)  # 25 × (5·4)
-    u = torch.einsum("xa,ocab,yb->xyco", kernel, w, kernel).reshape(25, 4, 6)
-    products = torch.bmm(tiles.view(25, 5, 4), u)
-    out = (transform_out @ products.reshape(25, -1)).view(3, 3, 5, 6).permute(2, 3, 0, 1)
+    assert transform_in.shape == (cpu.POINTS, 9) and cpu.POINTS == 16  # not 25, not 81
+    tiles = transform_in @ x.permute(2, 3, 0, 1).reshape(9, -1)  # 16 × (5·4)
+    u = torch.einsum("xa,ocab,yb->xyco", kernel, w, kernel).reshape(cpu.POINTS, 4, 6)
+    products = torch.bmm(tiles.view(cpu.POINTS, 5, 4), u)
+    out = (transform_out @ products.reshape(cpu.POINTS, -1)).view(3, 3, 5, 6).permute(2, 3, 0, 1)
     assert torch.allclose(out, expected, rtol=0, atol=1e-12)
 
 
