@@ -15,6 +15,7 @@ transactions (settings).
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -31,6 +32,10 @@ from .models import Assignment, AssignmentItem, Participant, Response
 
 # A trial is open while its valid judgments plus its leased slots are below its quota.
 _OPEN = Q(valid_count__lt=F("judgments_needed") - F("leased_count"))
+# When every open trial is locked by other arrivals, look again this many times, waiting
+# 20 ms, 40 ms, ... (about 1.1 s in all) before answering "study full".
+ALLOCATION_RETRIES = 10
+ALLOCATION_RETRY_SECONDS = 0.02
 
 
 # ---------------------------------------------------------------------------------------------
@@ -97,12 +102,21 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
 
     # Lock the least-judged open trials; rows another transaction holds are skipped, so two
     # arrivals never both take the last slot of a trial.
-    regular = list(
-        Trial.objects.select_for_update(skip_locked=True, of=("self",))
-        .filter(_OPEN, study=study, kind=kind, is_sentinel=False, is_practice=False)
+    candidates = (
+        Trial.objects.filter(_OPEN, study=study, kind=kind, is_sentinel=False, is_practice=False)
         .exclude(pk__in=seen)
-        .order_by(F("valid_count") + F("leased_count"), "sort_key")[:n_regular]
+        .order_by(F("valid_count") + F("leased_count"), "sort_key")
     )
+    for attempt in range(ALLOCATION_RETRIES + 1):
+        regular = list(candidates.select_for_update(skip_locked=True, of=("self",))[:n_regular])
+        # Nothing unlocked but open trials exist: they are locked by arrivals still choosing
+        # theirs. Without waiting for them, a burst of arrivals was turned away as "study full"
+        # while slots remained. Waiting on the rows themselves (FOR UPDATE without SKIP LOCKED)
+        # deadlocked, as the order of the rows changes while they are updated; so step back and
+        # look again, holding no trial locks meanwhile.
+        if regular or attempt == ALLOCATION_RETRIES or not candidates.exists():
+            break
+        time.sleep(ALLOCATION_RETRY_SECONDS * (attempt + 1))
     if not regular:
         raise ApplicationError("All trials of this study have been taken. Thank you for your interest!",
                                code="study_full", status_code=409)
