@@ -13,7 +13,8 @@ TORCH_PINS ?= torch==2.14.1 torchvision==0.29.1
 help:
 	@echo "make demo   - set up everything and run the platform (web + Celery worker) on embedded defaults"
 	@echo "make test   - set up what the tests need and run the whole suite"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff check and ruff format --check"
+	@echo "make format - ruff check --fix and ruff format"
 	@echo "make bench  - performance benchmarks (see docs/performance.md)"
 
 $(VENV)/.installed: pyproject.toml
@@ -44,7 +45,7 @@ demo-setup: setup
 demo: demo-setup
 	DEBUG=$${DEBUG:-true} bash scripts/run-demo.sh
 
-test: setup chromium
+test: setup chromium lint
 	cd frontend && npm test --silent
 	$(PY) -m pytest $(PYTEST_ARGS)
 
@@ -53,9 +54,11 @@ test-fast: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 format: $(VENV)/.installed
 	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 bench: $(VENV)/.installed
 	@for script in benchmarks/bench_*.py; do echo "== $$script"; $(PY) $$script || exit 1; done

@@ -43,24 +43,34 @@ TARGET_MINUTES = 10.0
 
 def _patch_pool(count: int) -> tuple[dict[str, np.ndarray], list[np.ndarray]]:
     images = {}
-    for load in (skimage.data.astronaut, skimage.data.coffee, skimage.data.chelsea,
-                 skimage.data.rocket):
+    for load in (
+        skimage.data.astronaut,
+        skimage.data.coffee,
+        skimage.data.chelsea,
+        skimage.data.rocket,
+    ):
         image = np.ascontiguousarray(load())
         images[hashlib.sha256(experiments.encode_png(image)).hexdigest()] = image
     per_image = -(-count // len(images))
-    patches = [r.pixels for sha, image in sorted(images.items())
-               for r in experiments.sample_patches(image, image_sha256=sha, seed=0,
-                                                   count=per_image)]
+    patches = [
+        r.pixels
+        for sha, image in sorted(images.items())
+        for r in experiments.sample_patches(image, image_sha256=sha, seed=0, count=per_image)
+    ]
     return images, patches[:count]
 
 
 def _traditional() -> list[str]:
-    return [i.name for i in experiments.list_distortions(category="traditional")
-            if i.family != "composed"]
+    return [
+        i.name
+        for i in experiments.list_distortions(category="traditional")
+        if i.family != "composed"
+    ]
 
 
-def _run(names: list[str], patches: list[np.ndarray], n: int, severity: float | None,
-         seed: int) -> tuple[float, float]:
+def _run(
+    names: list[str], patches: list[np.ndarray], n: int, severity: float | None, seed: int
+) -> tuple[float, float]:
     """(wall, CPU) seconds for ``n`` sample+apply calls cycling through names and patches."""
     distortions = [experiments.get_distortion(name) for name in names]
     rng = np.random.default_rng(seed)
@@ -91,20 +101,29 @@ def _parallel(names: list[str], n: int, workers: int, count: int) -> tuple[float
 
 def _pipeline(images: dict[str, np.ndarray], trials: int) -> tuple[float, float, int]:
     """(wall rate, rate per CPU-second, count) of distorted patches through the whole pipeline."""
-    design = experiments.TrialDesign.from_dict({
-        "seed": 1, "kind": "2afc", "images": sorted(images),
-        "categories": {"traditional": {"choices": [*_traditional(), "composed"]}},
-        "counts": {"train": {"traditional": trials}}})
+    design = experiments.TrialDesign.from_dict(
+        {
+            "seed": 1,
+            "kind": "2afc",
+            "images": sorted(images),
+            "categories": {"traditional": {"choices": [*_traditional(), "composed"]}},
+            "counts": {"train": {"traditional": trials}},
+        }
+    )
     start, cpu = time.perf_counter(), time.process_time()
     distorted = 0
     for index in range(design.total_trials):
-        stimuli = experiments.render_trial(experiments.plan_trial(design, index),
-                                           load_image=images.__getitem__)
+        stimuli = experiments.render_trial(
+            experiments.plan_trial(design, index), load_image=images.__getitem__
+        )
         for stimulus in (stimuli.reference, stimuli.p0, stimuli.p1):
             stimulus.png()
         distorted += 2
-    return (distorted / (time.perf_counter() - start), distorted / (time.process_time() - cpu),
-            distorted)
+    return (
+        distorted / (time.perf_counter() - start),
+        distorted / (time.process_time() - cpu),
+        distorted,
+    )
 
 
 def _anchors(patches: list[np.ndarray], n: int) -> list[tuple[str, float, float]]:
@@ -124,15 +143,22 @@ def _anchors(patches: list[np.ndarray], n: int) -> list[tuple[str, float, float]
         return n / (time.perf_counter() - start)
 
     ours = timed(lambda k: bilateral.apply(patches[k % len(patches)], **bil[k]))
-    theirs = timed(lambda k: restoration.denoise_bilateral(
-        patches[k % len(patches)], win_size=2 * 4 + 1, sigma_color=bil[k]["sigma_range"],
-        sigma_spatial=bil[k]["sigma_spatial"], channel_axis=-1))
+    theirs = timed(
+        lambda k: restoration.denoise_bilateral(
+            patches[k % len(patches)],
+            win_size=2 * 4 + 1,
+            sigma_color=bil[k]["sigma_range"],
+            sigma_spatial=bil[k]["sigma_spatial"],
+            channel_axis=-1,
+        )
+    )
     rows.append(("bilateral (σs = 2) vs skimage denoise_bilateral", ours, theirs))
 
     def skimage_homography(k):
         corners = np.array([[0, 0], [63, 0], [63, 63], [0, 63]], float)
         tform = transform.ProjectiveTransform.from_estimate(
-            corners, corners + np.reshape(hom[k]["offsets"], (4, 2)))
+            corners, corners + np.reshape(hom[k]["offsets"], (4, 2))
+        )
         transform.warp(patches[k % len(patches)], tform, order=1, mode="symmetric")
 
     ours = timed(lambda k: homography.apply(patches[k % len(patches)], **hom[k]))
@@ -141,8 +167,9 @@ def _anchors(patches: list[np.ndarray], n: int) -> list[tuple[str, float, float]
     return rows
 
 
-def _autoencoders(patches: list[np.ndarray], count: int, steps: int | None,
-                  per_model: int) -> list[tuple[float, float, dict]]:
+def _autoencoders(
+    patches: list[np.ndarray], count: int, steps: int | None, per_model: int
+) -> list[tuple[float, float, dict]]:
     from experiments.models import autoencoder
 
     distortion = experiments.get_distortion("cnn_autoencoder")
@@ -150,8 +177,9 @@ def _autoencoders(patches: list[np.ndarray], count: int, steps: int | None,
     for seed in range(count):
         hparams = experiments.sample_hparams("autoencoder", np.random.default_rng(seed))
         start, cpu = time.perf_counter(), time.process_time()
-        model = experiments.train_model("autoencoder", patches, seed=seed, hparams=hparams,
-                                        steps=steps)
+        model = experiments.train_model(
+            "autoencoder", patches, seed=seed, hparams=hparams, steps=steps
+        )
         train = time.perf_counter() - start
         train_cpu = time.process_time() - cpu
         rng = np.random.default_rng(seed)
@@ -185,10 +213,14 @@ def main() -> None:
     images, patches = _patch_pool(200)
     names = _traditional()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    print(f"# bench_distortions  python {platform.python_version()}  numpy {np.__version__}  "
-          f"cpus {os.cpu_count()}  load average {load:.2f}  experiments {experiments.__version__}")
-    print("Rates are patches per wall-clock second and per CPU-second of the benchmarking "
-          "processes; on a shared machine the CPU rate is the stable one.")
+    print(
+        f"# bench_distortions  python {platform.python_version()}  numpy {np.__version__}  "
+        f"cpus {os.cpu_count()}  load average {load:.2f}  experiments {experiments.__version__}"
+    )
+    print(
+        "Rates are patches per wall-clock second and per CPU-second of the benchmarking "
+        "processes; on a shared machine the CPU rate is the stable one."
+    )
     _run(names, patches, 200, None, 99)  # warm caches and lazy imports
 
     print("\n## Traditional distortions, 64×64, severity ~ U[0, 1], one process")
@@ -203,25 +235,32 @@ def main() -> None:
     print(f"slowest: {slowest} ({rates[slowest]:.0f}/CPU-s; {worst:.0f}/CPU-s at severity 1)")
 
     wall1, cpu1 = _rate(mix_n, _run(names, patches, mix_n, None, 1))
-    wall_n, cpu_n = (_parallel(names, mix_n * args.workers, args.workers, 200)
-                     if args.workers > 1 else (wall1, cpu1))
+    wall_n, cpu_n = (
+        _parallel(names, mix_n * args.workers, args.workers, 200)
+        if args.workers > 1
+        else (wall1, cpu1)
+    )
     capacity = cpu_n * args.workers
     verdict = "meets" if capacity >= TARGET_RATE else "MISSES"
-    print(f"\n## Mix of all 20\none process: {wall1:.0f}/s wall, {cpu1:.0f}/CPU-s\n"
-          f"{args.workers} processes: {wall_n:.0f}/s wall (shared machine), {cpu_n:.0f}/CPU-s "
-          f"each → {capacity:.0f}/s with {args.workers} dedicated cores "
-          f"({verdict} the {TARGET_RATE:.0f}/s target)")
+    print(
+        f"\n## Mix of all 20\none process: {wall1:.0f}/s wall, {cpu1:.0f}/CPU-s\n"
+        f"{args.workers} processes: {wall_n:.0f}/s wall (shared machine), {cpu_n:.0f}/CPU-s "
+        f"each → {capacity:.0f}/s with {args.workers} dedicated cores "
+        f"({verdict} the {TARGET_RATE:.0f}/s target)"
+    )
 
     wall_rate, cpu_rate, distorted = _pipeline(images, trials)
     cpu_minutes = BAPPS_DISTORTED / cpu_rate / 60.0
     wall_minutes = cpu_minutes / args.workers
     verdict = "meets" if wall_minutes <= TARGET_MINUTES else "MISSES"
-    print(f"\n## Study generation pipeline (plan, patch, 2 sides incl. composed, 3 PNGs)\n"
-          f"{wall_rate:.0f} distorted patches/s wall, {cpu_rate:.0f}/CPU-s, one process "
-          f"({distorted} measured)\n"
-          f"480k distorted patches: {cpu_minutes:.1f} CPU-minutes = {wall_minutes:.1f} min on "
-          f"{args.workers} dedicated cores ({verdict} the {TARGET_MINUTES:.0f}-minute target); "
-          f"at this run's wall rate: {BAPPS_DISTORTED / wall_rate / 60 / args.workers:.1f} min")
+    print(
+        f"\n## Study generation pipeline (plan, patch, 2 sides incl. composed, 3 PNGs)\n"
+        f"{wall_rate:.0f} distorted patches/s wall, {cpu_rate:.0f}/CPU-s, one process "
+        f"({distorted} measured)\n"
+        f"480k distorted patches: {cpu_minutes:.1f} CPU-minutes = {wall_minutes:.1f} min on "
+        f"{args.workers} dedicated cores ({verdict} the {TARGET_MINUTES:.0f}-minute target); "
+        f"at this run's wall rate: {BAPPS_DISTORTED / wall_rate / 60 / args.workers:.1f} min"
+    )
 
     print("\n## Anchors (same run): ours vs reference implementation, patches/s wall")
     for label, ours, theirs in _anchors(patches, 30 if args.quick else 200):
@@ -230,16 +269,22 @@ def main() -> None:
     print("\n## CNN autoencoders: train (256 patches) + apply, CPU defaults")
     start = time.perf_counter()
     experiments.train_model("autoencoder", patches[:2], seed=0, steps=1)  # import torch, warm up
-    print(f"one-off per worker process (torch import, first model): "
-          f"{time.perf_counter() - start:.2f} s")
+    print(
+        f"one-off per worker process (torch import, first model): "
+        f"{time.perf_counter() - start:.2f} s"
+    )
     results = _autoencoders(patches[:200] + patches[:56], ae_count, ae_steps, ae_apply)
     for train, apply, summary in results:
-        print(f"train {train:6.2f} s  apply {apply * 1000:5.1f} ms/patch  "
-              f"train+apply {ae_apply} patches {train + apply * ae_apply:6.2f} s  {summary}")
+        print(
+            f"train {train:6.2f} s  apply {apply * 1000:5.1f} ms/patch  "
+            f"train+apply {ae_apply} patches {train + apply * ae_apply:6.2f} s  {summary}"
+        )
     trains = [r[0] for r in results]
-    print(f"mean train {statistics.mean(trains):.2f} s, mean train + {ae_apply} applies "
-          f"{statistics.mean(r[0] + r[1] * ae_apply for r in results):.2f} s per autoencoder "
-          f"(wall)")
+    print(
+        f"mean train {statistics.mean(trains):.2f} s, mean train + {ae_apply} applies "
+        f"{statistics.mean(r[0] + r[1] * ae_apply for r in results):.2f} s per autoencoder "
+        f"(wall)"
+    )
 
 
 if __name__ == "__main__":

@@ -78,8 +78,9 @@ class OfficialStyleTwoAFC(torch.utils.data.Dataset):
             for member in self.files:
                 ext = ".npy" if member == "judge" else ".png"
                 self.files[member] += sorted(str(p) for p in (folder / member).rglob(f"*{ext}"))
-        self.transform = T.Compose([T.Resize(load_size), T.ToTensor(),
-                                    T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))])
+        self.transform = T.Compose(
+            [T.Resize(load_size), T.ToTensor(), T.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5))]
+        )
 
     def __len__(self) -> int:
         return len(self.files["judge"])
@@ -87,8 +88,10 @@ class OfficialStyleTwoAFC(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> dict:
         from PIL import Image
 
-        out = {m: self.transform(Image.open(self.files[m][i]).convert("RGB"))
-               for m in ("ref", "p0", "p1")}
+        out = {
+            m: self.transform(Image.open(self.files[m][i]).convert("RGB"))
+            for m in ("ref", "p0", "p1")
+        }
         # float32, as the official loader stores it (FloatTensor)
         out["judge"] = torch.from_numpy(np.load(self.files["judge"][i]).reshape(1, 1, 1)).float()
         return out
@@ -97,12 +100,17 @@ class OfficialStyleTwoAFC(torch.utils.data.Dataset):
 class OfficialStyleLoader:
     """The ``load_data()`` interface that ``lpips.score_2afc_dataset`` expects."""
 
-    def __init__(self, dataset, batch_size: int, workers: int, shuffle: bool = False,
-                 seed: int = 0) -> None:
+    def __init__(
+        self, dataset, batch_size: int, workers: int, shuffle: bool = False, seed: int = 0
+    ) -> None:
         generator = torch.Generator().manual_seed(seed)
-        self.loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size,
-                                                  shuffle=shuffle, num_workers=workers,
-                                                  generator=generator)
+        self.loader = torch.utils.data.DataLoader(
+            dataset,
+            batch_size=batch_size,
+            shuffle=shuffle,
+            num_workers=workers,
+            generator=generator,
+        )
 
     def load_data(self):
         return self.loader
@@ -134,8 +142,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=Path("/tmp/perceptlab-bench-bapps"))
     parser.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
-    parser.add_argument("--workers", default="0,2",
-                        help="official loader process counts to time, comma-separated")
+    parser.add_argument(
+        "--workers", default="0,2", help="official loader process counts to time, comma-separated"
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--quick", action="store_true", help="1/50 of the data (smoke run)")
     args = parser.parse_args()
@@ -152,8 +161,9 @@ def main() -> int:
     trainer = official_trainer(ours)
 
     def run_ours(category: str) -> None:
-        d0, d1, judge = bapps_distances(ours, root, categories=[category],
-                                        jnd_categories=[])["2afc"][category]
+        d0, d1, judge = bapps_distances(ours, root, categories=[category], jnd_categories=[])[
+            "2afc"
+        ][category]
         dist[category] = (d0, d1, judge)
         ours_scores[category] = twoafc_score(d0, d1, judge)
 
@@ -174,7 +184,7 @@ def main() -> int:
     official_by_workers = dict.fromkeys(worker_counts, 0.0)
     sides = [("ours", None)] + [("official", w) for w in worker_counts]
     for i, category in enumerate(VAL):
-        for side, workers in sides[i % len(sides):] + sides[: i % len(sides)]:
+        for side, workers in sides[i % len(sides) :] + sides[: i % len(sides)]:
             started = time.perf_counter()
             if side == "ours":
                 run_ours(category)
@@ -192,8 +202,7 @@ def main() -> int:
     dist = {"2afc": dist}
 
     n = sum(len(v[0]) for v in dist["2afc"].values())
-    max_dd = max(float(np.max(np.abs(dist["2afc"][c][0] - official_d[c]["d0s"])))
-                 for c in VAL)
+    max_dd = max(float(np.max(np.abs(dist["2afc"][c][0] - official_d[c]["d0s"]))) for c in VAL)
     max_ds = max(abs(ours_scores[c] - official_scores[c]) for c in VAL)
     ratio = official_s / ours_s
     figures = {
@@ -211,11 +220,15 @@ def main() -> int:
     print("|---|---|---|")
     for workers, seconds in official_by_workers.items():
         best = " (fastest)" if workers == best_workers else ""
-        print(f"| official `score_2afc_dataset` loop, {workers} loader workers{best} | "
-              f"{seconds:.1f} s | {n / seconds:.0f} |")
+        print(
+            f"| official `score_2afc_dataset` loop, {workers} loader workers{best} | "
+            f"{seconds:.1f} s | {n / seconds:.0f} |"
+        )
     print(f"| ours (`metrics evaluate` engine) | {ours_s:.1f} s | {n / ours_s:.0f} |")
-    print(f"\nspeed-up {ratio:.2f}× over the fastest official setting (target ≥ {TARGET}×); "
-          f"largest |Δ score| {max_ds:.2e}, largest |Δ d0| {max_dd:.2e}")
+    print(
+        f"\nspeed-up {ratio:.2f}× over the fastest official setting (target ≥ {TARGET}×); "
+        f"largest |Δ score| {max_ds:.2e}, largest |Δ d0| {max_dd:.2e}"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     return 0 if ratio >= TARGET and max_ds <= 1e-3 else 1

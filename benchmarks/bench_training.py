@@ -61,8 +61,9 @@ VAL_SETS = ("traditional", "cnn")
 def _ours_val(result, root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     from metrics.training.evaluation import bapps_distances
 
-    dist = bapps_distances(result.create_metric(device="cpu"), root, categories=list(VAL_SETS),
-                           jnd_categories=[])["2afc"]
+    dist = bapps_distances(
+        result.create_metric(device="cpu"), root, categories=list(VAL_SETS), jnd_categories=[]
+    )["2afc"]
     return tuple(np.concatenate([dist[c][i] for c in VAL_SETS]) for i in range(3))
 
 
@@ -73,8 +74,9 @@ def _official_val(trainer, root: Path, workers: int):
     d0, d1, judge = [], [], []
     for category in VAL_SETS:
         data = OfficialStyleTwoAFC([root / "2afc" / "val" / category])
-        _, extra = lpips.score_2afc_dataset(OfficialStyleLoader(data, 50, workers),
-                                            trainer.forward, name=category)
+        _, extra = lpips.score_2afc_dataset(
+            OfficialStyleLoader(data, 50, workers), trainer.forward, name=category
+        )
         d0.append(extra["d0s"])
         d1.append(extra["d1s"])
         judge.append(extra["gts"])
@@ -110,8 +112,12 @@ def _flat(state: dict) -> torch.Tensor:
 
 
 def _paired(test) -> dict:
-    return {"difference": test.difference, "ci_low": test.ci_low, "ci_high": test.ci_high,
-            "p_value": test.p_value}
+    return {
+        "difference": test.difference,
+        "ci_low": test.ci_low,
+        "ci_high": test.ci_high,
+        "p_value": test.p_value,
+    }
 
 
 def main() -> int:
@@ -119,10 +125,18 @@ def main() -> int:
     parser.add_argument("--data", type=Path, default=Path("/tmp/perceptlab-bench-bapps"))
     parser.add_argument("--threads", type=int, default=2, help="torch threads (both sides)")
     parser.add_argument("--workers", type=int, default=2, help="official loader processes")
-    parser.add_argument("--official-epochs", type=int, default=1,
-                        help="official epochs to run; the time is scaled to 10")
-    parser.add_argument("--full-epochs", type=int, default=EPOCHS,
-                        help="epochs of our full path for the fast-vs-full check (10: the recipe)")
+    parser.add_argument(
+        "--official-epochs",
+        type=int,
+        default=1,
+        help="official epochs to run; the time is scaled to 10",
+    )
+    parser.add_argument(
+        "--full-epochs",
+        type=int,
+        default=EPOCHS,
+        help="epochs of our full path for the fast-vs-full check (10: the recipe)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     parser.add_argument("--quick", action="store_true", help="1/50 of the data (smoke run)")
     args = parser.parse_args()
@@ -148,8 +162,13 @@ def main() -> int:
         (work / "ours1").mkdir()
         for cache in (work / "ours10").glob("vectors-*.pt"):
             shutil.copy(cache, work / "ours1" / cache.name)
-        ours1 = fit(root, checkpoint_dir=work / "ours1", epochs=args.official_epochs,
-                    decay_epochs=0, **common)
+        ours1 = fit(
+            root,
+            checkpoint_dir=work / "ours1",
+            epochs=args.official_epochs,
+            decay_epochs=0,
+            **common,
+        )
 
         # Our own full path (images through the trunk every step, element-wise dropout), same
         # seed, so the same initialisation and batches: only the dropout noise differs from the
@@ -173,11 +192,11 @@ def main() -> int:
 
         print(f"official: {args.official_epochs} epoch(s)...", flush=True)
         trunk = LPIPS("alex", trunk_weights=None, seed=0, variant="baseline", device="cpu")
-        trainer, official_run_s = _official_epochs(root, trunk, args.official_epochs,
-                                                   args.workers)
+        trainer, official_run_s = _official_epochs(root, trunk, args.official_epochs, args.workers)
         official_s = official_run_s * EPOCHS / args.official_epochs
-        print(f"  {official_run_s:.1f} s, scaled to {EPOCHS} epochs: {official_s:.1f} s",
-              flush=True)
+        print(
+            f"  {official_run_s:.1f} s, scaled to {EPOCHS} epochs: {official_s:.1f} s", flush=True
+        )
 
         print("scoring on val traditional + cnn (untimed)...", flush=True)
         v10, v1, vf = _ours_val(ours10, root), _ours_val(ours1, root), _ours_val(full, root)
@@ -207,22 +226,32 @@ def main() -> int:
     print(f"\nLPIPS-alex lin, {figures['train_triplets']} triplets, {EPOCHS} epochs, CPU")
     print("| | time for 10 epochs | note |")
     print("|---|---|---|")
-    print(f"| official `lpips.Trainer` | {official_s:.0f} s | {e} epoch(s) run "
-          f"({official_run_s:.0f} s), scaled ×{EPOCHS / e:g} |")
+    print(
+        f"| official `lpips.Trainer` | {official_s:.0f} s | {e} epoch(s) run "
+        f"({official_run_s:.0f} s), scaled ×{EPOCHS / e:g} |"
+    )
     print(f"| ours, fast path, end to end | {ours_s:.1f} s | measured |")
     print(f"\nspeed-up {speedup:.1f}× (target ≥ {TARGET}×)")
     print(f"ours, full path: {full_epochs} epoch(s) in {full_run_s:.0f} s")
     for name in ("val_ours_10", "val_ours_1", "val_ours_full", "val_official_1"):
         s = figures[name]
-        print(f"{name}: {100 * s['score']:.2f} [{100 * s['ci_low']:.2f}, "
-              f"{100 * s['ci_high']:.2f}] on {s['n']} val triplets")
-    for label, test, n in (("ours (fast) − official", paired, e),
-                           ("ours fast − ours full", paired_full, full_epochs)):
-        print(f"{label} after {n} epoch(s): {100 * test.difference:+.2f} "
-              f"[{100 * test.ci_low:+.2f}, {100 * test.ci_high:+.2f}], p = {test.p_value:.2f}")
-    print(f"lin-weight updates after {full_epochs} epoch(s), fast vs full path: cosine "
-          f"{updates['cosine']:.4f}, relative difference {updates['relative_difference']:.3f} "
-          f"(update / initial weights {updates['relative_update']:.3f})")
+        print(
+            f"{name}: {100 * s['score']:.2f} [{100 * s['ci_low']:.2f}, "
+            f"{100 * s['ci_high']:.2f}] on {s['n']} val triplets"
+        )
+    for label, test, n in (
+        ("ours (fast) − official", paired, e),
+        ("ours fast − ours full", paired_full, full_epochs),
+    ):
+        print(
+            f"{label} after {n} epoch(s): {100 * test.difference:+.2f} "
+            f"[{100 * test.ci_low:+.2f}, {100 * test.ci_high:+.2f}], p = {test.p_value:.2f}"
+        )
+    print(
+        f"lin-weight updates after {full_epochs} epoch(s), fast vs full path: cosine "
+        f"{updates['cosine']:.4f}, relative difference {updates['relative_difference']:.3f} "
+        f"(update / initial weights {updates['relative_update']:.3f})"
+    )
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2) + "\n")
     same = all(t.ci_low <= 0 <= t.ci_high for t in (paired, paired_full))

@@ -36,14 +36,18 @@ _LABEL = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 
 def _label(value: object, what: str) -> str:
     if not isinstance(value, str) or not _LABEL.match(value) or value == SENTINEL:
-        raise ValueError(f"{what} must be a lowercase label [a-z0-9_-] (not {SENTINEL!r}), "
-                         f"got {value!r}")
+        raise ValueError(
+            f"{what} must be a lowercase label [a-z0-9_-] (not {SENTINEL!r}), got {value!r}"
+        )
     return value
 
 
 def _share(value: object, what: str, high: float = 1.0) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not (
-            math.isfinite(value) and 0.0 <= value <= high):
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not (math.isfinite(value) and 0.0 <= value <= high)
+    ):
         raise ValueError(f"{what} must be a number in [0, {high}], got {value!r}")
     return float(value)
 
@@ -95,13 +99,17 @@ class Choice:
         if lo > hi:
             raise ValueError(f"{where}: severity range [{lo}, {hi}] is empty")
         weight = data.get("weight", 1.0)
-        if isinstance(weight, bool) or not isinstance(weight, numbers.Real) or not (
-                math.isfinite(weight) and weight > 0):
+        if (
+            isinstance(weight, bool)
+            or not isinstance(weight, numbers.Real)
+            or not (math.isfinite(weight) and weight > 0)
+        ):
             raise ValueError(f"{where}: weight must be a positive number, got {weight!r}")
         models = _shas(data.get("models", ()), f"{where}: models")
         if info.model_kind is not None and not models:
-            raise ValueError(f"{where}: {info.name} needs 'models' (trained {info.model_kind} "
-                             "SHA-256s)")
+            raise ValueError(
+                f"{where}: {info.name} needs 'models' (trained {info.model_kind} SHA-256s)"
+            )
         if info.model_kind is None and models:
             raise ValueError(f"{where}: {info.name} takes no models")
         pool = tuple(data.get("pool", ()))
@@ -110,13 +118,15 @@ class Choice:
         choice = cls(info.name, (lo, hi), float(weight), models, pool)
         if pool:
             # Sampling once checks the pool exactly as generation will use it.
-            get_distortion("composed").sample_params(np.random.default_rng(0), 0.5,
-                                                     pool=list(pool))
+            get_distortion("composed").sample_params(np.random.default_rng(0), 0.5, pool=list(pool))
         return choice
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"name": self.name, "severity": list(self.severity),
-                               "weight": self.weight}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "severity": list(self.severity),
+            "weight": self.weight,
+        }
         if self.models:
             out["models"] = list(self.models)
         if self.pool:
@@ -151,8 +161,10 @@ class ExternalItem:
         outputs = data["outputs"]
         if not isinstance(outputs, Mapping) or not outputs:
             raise ValueError(f"{where}: 'outputs' must map algorithms to SHA-256s")
-        clean = {_label(k, f"{where}: algorithm"): check_sha256(v, f"{where}: output {k}")
-                 for k, v in sorted(outputs.items())}
+        clean = {
+            _label(k, f"{where}: algorithm"): check_sha256(v, f"{where}: output {k}")
+            for k, v in sorted(outputs.items())
+        }
         return cls(check_sha256(data["reference"], f"{where}: reference"), clean)
 
     def to_dict(self) -> dict[str, Any]:
@@ -175,14 +187,20 @@ class Category:
             raise ValueError(f"{where} must be a dict with 'choices' or 'external'")
         unknown = sorted(set(data) - {"choices", "external", "paired"})
         if unknown or ("choices" in data) == ("external" in data):
-            raise ValueError(f"{where} needs exactly one of 'choices' and 'external' "
-                             f"(unknown keys: {unknown})")
+            raise ValueError(
+                f"{where} needs exactly one of 'choices' and 'external' (unknown keys: {unknown})"
+            )
         if "external" in data:
             items = data["external"]
             if isinstance(items, str) or not isinstance(items, Sequence) or not items:
                 raise ValueError(f"{where}: 'external' must be a non-empty list")
-            return cls(label, external=tuple(ExternalItem.from_dict(x, f"{where} item {i}")
-                                             for i, x in enumerate(items)), paired=True)
+            return cls(
+                label,
+                external=tuple(
+                    ExternalItem.from_dict(x, f"{where} item {i}") for i, x in enumerate(items)
+                ),
+                paired=True,
+            )
         raw = data["choices"]
         if isinstance(raw, str) or not isinstance(raw, Sequence) or not raw:
             raise ValueError(f"{where}: 'choices' must be a non-empty list")
@@ -194,8 +212,10 @@ class Category:
         if not isinstance(paired, bool):
             raise ValueError(f"{where}: 'paired' must be true or false")
         if paired and not auto:
-            raise ValueError(f"{where}: a paired category needs at least two distinct algorithms "
-                             f"of one task, got tasks {sorted(map(str, tasks))}")
+            raise ValueError(
+                f"{where}: a paired category needs at least two distinct algorithms "
+                f"of one task, got tasks {sorted(map(str, tasks))}"
+            )
         return cls(label, choices=choices, paired=paired)
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,8 +259,18 @@ class TrialDesign:
         """Validate and build a design; raises ValueError naming the first problem."""
         if not isinstance(data, Mapping):
             raise ValueError("design must be a dict")
-        allowed = {"seed", "kind", "images", "categories", "counts", "patch_size", "rescale",
-                   "sentinel_rate", "jnd_identical_share", "jnd_sentinel_identical_share"}
+        allowed = {
+            "seed",
+            "kind",
+            "images",
+            "categories",
+            "counts",
+            "patch_size",
+            "rescale",
+            "sentinel_rate",
+            "jnd_identical_share",
+            "jnd_sentinel_identical_share",
+        }
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise ValueError(f"design: unknown key(s) {unknown}")
@@ -254,16 +284,22 @@ class TrialDesign:
         raw = data["categories"]
         if not isinstance(raw, Mapping) or not raw:
             raise ValueError("design: 'categories' must be a non-empty dict")
-        categories = {_label(k, "category label"): Category.from_dict(k, v)
-                      for k, v in sorted(raw.items())}
+        categories = {
+            _label(k, "category label"): Category.from_dict(k, v) for k, v in sorted(raw.items())
+        }
         blocks = _blocks(data["counts"], categories)
         if data["kind"] == "2afc":
             for category in categories.values():
                 for i, item in enumerate(category.external):
                     if len(item.outputs) < 2:
-                        raise ValueError(f"category {category.label!r} item {i}: a 2AFC trial "
-                                         "needs at least two algorithms' outputs")
-        if any(not c.external for c in categories.values() if _used(c.label, blocks)) and not images:
+                        raise ValueError(
+                            f"category {category.label!r} item {i}: a 2AFC trial "
+                            "needs at least two algorithms' outputs"
+                        )
+        if (
+            any(not c.external for c in categories.values() if _used(c.label, blocks))
+            and not images
+        ):
             raise ValueError("design: distortion categories need at least one reference image")
         if data.get("sentinel_rate", 0.0) and not images:
             raise ValueError("design: sentinels need at least one reference image in 'images'")
@@ -271,26 +307,37 @@ class TrialDesign:
         if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < MIN_SIDE:
             raise ValueError(f"design patch_size must be an integer >= {MIN_SIDE}, got {size!r}")
         return cls(
-            seed=seed, kind=data["kind"], images=images, categories=categories,
+            seed=seed,
+            kind=data["kind"],
+            images=images,
+            categories=categories,
             counts={s: dict(c) for s, c in sorted(data["counts"].items())},
-            patch_size=int(size), rescale=check_rescale(data.get("rescale")),
-            sentinel_rate=_share(data.get("sentinel_rate", 0.0), "sentinel_rate",
-                                 MAX_SENTINEL_RATE),
-            jnd_identical_share=_share(data.get("jnd_identical_share", 0.0),
-                                       "jnd_identical_share"),
-            jnd_sentinel_identical_share=_share(data.get("jnd_sentinel_identical_share", 0.8),
-                                                "jnd_sentinel_identical_share"),
-            blocks=blocks)
+            patch_size=int(size),
+            rescale=check_rescale(data.get("rescale")),
+            sentinel_rate=_share(
+                data.get("sentinel_rate", 0.0), "sentinel_rate", MAX_SENTINEL_RATE
+            ),
+            jnd_identical_share=_share(data.get("jnd_identical_share", 0.0), "jnd_identical_share"),
+            jnd_sentinel_identical_share=_share(
+                data.get("jnd_sentinel_identical_share", 0.8), "jnd_sentinel_identical_share"
+            ),
+            blocks=blocks,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form accepted by :meth:`from_dict`."""
-        return {"seed": self.seed, "kind": self.kind, "images": list(self.images),
-                "categories": {k: c.to_dict() for k, c in self.categories.items()},
-                "counts": self.counts, "patch_size": self.patch_size,
-                "rescale": list(self.rescale) if self.rescale else None,
-                "sentinel_rate": self.sentinel_rate,
-                "jnd_identical_share": self.jnd_identical_share,
-                "jnd_sentinel_identical_share": self.jnd_sentinel_identical_share}
+        return {
+            "seed": self.seed,
+            "kind": self.kind,
+            "images": list(self.images),
+            "categories": {k: c.to_dict() for k, c in self.categories.items()},
+            "counts": self.counts,
+            "patch_size": self.patch_size,
+            "rescale": list(self.rescale) if self.rescale else None,
+            "sentinel_rate": self.sentinel_rate,
+            "jnd_identical_share": self.jnd_identical_share,
+            "jnd_sentinel_identical_share": self.jnd_sentinel_identical_share,
+        }
 
     @property
     def regular_trials(self) -> int:
@@ -324,8 +371,10 @@ def _blocks(counts: object, categories: dict[str, Category]) -> tuple[tuple[str,
             raise ValueError(f"design counts[{split!r}] must map categories to counts")
         for label, n in sorted(per_category.items()):
             if label not in categories:
-                raise ValueError(f"design counts[{split!r}] names unknown category {label!r}; "
-                                 f"known: {sorted(categories)}")
+                raise ValueError(
+                    f"design counts[{split!r}] names unknown category {label!r}; "
+                    f"known: {sorted(categories)}"
+                )
             n = _count(n, f"design counts[{split!r}][{label!r}]")
             if n:
                 blocks.append((split, label, n))

@@ -60,9 +60,13 @@ class ExternalScan:
 
     def design_items(self) -> list[dict[str, Any]]:
         """``external`` entries for a design category (see :mod:`experiments.design`)."""
-        return [{"reference": self.sha256[f"{REFERENCE_DIR}/{stem}.png"],
-                 "outputs": {a: self.sha256[f"{a}/{stem}.png"] for a in self.algorithms}}
-                for stem in self.stems]
+        return [
+            {
+                "reference": self.sha256[f"{REFERENCE_DIR}/{stem}.png"],
+                "outputs": {a: self.sha256[f"{a}/{stem}.png"] for a in self.algorithms},
+            }
+            for stem in self.stems
+        ]
 
 
 @dataclass(frozen=True)
@@ -119,8 +123,11 @@ def scan_external_outputs(root: str | Path) -> ExternalScan:
     references = _pngs(reference_dir, problems)
     if not references:
         problems.append(f"{REFERENCE_DIR}/: no .png images")
-    folders = sorted(p for p in root.iterdir()
-                     if p.is_dir() and p.name != REFERENCE_DIR and not p.name.startswith("."))
+    folders = sorted(
+        p
+        for p in root.iterdir()
+        if p.is_dir() and p.name != REFERENCE_DIR and not p.name.startswith(".")
+    )
     if not folders:
         problems.append("no algorithm folders next to reference/")
     sizes: dict[str, tuple[int, int] | None] = {}
@@ -142,12 +149,18 @@ def scan_external_outputs(root: str | Path) -> ExternalScan:
             rel = f"{folder.name}/{stem}.png"
             size = _header(outputs[stem], problems, rel)
             if size is not None and sizes[stem] is not None and size != sizes[stem]:
-                problems.append(f"{rel}: size {size[0]}×{size[1]} differs from the reference's "
-                                f"{sizes[stem][0]}×{sizes[stem][1]}")
+                problems.append(
+                    f"{rel}: size {size[0]}×{size[1]} differs from the reference's "
+                    f"{sizes[stem][0]}×{sizes[stem][1]}"
+                )
             sha256[rel] = hashlib.sha256(outputs[stem].read_bytes()).hexdigest()
     if problems:
         shown = "\n  ".join(problems[:_MAX_PROBLEMS])
-        more = f"\n  … and {len(problems) - _MAX_PROBLEMS} more" if len(problems) > _MAX_PROBLEMS else ""
+        more = (
+            f"\n  … and {len(problems) - _MAX_PROBLEMS} more"
+            if len(problems) > _MAX_PROBLEMS
+            else ""
+        )
         raise ValueError(f"external outputs in {root} are not importable:\n  {shown}{more}")
     return ExternalScan(root, tuple(sorted(references)), tuple(f.name for f in folders), sha256)
 
@@ -169,5 +182,6 @@ def _records(scan: ExternalScan) -> Iterator[ExternalRecord]:
         for algorithm in scan.algorithms:
             out_rel = f"{algorithm}/{stem}.png"
             output = decode_png((scan.root / out_rel).read_bytes())
-            yield ExternalRecord(stem, algorithm, reference, output, scan.sha256[rel],
-                                 scan.sha256[out_rel])
+            yield ExternalRecord(
+                stem, algorithm, reference, output, scan.sha256[rel], scan.sha256[out_rel]
+            )

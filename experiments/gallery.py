@@ -23,16 +23,26 @@ from experiments.registry import get_distortion, list_distortions
 
 BEGIN, END = "<!-- registry:begin -->", "<!-- registry:end -->"
 GROUPS = {
-    "photometric": ("photometric",), "noise": ("noise",), "blur_compression": ("blur", "compression"),
-    "spatial": ("spatial",), "composed_cnn": ("composed", "cnn"), "real": ("real",),
+    "photometric": ("photometric",),
+    "noise": ("noise",),
+    "blur_compression": ("blur", "compression"),
+    "spatial": ("spatial",),
+    "composed_cnn": ("composed", "cnn"),
+    "real": ("real",),
 }
 _LABEL_WIDTH, _HEADER, _GAP = 170, 18, 4
 
 
-def render_grid(names: Sequence[str], patch: np.ndarray, severities: Sequence[float], *,
-                models: dict[str, list[str]] | None = None,
-                load_model: Callable[[str], bytes] | None = None, seed: int = 0,
-                scale: int = 2) -> np.ndarray:
+def render_grid(
+    names: Sequence[str],
+    patch: np.ndarray,
+    severities: Sequence[float],
+    *,
+    models: dict[str, list[str]] | None = None,
+    load_model: Callable[[str], bytes] | None = None,
+    seed: int = 0,
+    scale: int = 2,
+) -> np.ndarray:
     """A labelled grid: one row per distortion, columns reference + one per severity.
 
     Args:
@@ -87,8 +97,10 @@ def _cell(spec) -> str:
 
 def registry_markdown() -> str:
     """The markdown table of every registered distortion (family, parameters, severity)."""
-    lines = ["| distortion | family | parameters (accepted range) | severity s ∈ [0, 1] |",
-             "|---|---|---|---|"]
+    lines = [
+        "| distortion | family | parameters (accepted range) | severity s ∈ [0, 1] |",
+        "|---|---|---|---|",
+    ]
     for info in list_distortions():
         params = "<br>".join(_cell(p) for p in info.params)
         family = info.family + (f" ({info.task})" if info.task else "")
@@ -116,9 +128,15 @@ def write_docs(root: pathlib.Path) -> list[pathlib.Path]:
     from experiments.png import encode_png
 
     patches, crop = _sample_inputs()
-    trained = {kind: [train_model(kind, patches, seed=s).sha256 for s in seeds]
-               for kind, seeds in {"autoencoder": (0, 1, 2), "sr_net": (0,),
-                                   "colorizer_net": (0,), "colorizer_lut": (0,)}.items()}
+    trained = {
+        kind: [train_model(kind, patches, seed=s).sha256 for s in seeds]
+        for kind, seeds in {
+            "autoencoder": (0, 1, 2),
+            "sr_net": (0,),
+            "colorizer_net": (0,),
+            "colorizer_lut": (0,),
+        }.items()
+    }
     written = []
     (root / "img").mkdir(parents=True, exist_ok=True)
     for group, families in GROUPS.items():

@@ -113,8 +113,15 @@ class _Session:
         self.jar = CookieJar()
         self.opener = build_opener(HTTPCookieProcessor(self.jar))
 
-    def request(self, method: str, path: str, *, data: bytes | None = None, headers: dict | None = None,
-                retries: int = 5):
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: bytes | None = None,
+        headers: dict | None = None,
+        retries: int = 5,
+    ):
         url = urljoin(self.base_url, path.lstrip("/"))
         for attempt in range(retries):
             try:
@@ -131,7 +138,9 @@ class _Session:
 
     def json(self, method: str, path: str, payload: dict | None = None) -> tuple[int, dict]:
         data = json.dumps(payload).encode() if payload is not None else None
-        status, _, body = self.request(method, path, data=data, headers={"Content-Type": "application/json"})
+        status, _, body = self.request(
+            method, path, data=data, headers={"Content-Type": "application/json"}
+        )
         return status, (json.loads(body) if body else {})
 
 
@@ -142,22 +151,37 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
-def run_participant(base_url: str, study_slug: str, participant_id: str, observer: Observer | None = None, *,
-                    recruiter: str = "prolific", timeout: float = 30.0) -> BotResult:
+def run_participant(
+    base_url: str,
+    study_slug: str,
+    participant_id: str,
+    observer: Observer | None = None,
+    *,
+    recruiter: str = "prolific",
+    timeout: float = 30.0,
+) -> BotResult:
     """Take part in a study once, through the HTTP interface, and return the completion."""
     observer = observer or Observer()
     http = _Session(base_url, timeout)
     if recruiter == "prolific":
-        entry = f"/s/{study_slug}/?" + urlencode({"PROLIFIC_PID": participant_id, "STUDY_ID": "sim",
-                                                  "SESSION_ID": uuid.uuid4().hex})
+        entry = f"/s/{study_slug}/?" + urlencode(
+            {"PROLIFIC_PID": participant_id, "STUDY_ID": "sim", "SESSION_ID": uuid.uuid4().hex}
+        )
     else:
         entry = f"/s/{study_slug}/"
     status, _, body = http.request("GET", entry)
     if status != 200:
         raise BotError(f"entry page answered {status}: {body[:200]!r}")
     form = urlencode({"csrfmiddlewaretoken": _csrf(body.decode()), "consent": "yes"}).encode()
-    status, final_url, body = http.request("POST", entry, data=form, headers={
-        "Content-Type": "application/x-www-form-urlencoded", "Referer": urljoin(http.base_url, entry)})
+    status, final_url, body = http.request(
+        "POST",
+        entry,
+        data=form,
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Referer": urljoin(http.base_url, entry),
+        },
+    )
     match = re.search(r"/w/([^/]+)/", final_url)
     if status != 200 or not match:
         message = re.search(r'<p id="message">(.*?)</p>', body.decode(errors="replace"))
@@ -173,10 +197,18 @@ def run_participant(base_url: str, study_slug: str, participant_id: str, observe
             answer = observer.answer_2afc(images["ref"], images["left"], images["right"])
         else:
             answer = observer.answer_jnd(images["first"], images["second"])
-        status, reply = http.json("POST", api + "answers", {
-            "client_uuid": str(uuid.uuid4()), "position": trial["position"], "answer": answer,
-            "rt_ms": observer.response_time(), "display": {"bot": True, "dpr": 1, "exact": True}, "timing": {},
-        })
+        status, reply = http.json(
+            "POST",
+            api + "answers",
+            {
+                "client_uuid": str(uuid.uuid4()),
+                "position": trial["position"],
+                "answer": answer,
+                "rt_ms": observer.response_time(),
+                "display": {"bot": True, "dpr": 1, "exact": True},
+                "timing": {},
+            },
+        )
         if status not in (200, 201):
             raise BotError(f"answer for position {trial['position']} refused ({status}): {reply}")
         answered += 1
@@ -193,17 +225,29 @@ def _fetch_image(http: _Session, url: str) -> np.ndarray:
     return np.asarray(Image.open(io.BytesIO(body)).convert("RGB"))
 
 
-def fill_study(base_url: str, study_slug: str, *, participants: int, careless_share: float = 0.1, seed: int = 0,
-               concurrency: int = 4, observer_kwargs: dict | None = None,
-               progress: Callable[[BotResult | BotError], None] | None = None) -> list[BotResult | BotError]:
+def fill_study(
+    base_url: str,
+    study_slug: str,
+    *,
+    participants: int,
+    careless_share: float = 0.1,
+    seed: int = 0,
+    concurrency: int = 4,
+    observer_kwargs: dict | None = None,
+    progress: Callable[[BotResult | BotError], None] | None = None,
+) -> list[BotResult | BotError]:
     """Send `participants` bots (a `careless_share` of them careless) until done or the study is full."""
     rng = np.random.default_rng(seed)
     careless = rng.random(participants) < careless_share
 
     def one(i: int) -> BotResult | BotError:
-        observer = Observer(careless=bool(careless[i]), seed=seed * 100_003 + i, **(observer_kwargs or {}))
+        observer = Observer(
+            careless=bool(careless[i]), seed=seed * 100_003 + i, **(observer_kwargs or {})
+        )
         try:
-            result: BotResult | BotError = run_participant(base_url, study_slug, f"bot-{seed}-{i}", observer)
+            result: BotResult | BotError = run_participant(
+                base_url, study_slug, f"bot-{seed}-{i}", observer
+            )
         except BotError as exc:
             result = exc
         if progress is not None:
@@ -217,7 +261,10 @@ def fill_study(base_url: str, study_slug: str, *, participants: int, careless_sh
 def summarise(results: Iterable[BotResult | BotError]) -> dict:
     results = list(results)
     done = [r for r in results if isinstance(r, BotResult)]
-    return {"participants": len(results), "completed": len(done),
-            "failed_qc": sum(1 for r in done if r.completion.get("outcome") == "failed_qc"),
-            "refused": [str(r) for r in results if isinstance(r, BotError)][:5],
-            "answers": sum(r.answered for r in done)}
+    return {
+        "participants": len(results),
+        "completed": len(done),
+        "failed_qc": sum(1 for r in done if r.completion.get("outcome") == "failed_qc"),
+        "refused": [str(r) for r in results if isinstance(r, BotError)][:5],
+        "answers": sum(r.answered for r in done),
+    }

@@ -60,8 +60,13 @@ class PatchRecord:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable record without the pixels."""
-        return {"index": self.index, "box": list(self.box), "scale": self.scale,
-                "attempt": self.attempt, "size": int(self.pixels.shape[0])}
+        return {
+            "index": self.index,
+            "box": list(self.box),
+            "scale": self.scale,
+            "attempt": self.attempt,
+            "size": int(self.pixels.shape[0]),
+        }
 
 
 def check_image(image: object) -> np.ndarray:
@@ -95,13 +100,15 @@ def check_rescale(rescale: object) -> tuple[float, float] | None:
     except (TypeError, ValueError):
         raise ValueError(f"rescale must be None or a (lo, hi) pair, got {rescale!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and MIN_SCALE <= lo <= hi <= MAX_SCALE):
-        raise ValueError(f"rescale must satisfy {MIN_SCALE} <= lo <= hi <= {MAX_SCALE}, "
-                         f"got {rescale!r}")
+        raise ValueError(
+            f"rescale must satisfy {MIN_SCALE} <= lo <= hi <= {MAX_SCALE}, got {rescale!r}"
+        )
     return lo, hi
 
 
-def crop_patch(image: np.ndarray, box: tuple[int, int, int, int] | list[int],
-               size: int) -> np.ndarray:
+def crop_patch(
+    image: np.ndarray, box: tuple[int, int, int, int] | list[int], size: int
+) -> np.ndarray:
     """Cut ``box`` out of ``image`` and resize it to ``size × size`` (bicubic) if needed.
 
     This is the one function that turns a recorded crop box into pixels, for sampling and for
@@ -127,8 +134,15 @@ def is_flat(patch: np.ndarray) -> bool:
     return float((patch.astype(np.float64) @ LUMA.astype(np.float64)).var()) < FLAT_VARIANCE
 
 
-def sample_patch(image: np.ndarray, *, image_sha256: str, seed: int, index: int, size: int = 64,
-                 rescale: tuple[float, float] | None = None) -> PatchRecord:
+def sample_patch(
+    image: np.ndarray,
+    *,
+    image_sha256: str,
+    seed: int,
+    index: int,
+    size: int = 64,
+    rescale: tuple[float, float] | None = None,
+) -> PatchRecord:
     """Sample patch ``index`` of ``image`` (see the module docs for the procedure).
 
     Args:
@@ -156,8 +170,10 @@ def sample_patch(image: np.ndarray, *, image_sha256: str, seed: int, index: int,
     largest = size if bounds is None else round(size / bounds[0])
     if largest > min(h, w):
         at = "" if bounds is None else f" at scale {bounds[0]}"
-        raise ValueError(f"patch of {size}×{size}{at} needs a {largest}×{largest} crop, "
-                         f"larger than the {w}×{h} image")
+        raise ValueError(
+            f"patch of {size}×{size}{at} needs a {largest}×{largest} crop, "
+            f"larger than the {w}×{h} image"
+        )
     for attempt in range(MAX_ATTEMPTS):
         rng = derive_rng("patch", seed, image_sha256, size, bounds and list(bounds), index, attempt)
         side = size
@@ -170,14 +186,23 @@ def sample_patch(image: np.ndarray, *, image_sha256: str, seed: int, index: int,
         pixels = crop_patch(image, box, size)
         if not is_flat(pixels):
             return PatchRecord(index, box, size / side, attempt, pixels)
-    raise ValueError(f"no textured {size}×{size} patch found for index {index} after "
-                     f"{MAX_ATTEMPTS} attempts: the image is nearly flat "
-                     f"(luma variance < {FLAT_VARIANCE})")
+    raise ValueError(
+        f"no textured {size}×{size} patch found for index {index} after "
+        f"{MAX_ATTEMPTS} attempts: the image is nearly flat "
+        f"(luma variance < {FLAT_VARIANCE})"
+    )
 
 
-def sample_patches(image: np.ndarray, *, image_sha256: str, seed: int, count: int,
-                   size: int = 64, rescale: tuple[float, float] | None = None,
-                   start: int = 0) -> list[PatchRecord]:
+def sample_patches(
+    image: np.ndarray,
+    *,
+    image_sha256: str,
+    seed: int,
+    count: int,
+    size: int = 64,
+    rescale: tuple[float, float] | None = None,
+    start: int = 0,
+) -> list[PatchRecord]:
     """Sample patches ``start … start + count - 1`` of ``image``; see :func:`sample_patch`.
 
     Raises:
@@ -185,5 +210,9 @@ def sample_patches(image: np.ndarray, *, image_sha256: str, seed: int, count: in
     """
     count = _check_int(count, "count", 1)
     start = _check_int(start, "start", 0)
-    return [sample_patch(image, image_sha256=image_sha256, seed=seed, index=i, size=size,
-                         rescale=rescale) for i in range(start, start + count)]
+    return [
+        sample_patch(
+            image, image_sha256=image_sha256, seed=seed, index=i, size=size, rescale=rescale
+        )
+        for i in range(start, start + count)
+    ]

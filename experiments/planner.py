@@ -59,8 +59,11 @@ class StimulusPlan:
     label: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "chain": [dict(step) for step in self.chain],
-                "label": self.label}
+        return {
+            "source": self.source,
+            "chain": [dict(step) for step in self.chain],
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True)
@@ -98,12 +101,22 @@ class TrialPlan:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form."""
-        return {"index": self.index, "kind": self.kind, "split": self.split,
-                "category": self.category, "image_sha256": self.image_sha256,
-                "patch_index": self.patch_index, "p0": self.p0.to_dict(),
-                "p1": self.p1.to_dict(), "sentinel": self.sentinel, "identical": self.identical,
-                "expected": self.expected, "seed": self.seed, "patch_size": self.patch_size,
-                "rescale": list(self.rescale) if self.rescale else None}
+        return {
+            "index": self.index,
+            "kind": self.kind,
+            "split": self.split,
+            "category": self.category,
+            "image_sha256": self.image_sha256,
+            "patch_index": self.patch_index,
+            "p0": self.p0.to_dict(),
+            "p1": self.p1.to_dict(),
+            "sentinel": self.sentinel,
+            "identical": self.identical,
+            "expected": self.expected,
+            "seed": self.seed,
+            "patch_size": self.patch_size,
+            "rescale": list(self.rescale) if self.rescale else None,
+        }
 
 
 def _spread(offset: int, share: float) -> bool:
@@ -117,15 +130,20 @@ def _step(name: str, severity: float, rng: np.random.Generator, choice: Choice |
     return {"name": name, "params": params, "severity": severity}
 
 
-def _pick(rng: np.random.Generator, choices: tuple[Choice, ...],
-          exclude: str | None = None) -> Choice:
+def _pick(
+    rng: np.random.Generator, choices: tuple[Choice, ...], exclude: str | None = None
+) -> Choice:
     pool = [c for c in choices if c.name != exclude]
     weights = np.array([c.weight for c in pool])
     return pool[int(rng.choice(len(pool), p=weights / weights.sum()))]
 
 
-def _distorted(rng: np.random.Generator, choice: Choice,
-               severity: float | None = None, params_seed: int | None = None) -> StimulusPlan:
+def _distorted(
+    rng: np.random.Generator,
+    choice: Choice,
+    severity: float | None = None,
+    params_seed: int | None = None,
+) -> StimulusPlan:
     lo, hi = choice.severity
     if severity is None:
         severity = float(rng.uniform(lo, hi)) if hi > lo else lo
@@ -147,8 +165,9 @@ def _with_source(plan: StimulusPlan, source: str) -> StimulusPlan:
     return StimulusPlan(source, plan.chain, plan.label)
 
 
-def _regular(design: TrialDesign, category: Category, rng: np.random.Generator,
-             offset: int) -> tuple[str, StimulusPlan, StimulusPlan, bool, int | None]:
+def _regular(
+    design: TrialDesign, category: Category, rng: np.random.Generator, offset: int
+) -> tuple[str, StimulusPlan, StimulusPlan, bool, int | None]:
     if category.external:
         item = category.external[int(rng.integers(len(category.external)))]
         names = sorted(item.outputs)
@@ -177,18 +196,21 @@ def _regular(design: TrialDesign, category: Category, rng: np.random.Generator,
     return image, _with_source(sides[0], image), _with_source(sides[1], image), False, None
 
 
-def _sentinel(design: TrialDesign, rng: np.random.Generator,
-              offset: int) -> tuple[str, StimulusPlan, StimulusPlan, bool, int | None]:
+def _sentinel(
+    design: TrialDesign, rng: np.random.Generator, offset: int
+) -> tuple[str, StimulusPlan, StimulusPlan, bool, int | None]:
     image = design.images[int(rng.integers(len(design.images)))]
     reference = StimulusPlan(image, (), "reference")
-    strong = StimulusPlan(image, (_step(SENTINEL_DISTORTION, SENTINEL_STRONG, rng, None),),
-                          SENTINEL_DISTORTION)
+    strong = StimulusPlan(
+        image, (_step(SENTINEL_DISTORTION, SENTINEL_STRONG, rng, None),), SENTINEL_DISTORTION
+    )
     if design.kind == "jnd":
         if _spread(offset, design.jnd_sentinel_identical_share):
             return image, reference, reference, True, 1
         return image, reference, strong, False, 0
-    mild = StimulusPlan(image, (_step(SENTINEL_DISTORTION, SENTINEL_MILD, rng, None),),
-                        SENTINEL_DISTORTION)
+    mild = StimulusPlan(
+        image, (_step(SENTINEL_DISTORTION, SENTINEL_MILD, rng, None),), SENTINEL_DISTORTION
+    )
     if rng.random() < 0.5:
         return image, mild, strong, False, 0
     return image, strong, mild, False, 1
@@ -200,20 +222,35 @@ def plan_trial(design: TrialDesign, index: int) -> TrialPlan:
     Raises:
         ValueError: Index out of range.
     """
-    if isinstance(index, bool) or not isinstance(index, numbers.Integral) or not (
-            0 <= index < design.total_trials):
+    if (
+        isinstance(index, bool)
+        or not isinstance(index, numbers.Integral)
+        or not (0 <= index < design.total_trials)
+    ):
         raise ValueError(f"trial index must be in [0, {design.total_trials}), got {index!r}")
     index = int(index)
     rng = derive_rng("trial", design.seed, index)
     if index < design.regular_trials:
         split, label, offset = _locate(design, index)
-        image, p0, p1, identical, expected = _regular(design, design.categories[label], rng,
-                                                      offset)
+        image, p0, p1, identical, expected = _regular(design, design.categories[label], rng, offset)
         sentinel = False
     else:
         split = label = SENTINEL
-        image, p0, p1, identical, expected = _sentinel(design, rng,
-                                                       index - design.regular_trials)
+        image, p0, p1, identical, expected = _sentinel(design, rng, index - design.regular_trials)
         sentinel = True
-    return TrialPlan(index, design.kind, split, label, image, index, p0, p1, sentinel, identical,
-                     expected, design.seed, design.patch_size, design.rescale)
+    return TrialPlan(
+        index,
+        design.kind,
+        split,
+        label,
+        image,
+        index,
+        p0,
+        p1,
+        sentinel,
+        identical,
+        expected,
+        design.seed,
+        design.patch_size,
+        design.rescale,
+    )

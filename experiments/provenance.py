@@ -44,19 +44,37 @@ def _model_refs(chain: list[dict[str, Any]]) -> list[str]:
     return sorted(refs)
 
 
-def make_provenance(*, source_sha256: str, box: list[int] | tuple[int, ...], scale: float,
-                    size: int, chain: list[dict[str, Any]] | tuple[dict[str, Any], ...],
-                    seed: int, trial_index: int | None = None,
-                    patch_index: int | None = None) -> dict[str, Any]:
+def make_provenance(
+    *,
+    source_sha256: str,
+    box: list[int] | tuple[int, ...],
+    scale: float,
+    size: int,
+    chain: list[dict[str, Any]] | tuple[dict[str, Any], ...],
+    seed: int,
+    trial_index: int | None = None,
+    patch_index: int | None = None,
+) -> dict[str, Any]:
     """Build a provenance record (see the module docs). ``chain`` items need ``name`` and
     ``params``; other keys (such as ``severity``) are kept for analysis and ignored on replay."""
-    steps = [{**dict(step), "params": get_distortion(step["name"]).validate_params(step["params"])}
-             for step in chain]
-    return {"library_version": __version__,
-            "source": {"sha256": check_sha256(source_sha256, "source sha256"),
-                       "box": [int(v) for v in box], "scale": float(scale), "size": int(size)},
-            "chain": steps, "seed": int(seed), "trial_index": trial_index,
-            "patch_index": patch_index, "models": _model_refs(steps)}
+    steps = [
+        {**dict(step), "params": get_distortion(step["name"]).validate_params(step["params"])}
+        for step in chain
+    ]
+    return {
+        "library_version": __version__,
+        "source": {
+            "sha256": check_sha256(source_sha256, "source sha256"),
+            "box": [int(v) for v in box],
+            "scale": float(scale),
+            "size": int(size),
+        },
+        "chain": steps,
+        "seed": int(seed),
+        "trial_index": trial_index,
+        "patch_index": patch_index,
+        "models": _model_refs(steps),
+    }
 
 
 def _require(mapping: object, keys: set[str], what: str) -> Mapping[str, Any]:
@@ -68,9 +86,13 @@ def _require(mapping: object, keys: set[str], what: str) -> Mapping[str, Any]:
     return mapping
 
 
-def regenerate(provenance: Mapping[str, Any], *, load_image: LoadImage,
-               load_model: LoadModel | None = None,
-               allow_version_mismatch: bool = False) -> np.ndarray:
+def regenerate(
+    provenance: Mapping[str, Any],
+    *,
+    load_image: LoadImage,
+    load_model: LoadModel | None = None,
+    allow_version_mismatch: bool = False,
+) -> np.ndarray:
     """Rebuild a stimulus from its provenance record.
 
     Args:
@@ -89,9 +111,11 @@ def regenerate(provenance: Mapping[str, Any], *, load_image: LoadImage,
     """
     record = _require(provenance, {"library_version", "source", "chain"}, "record")
     if record["library_version"] != __version__ and not allow_version_mismatch:
-        raise ValueError(f"provenance was written by experiments {record['library_version']}, "
-                         f"this is {__version__}: pixels may differ (pass "
-                         "allow_version_mismatch=True to replay anyway)")
+        raise ValueError(
+            f"provenance was written by experiments {record['library_version']}, "
+            f"this is {__version__}: pixels may differ (pass "
+            "allow_version_mismatch=True to replay anyway)"
+        )
     source = _require(record["source"], {"sha256", "box", "size"}, "source")
     image = check_image(load_image(check_sha256(source["sha256"], "source sha256")))
     pixels = crop_patch(image, source["box"], int(source["size"]))
@@ -99,8 +123,7 @@ def regenerate(provenance: Mapping[str, Any], *, load_image: LoadImage,
         raise ValueError("provenance chain must be a list")
     for i, step in enumerate(record["chain"]):
         _require(step, {"name", "params"}, f"chain step {i}")
-        pixels = get_distortion(step["name"]).apply(pixels, load_model=load_model,
-                                                    **step["params"])
+        pixels = get_distortion(step["name"]).apply(pixels, load_model=load_model, **step["params"])
     return pixels
 
 
@@ -128,28 +151,42 @@ class TrialStimuli:
     p1: Stimulus
 
 
-def _render_side(plan: TrialPlan, side: StimulusPlan, patch: PatchRecord,
-                 reference_shape: tuple[int, ...], load_image: LoadImage,
-                 load_model: LoadModel | None) -> Stimulus:
+def _render_side(
+    plan: TrialPlan,
+    side: StimulusPlan,
+    patch: PatchRecord,
+    reference_shape: tuple[int, ...],
+    load_image: LoadImage,
+    load_model: LoadModel | None,
+) -> Stimulus:
     if side.source == plan.image_sha256:
         pixels = patch.pixels
     else:
         image = check_image(load_image(side.source))
         if image.shape != reference_shape:
-            raise ValueError(f"output image {side.source} is {image.shape[1]}×{image.shape[0]}, "
-                             f"its reference is {reference_shape[1]}×{reference_shape[0]}")
+            raise ValueError(
+                f"output image {side.source} is {image.shape[1]}×{image.shape[0]}, "
+                f"its reference is {reference_shape[1]}×{reference_shape[0]}"
+            )
         pixels = crop_patch(image, patch.box, plan.patch_size)
     for step in side.chain:
-        pixels = get_distortion(step["name"]).apply(pixels, load_model=load_model,
-                                                    **step["params"])
-    provenance = make_provenance(source_sha256=side.source, box=patch.box, scale=patch.scale,
-                                 size=plan.patch_size, chain=side.chain, seed=plan.seed,
-                                 trial_index=plan.index, patch_index=plan.patch_index)
+        pixels = get_distortion(step["name"]).apply(pixels, load_model=load_model, **step["params"])
+    provenance = make_provenance(
+        source_sha256=side.source,
+        box=patch.box,
+        scale=patch.scale,
+        size=plan.patch_size,
+        chain=side.chain,
+        seed=plan.seed,
+        trial_index=plan.index,
+        patch_index=plan.patch_index,
+    )
     return Stimulus(pixels, provenance, side.label)
 
 
-def render_trial(plan: TrialPlan, *, load_image: LoadImage,
-                 load_model: LoadModel | None = None) -> TrialStimuli:
+def render_trial(
+    plan: TrialPlan, *, load_image: LoadImage, load_model: LoadModel | None = None
+) -> TrialStimuli:
     """Turn a :class:`~experiments.planner.TrialPlan` into pixels and provenance records.
 
     Args:
@@ -162,9 +199,16 @@ def render_trial(plan: TrialPlan, *, load_image: LoadImage,
             from its reference.
     """
     image = check_image(load_image(plan.image_sha256))
-    patch = sample_patch(image, image_sha256=plan.image_sha256, seed=plan.seed,
-                         index=plan.patch_index, size=plan.patch_size, rescale=plan.rescale)
+    patch = sample_patch(
+        image,
+        image_sha256=plan.image_sha256,
+        seed=plan.seed,
+        index=plan.patch_index,
+        size=plan.patch_size,
+        rescale=plan.rescale,
+    )
     sides = [StimulusPlan(plan.image_sha256, (), "reference"), plan.p0, plan.p1]
-    reference, p0, p1 = (_render_side(plan, side, patch, image.shape, load_image, load_model)
-                         for side in sides)
+    reference, p0, p1 = (
+        _render_side(plan, side, patch, image.shape, load_image, load_model) for side in sides
+    )
     return TrialStimuli(plan, patch, reference, p0, p1)

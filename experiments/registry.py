@@ -117,7 +117,11 @@ class ParamSpec:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable description (for the admin and the docs)."""
-        out: dict[str, Any] = {"name": self.name, "kind": self.kind, "description": self.description}
+        out: dict[str, Any] = {
+            "name": self.name,
+            "kind": self.kind,
+            "description": self.description,
+        }
         if self.low is not None:
             out["low"], out["high"] = self.low, self.high
         if self.choices:
@@ -211,15 +215,18 @@ class Distortion:
         unknown = sorted(set(options) - set(self.info.options))
         if unknown:
             accepted = list(self.info.options) or "none"
-            raise ValueError(f"{self.name}: unknown sampling option(s) {unknown}; accepts {accepted}")
+            raise ValueError(
+                f"{self.name}: unknown sampling option(s) {unknown}; accepts {accepted}"
+            )
         params = self.sampler(rng, severity, **options)
         for spec in self.info.params:
             # Samplers compute bounds like 3**s; clamp last-ulp excursions (3.0000000000000004).
             if spec.kind == "float":
                 params[spec.name] = min(max(float(params[spec.name]), spec.low), spec.high)
             elif spec.kind == "floats":
-                params[spec.name] = [min(max(float(v), spec.low), spec.high)
-                                     for v in params[spec.name]]
+                params[spec.name] = [
+                    min(max(float(v), spec.low), spec.high) for v in params[spec.name]
+                ]
         return self.validate_params(params)
 
     def validate_params(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -242,8 +249,9 @@ class Distortion:
             self.extra_check(clean)
         return clean
 
-    def apply(self, patch: np.ndarray, *, load_model: Callable[[str], bytes] | None = None,
-              **params: Any) -> np.ndarray:
+    def apply(
+        self, patch: np.ndarray, *, load_model: Callable[[str], bytes] | None = None, **params: Any
+    ) -> np.ndarray:
         """Apply the distortion to an H×W×3 ``uint8`` patch; same shape and dtype out.
 
         Args:
@@ -268,8 +276,13 @@ class Distortion:
 _REGISTRY: dict[str, Distortion] = {}
 
 
-def register(info: DistortionInfo, *, sample: Callable[..., dict], apply: Callable[..., np.ndarray],
-             check: Callable[[dict[str, Any]], None] | None = None) -> Distortion:
+def register(
+    info: DistortionInfo,
+    *,
+    sample: Callable[..., dict],
+    apply: Callable[..., np.ndarray],
+    check: Callable[[dict[str, Any]], None] | None = None,
+) -> Distortion:
     """Add a distortion to the registry (called once per distortion at module import)."""
     if info.family not in FAMILIES or FAMILIES[info.family] != info.category:
         raise ValueError(f"{info.name}: bad family/category {info.family!r}/{info.category!r}")
@@ -286,8 +299,9 @@ def _load_all() -> None:
     import experiments.real  # noqa: F401
 
 
-def list_distortions(*, family: str | None = None,
-                     category: str | None = None) -> list[DistortionInfo]:
+def list_distortions(
+    *, family: str | None = None, category: str | None = None
+) -> list[DistortionInfo]:
     """All registered distortions, grouped by family in :data:`FAMILIES` order.
 
     Args:
@@ -304,8 +318,11 @@ def list_distortions(*, family: str | None = None,
         raise ValueError(f"unknown category {category!r}; known: {sorted(set(FAMILIES.values()))}")
     order = {f: i for i, f in enumerate(FAMILIES)}
     infos = sorted((d.info for d in _REGISTRY.values()), key=lambda i: order[i.family])
-    return [i for i in infos if (family is None or i.family == family)
-            and (category is None or i.category == category)]
+    return [
+        i
+        for i in infos
+        if (family is None or i.family == family) and (category is None or i.category == category)
+    ]
 
 
 def get_distortion(name: str) -> Distortion:

@@ -86,7 +86,9 @@ def image_set(alice, bob):
     from studies import services
 
     image_set = services.image_set_create(owner=alice, name="alice's photos", collaborators=[bob])
-    services.reference_images_upload(image_set=image_set, data=make_png(128, 100, seed=1), name="one.png")
+    services.reference_images_upload(
+        image_set=image_set, data=make_png(128, 100, seed=1), name="one.png"
+    )
     return image_set
 
 
@@ -95,8 +97,9 @@ def study(alice, bob, image_set):
     """A draft 2AFC study with a valid (tiny) design: two traditional distortions, 4 val trials."""
     from studies import services
 
-    study = services.study_create(owner=alice, name="Alice study", image_set=image_set, collaborators=[bob],
-                                  sentinel_rate=0.2)
+    study = services.study_create(
+        owner=alice, name="Alice study", image_set=image_set, collaborators=[bob], sentinel_rate=0.2
+    )
     services.distortion_spec_add(study=study, name="gaussian_blur", category="traditional")
     services.distortion_spec_add(study=study, name="jpeg", category="traditional")
     services.trial_quota_set(study=study, kind="2afc", split="val", category="traditional", count=4)

@@ -36,9 +36,19 @@ def _split(split: str, n: int) -> str:
     return split
 
 
-def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: int = 2, practice: int = 3,
-                    needed: int = 2, assignment_size: int | None = None, sentinel_rate: float | None = None,
-                    split: str = "val", **study_fields) -> Study:
+def make_live_study(
+    owner,
+    *,
+    kind: str = "2afc",
+    trials: int = 10,
+    sentinels: int = 2,
+    practice: int = 3,
+    needed: int = 2,
+    assignment_size: int | None = None,
+    sentinel_rate: float | None = None,
+    split: str = "val",
+    **study_fields,
+) -> Study:
     """A live study whose trials are small synthetic PNGs.
 
     2AFC: p0 is a faint distortion of ref, p1 a strong one; sentinels expect p0. JND: sentinel
@@ -46,9 +56,13 @@ def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: i
     even-numbered trials in train and odd ones in val.
     """
     study = study_services.study_create(
-        owner=owner, name=f"{kind} live study", kind=kind,
+        owner=owner,
+        name=f"{kind} live study",
+        kind=kind,
         assignment_size=assignment_size or (trials + sentinels + 1),
-        sentinel_rate=sentinel_rate if sentinel_rate is not None else (sentinels / max(trials + sentinels, 1)),
+        sentinel_rate=sentinel_rate
+        if sentinel_rate is not None
+        else (sentinels / max(trials + sentinels, 1)),
         **study_fields,
     )
     for n in range(trials + sentinels + practice):
@@ -59,15 +73,36 @@ def make_live_study(owner, *, kind: str = "2afc", trials: int = 10, sentinels: i
             p0 = stimulus(study, png(n, noise=2))
             p1 = stimulus(study, png(n, noise=60))
             expected = "p0" if (is_sentinel or is_practice) else ""
-            Trial.objects.create(study=study, kind=kind, split=_split(split, n), category="traditional", index=n, ref=ref,
-                                 p0=p0, p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
-                                 judgments_needed=0 if (is_sentinel or is_practice) else needed)
+            Trial.objects.create(
+                study=study,
+                kind=kind,
+                split=_split(split, n),
+                category="traditional",
+                index=n,
+                ref=ref,
+                p0=p0,
+                p1=p1,
+                is_sentinel=is_sentinel,
+                is_practice=is_practice,
+                expected=expected,
+                judgments_needed=0 if (is_sentinel or is_practice) else needed,
+            )
         else:
             p1 = ref if is_sentinel else stimulus(study, png(n, noise=30))
             expected = "same" if is_sentinel else ("different" if is_practice else "")
-            Trial.objects.create(study=study, kind=kind, split=_split(split, n), category="traditional", index=n, p0=ref,
-                                 p1=p1, is_sentinel=is_sentinel, is_practice=is_practice, expected=expected,
-                                 judgments_needed=0 if (is_sentinel or is_practice) else needed)
+            Trial.objects.create(
+                study=study,
+                kind=kind,
+                split=_split(split, n),
+                category="traditional",
+                index=n,
+                p0=ref,
+                p1=p1,
+                is_sentinel=is_sentinel,
+                is_practice=is_practice,
+                expected=expected,
+                judgments_needed=0 if (is_sentinel or is_practice) else needed,
+            )
     Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
     study.refresh_from_db()
     return study
@@ -80,8 +115,15 @@ def answer_assignment(assignment, choose) -> None:
     from crowd import services
 
     for item in assignment.items.select_related("trial").order_by("position"):
-        services.response_record(assignment_token=assignment.token, client_uuid=uuid.uuid4(), position=item.position,
-                                 answer=choose(item), rt_ms=900, display={}, timing={})
+        services.response_record(
+            assignment_token=assignment.token,
+            client_uuid=uuid.uuid4(),
+            position=item.position,
+            answer=choose(item),
+            rt_ms=900,
+            display={},
+            timing={},
+        )
     services.assignment_complete(assignment_token=assignment.token)
 
 
@@ -90,5 +132,7 @@ def collect(study, participants: int, choose, recruiter: str = "prolific") -> No
     from crowd import services
 
     for n in range(participants):
-        assignment = services.participant_enter(study=study, entry=services.Entry(recruiter, f"person-{n}"))
+        assignment = services.participant_enter(
+            study=study, entry=services.Entry(recruiter, f"person-{n}")
+        )
         answer_assignment(assignment, choose)

@@ -16,22 +16,52 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _run_worker_and_ping(env: dict, tmp_path: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", "DJANGO_SETTINGS_MODULE": "config.settings.base",
-           "SECRET_KEY": "worker-test", "DEBUG": "true", **env}
+    env = {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "SECRET_KEY": "worker-test",
+        "DEBUG": "true",
+        **env,
+    }
     env.pop("CELERY_TASK_ALWAYS_EAGER", None)
     log = open(tmp_path / "worker.log", "w")  # noqa: SIM115 - closed below
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", "default", "--pool", "solo",
-         "--loglevel", "INFO", "--hostname", f"test-{os.getpid()}@%h"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            "default",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         client = (
             "import json; from config.celery_app import app; import common.tasks as t;"
             "r = t.ping.apply_async(args=['hello'], queue='default'); print(json.dumps(r.get(timeout=60)))"
         )
-        result = subprocess.run([sys.executable, "-c", client], cwd=ROOT, env=env, capture_output=True, text=True,
-                                timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-c", client],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 0, result.stderr + (tmp_path / "worker.log").read_text()
         import json
 

@@ -27,7 +27,9 @@ def test_compose_has_the_stack_with_health_checks():
     assert devices[0]["driver"] == "nvidia"
     assert "gpu" in devices[0]["capabilities"]
     for name in ("web", "worker", "gpu-worker"):
-        assert "media:/data/media" in services[name]["volumes"], f"{name} lacks the shared media volume"
+        assert "media:/data/media" in services[name]["volumes"], (
+            f"{name} lacks the shared media volume"
+        )
     assert (ROOT / "Dockerfile").exists()
 
 
@@ -45,7 +47,10 @@ def test_every_command_refers_to_existing_modules_and_queues():
             module, attr = command[1].split(":")
             assert _module_exists(module), f"{name}: no module {module}"
             assert attr == "application"
-            assert "application =" in (ROOT / "platform" / Path(*module.split("."))).with_suffix(".py").read_text()
+            assert (
+                "application ="
+                in (ROOT / "platform" / Path(*module.split("."))).with_suffix(".py").read_text()
+            )
         elif command[0] == "celery":
             app = command[command.index("-A") + 1]
             assert _module_exists(app), f"{name}: no module {app}"
@@ -56,6 +61,11 @@ def test_every_command_refers_to_existing_modules_and_queues():
         else:
             raise AssertionError(f"{name}: unexpected command {command}")
     assert seen >= 4
-    worker_queues = set(services["worker"]["command"][services["worker"]["command"].index("-Q") + 1].split(","))
+    worker_queues = set(
+        services["worker"]["command"][services["worker"]["command"].index("-Q") + 1].split(",")
+    )
     assert worker_queues == {"default", "stimuli"}
-    assert services["gpu-worker"]["command"][services["gpu-worker"]["command"].index("-Q") + 1] == "gpu"
+    assert (
+        services["gpu-worker"]["command"][services["gpu-worker"]["command"].index("-Q") + 1]
+        == "gpu"
+    )

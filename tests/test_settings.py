@@ -14,16 +14,29 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _settings_in_subprocess(env: dict, expr: str) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")}
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "DEBUG")
+    }
     code = f"import django.conf as c; from django.conf import settings; print(repr(({expr})))"
     return subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-        env={**base, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", "DJANGO_SETTINGS_MODULE": "config.settings.base",
-             **env},
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            **base,
+            "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            **env,
+        },
     )
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("true", True), ("False", False), ("1", True), ("off", False), ("", True)])
+@pytest.mark.parametrize(
+    ("raw", "expected"), [("true", True), ("False", False), ("1", True), ("off", False), ("", True)]
+)
 def test_env_bool_accepts_known_words(raw, expected):
     assert env_bool("X", True, environ_={"X": raw}) is expected
 
@@ -59,7 +72,9 @@ def test_secret_key_is_required_when_debug_is_off():
     result = _settings_in_subprocess({"DEBUG": "false"}, "settings.SECRET_KEY")
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
-    ok = _settings_in_subprocess({"DEBUG": "false", "SECRET_KEY": "s3cret-from-env"}, "settings.SECRET_KEY")
+    ok = _settings_in_subprocess(
+        {"DEBUG": "false", "SECRET_KEY": "s3cret-from-env"}, "settings.SECRET_KEY"
+    )
     assert ok.stdout.strip() == "'s3cret-from-env'"
 
 
@@ -69,7 +84,9 @@ def test_embedded_defaults_sqlite_and_filesystem_broker(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "'django.db.backends.sqlite3', 'filesystem://'" in result.stdout
     key = (tmp_path / "secret_key").read_text()
-    assert result.stdout.strip().endswith(f"'{key[:4]}')"), "development key is generated once into var/"
+    assert result.stdout.strip().endswith(f"'{key[:4]}')"), (
+        "development key is generated once into var/"
+    )
     again = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(tmp_path)}, "settings.SECRET_KEY")
     assert again.stdout.strip() == repr(key)
 
@@ -77,7 +94,12 @@ def test_embedded_defaults_sqlite_and_filesystem_broker(tmp_path):
 def test_urls_select_postgres_and_redis(tmp_path):
     expr = "settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL"
     result = _settings_in_subprocess(
-        {"PERCEPTLAB_VAR_DIR": str(tmp_path), "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
-         "REDIS_URL": "redis://127.0.0.1:6379/3"}, expr)
+        {
+            "PERCEPTLAB_VAR_DIR": str(tmp_path),
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
+            "REDIS_URL": "redis://127.0.0.1:6379/3",
+        },
+        expr,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "('django.db.backends.postgresql', 'redis://127.0.0.1:6379/3')"

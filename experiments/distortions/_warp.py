@@ -21,8 +21,9 @@ from experiments._arrays import to_float, to_uint8
 
 def pixel_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
     """Row and column coordinates of an H×W grid, each H×W float32."""
-    rows, cols = np.meshgrid(np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32),
-                             indexing="ij")
+    rows, cols = np.meshgrid(
+        np.arange(h, dtype=np.float32), np.arange(w, dtype=np.float32), indexing="ij"
+    )
     return rows, cols
 
 

@@ -30,8 +30,9 @@ def gaussian_blur(patch: np.ndarray, *, sigma: float) -> np.ndarray:
     if sigma == 0.0:
         return patch.copy()
     x = to_float(patch)
-    return to_uint8(ndimage.gaussian_filter(x, sigma=(sigma, sigma, 0.0), mode="reflect",
-                                            truncate=3.0))
+    return to_uint8(
+        ndimage.gaussian_filter(x, sigma=(sigma, sigma, 0.0), mode="reflect", truncate=3.0)
+    )
 
 
 def bilateral_filter(patch: np.ndarray, *, sigma_spatial: float, sigma_range: float) -> np.ndarray:
@@ -65,7 +66,7 @@ def bilateral_filter(patch: np.ndarray, *, sigma_spatial: float, sigma_range: fl
             dist2 = dx * dx + dy * dy
             if dist2 == 0 or dist2 > radius * radius:
                 continue  # the centre is already in num/den with weight 1
-            neighbour = padded[:, radius + dy: radius + dy + h, radius + dx: radius + dx + w]
+            neighbour = padded[:, radius + dy : radius + dy + h, radius + dx : radius + dx + w]
             np.subtract(neighbour, x, out=diff)
             np.multiply(diff, diff, out=diff)
             np.sum(diff, axis=0, out=weight)
@@ -82,21 +83,40 @@ def _sample_gaussian(rng, s):
 
 
 def _sample_bilateral(rng, s):
-    return {"sigma_spatial": MIN_SPATIAL + (MAX_SPATIAL - MIN_SPATIAL) * s,
-            "sigma_range": MIN_RANGE + (MAX_RANGE - MIN_RANGE) * s}
+    return {
+        "sigma_spatial": MIN_SPATIAL + (MAX_SPATIAL - MIN_SPATIAL) * s,
+        "sigma_range": MIN_RANGE + (MAX_RANGE - MIN_RANGE) * s,
+    }
 
 
-register(DistortionInfo(
-    name="gaussian_blur", family="blur", category="traditional",
-    description="Isotropic Gaussian blur.", severity="sigma = 3·s pixels.",
-    params=(ParamSpec("sigma", "float", 0.0, MAX_BLUR_SIGMA, description="kernel std (px)"),)),
-    sample=_sample_gaussian, apply=gaussian_blur)
-register(DistortionInfo(
-    name="bilateral_filter", family="blur", category="traditional",
-    description="Edge-preserving bilateral smoothing.",
-    severity="sigma_spatial = 0.5 + 1.5·s px, sigma_range = 0.02 + 0.28·s.",
-    params=(ParamSpec("sigma_spatial", "float", MIN_SPATIAL, MAX_SPATIAL,
-                      description="spatial std (px)"),
-            ParamSpec("sigma_range", "float", MIN_RANGE, MAX_RANGE,
-                      description="range std (full scale)"))),
-    sample=_sample_bilateral, apply=bilateral_filter)
+register(
+    DistortionInfo(
+        name="gaussian_blur",
+        family="blur",
+        category="traditional",
+        description="Isotropic Gaussian blur.",
+        severity="sigma = 3·s pixels.",
+        params=(ParamSpec("sigma", "float", 0.0, MAX_BLUR_SIGMA, description="kernel std (px)"),),
+    ),
+    sample=_sample_gaussian,
+    apply=gaussian_blur,
+)
+register(
+    DistortionInfo(
+        name="bilateral_filter",
+        family="blur",
+        category="traditional",
+        description="Edge-preserving bilateral smoothing.",
+        severity="sigma_spatial = 0.5 + 1.5·s px, sigma_range = 0.02 + 0.28·s.",
+        params=(
+            ParamSpec(
+                "sigma_spatial", "float", MIN_SPATIAL, MAX_SPATIAL, description="spatial std (px)"
+            ),
+            ParamSpec(
+                "sigma_range", "float", MIN_RANGE, MAX_RANGE, description="range std (full scale)"
+            ),
+        ),
+    ),
+    sample=_sample_bilateral,
+    apply=bilateral_filter,
+)

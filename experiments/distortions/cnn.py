@@ -18,8 +18,9 @@ from experiments._seeding import draw_seed
 from experiments.registry import DistortionInfo, ParamSpec, register
 
 
-def cnn_autoencoder(patch: np.ndarray, *, model: str, strength: float, seed: int,
-                    load_model=None) -> np.ndarray:
+def cnn_autoencoder(
+    patch: np.ndarray, *, model: str, strength: float, seed: int, load_model=None
+) -> np.ndarray:
     """Apply a stored autoencoder.
 
     Args:
@@ -37,14 +38,23 @@ def _sample(rng, s, *, models=None):
     return {"model": choose_model(rng, "cnn_autoencoder", models), "strength": s, "seed": seed}
 
 
-register(DistortionInfo(
-    name="cnn_autoencoder", family="cnn", category="cnn",
-    description="Output of a randomly generated denoising autoencoder trained on the study's "
-                "patches.",
-    severity="strength = s (1 = the network output as in the paper); the model is drawn "
-             "uniformly from the study's models.",
-    params=(ParamSpec("model", "model", description="SHA-256 of the autoencoder"),
+register(
+    DistortionInfo(
+        name="cnn_autoencoder",
+        family="cnn",
+        category="cnn",
+        description="Output of a randomly generated denoising autoencoder trained on the study's "
+        "patches.",
+        severity="strength = s (1 = the network output as in the paper); the model is drawn "
+        "uniformly from the study's models.",
+        params=(
+            ParamSpec("model", "model", description="SHA-256 of the autoencoder"),
             ParamSpec("strength", "float", 0.0, 1.0, description="blend towards the output"),
-            ParamSpec("seed", "seed", description="seed of the input corruption")),
-    model_kind="autoencoder", options=("models",)),
-    sample=_sample, apply=cnn_autoencoder)
+            ParamSpec("seed", "seed", description="seed of the input corruption"),
+        ),
+        model_kind="autoencoder",
+        options=("models",),
+    ),
+    sample=_sample,
+    apply=cnn_autoencoder,
+)

@@ -50,8 +50,12 @@ def _check_steps(params: dict[str, Any]) -> None:
     for i, step in enumerate(steps):
         if not isinstance(step, dict) or set(step) != {"name", "params"}:
             raise ValueError(f"composed: step {i} must be a dict with keys 'name' and 'params'")
-        clean.append({"name": step["name"],
-                      "params": get_distortion(step["name"]).validate_params(step["params"])})
+        clean.append(
+            {
+                "name": step["name"],
+                "params": get_distortion(step["name"]).validate_params(step["params"]),
+            }
+        )
     _check_pool([s["name"] for s in clean])
     params["steps"] = clean  # a new list: the caller's dicts are never modified
 
@@ -78,10 +82,17 @@ def _sample_composed(rng: np.random.Generator, s: float, *, pool: Sequence[str] 
     return {"steps": steps}
 
 
-register(DistortionInfo(
-    name="composed", family="composed", category="traditional",
-    description="Two distinct atomic traditional distortions in sequence, random pair and order.",
-    severity="both steps are sampled at the same severity s.",
-    params=(ParamSpec("steps", "steps", description="[{name, params}, {name, params}]"),),
-    options=("pool",)),
-    sample=_sample_composed, apply=composed, check=_check_steps)
+register(
+    DistortionInfo(
+        name="composed",
+        family="composed",
+        category="traditional",
+        description="Two distinct atomic traditional distortions in sequence, random pair and order.",
+        severity="both steps are sampled at the same severity s.",
+        params=(ParamSpec("steps", "steps", description="[{name, params}, {name, params}]"),),
+        options=("pool",),
+    ),
+    sample=_sample_composed,
+    apply=composed,
+    check=_check_steps,
+)

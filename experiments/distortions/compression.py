@@ -30,8 +30,13 @@ def jpeg(patch: np.ndarray, *, quality: int, subsampling: str) -> np.ndarray:
         The decoded H×W×3 uint8 image.
     """
     buffer = io.BytesIO()
-    Image.fromarray(patch, mode="RGB").save(buffer, format="JPEG", quality=int(quality),
-                                            subsampling=_SUBSAMPLING[subsampling], optimize=False)
+    Image.fromarray(patch, mode="RGB").save(
+        buffer,
+        format="JPEG",
+        quality=int(quality),
+        subsampling=_SUBSAMPLING[subsampling],
+        optimize=False,
+    )
     buffer.seek(0)
     with Image.open(buffer) as decoded:
         return np.asarray(decoded.convert("RGB"), dtype=np.uint8).copy()
@@ -39,15 +44,29 @@ def jpeg(patch: np.ndarray, *, quality: int, subsampling: str) -> np.ndarray:
 
 def _sample_jpeg(rng, s):
     subsampling = "4:2:0" if rng.random() < 0.5 else "4:4:4"
-    return {"quality": round(BEST_QUALITY - (BEST_QUALITY - WORST_QUALITY) * s),
-            "subsampling": subsampling}
+    return {
+        "quality": round(BEST_QUALITY - (BEST_QUALITY - WORST_QUALITY) * s),
+        "subsampling": subsampling,
+    }
 
 
-register(DistortionInfo(
-    name="jpeg", family="compression", category="traditional",
-    description="JPEG compression round trip (Pillow/libjpeg).",
-    severity="quality = round(95 - 90·s); chroma subsampling 4:2:0 or 4:4:4 at random.",
-    params=(ParamSpec("quality", "int", WORST_QUALITY, BEST_QUALITY, description="JPEG quality"),
-            ParamSpec("subsampling", "choice", choices=tuple(_SUBSAMPLING),
-                      description="chroma subsampling"))),
-    sample=_sample_jpeg, apply=jpeg)
+register(
+    DistortionInfo(
+        name="jpeg",
+        family="compression",
+        category="traditional",
+        description="JPEG compression round trip (Pillow/libjpeg).",
+        severity="quality = round(95 - 90·s); chroma subsampling 4:2:0 or 4:4:4 at random.",
+        params=(
+            ParamSpec("quality", "int", WORST_QUALITY, BEST_QUALITY, description="JPEG quality"),
+            ParamSpec(
+                "subsampling",
+                "choice",
+                choices=tuple(_SUBSAMPLING),
+                description="chroma subsampling",
+            ),
+        ),
+    ),
+    sample=_sample_jpeg,
+    apply=jpeg,
+)

@@ -88,8 +88,9 @@ def gaussian_white_noise(patch: np.ndarray, *, sigma: float, seed: int) -> np.nd
     return to_uint8(to_float(patch) + np.float32(sigma) * _white(patch.shape, seed))
 
 
-def gaussian_colored_noise(patch: np.ndarray, *, sigma: float, exponent: float,
-                           seed: int) -> np.ndarray:
+def gaussian_colored_noise(
+    patch: np.ndarray, *, sigma: float, exponent: float, seed: int
+) -> np.ndarray:
     """Add Gaussian noise with PSD ∝ |f|^exponent and standard deviation ``sigma``.
 
     Args:
@@ -98,7 +99,9 @@ def gaussian_colored_noise(patch: np.ndarray, *, sigma: float, exponent: float,
         exponent: β in ``[-2, 2]`` (brown … violet).
         seed: Noise seed.
     """
-    return to_uint8(to_float(patch) + np.float32(sigma) * colored_field(patch.shape, exponent, seed))
+    return to_uint8(
+        to_float(patch) + np.float32(sigma) * colored_field(patch.shape, exponent, seed)
+    )
 
 
 def pink_noise(patch: np.ndarray, *, sigma: float, seed: int) -> np.ndarray:
@@ -111,8 +114,9 @@ def blue_noise(patch: np.ndarray, *, sigma: float, seed: int) -> np.ndarray:
     return gaussian_colored_noise(patch, sigma=sigma, exponent=1.0, seed=seed)
 
 
-def checkerboard(patch: np.ndarray, *, amplitude: float, period: int, phase_x: int,
-                 phase_y: int) -> np.ndarray:
+def checkerboard(
+    patch: np.ndarray, *, amplitude: float, period: int, phase_x: int, phase_y: int
+) -> np.ndarray:
     """Add a ±``amplitude`` checkerboard of square cells ``period`` pixels wide.
 
     This mimics the periodic artifacts of strided transposed convolutions:
@@ -154,33 +158,82 @@ _SIGMA = ParamSpec("sigma", "float", 0.0, MAX_SIGMA, description="noise standard
 
 
 def _info(name, description, severity, params):
-    return DistortionInfo(name=name, family="noise", category="traditional",
-                          description=description, severity=severity, params=params)
+    return DistortionInfo(
+        name=name,
+        family="noise",
+        category="traditional",
+        description=description,
+        severity=severity,
+        params=params,
+    )
 
 
-register(_info("uniform_white_noise", "Add i.i.d. uniform noise per pixel and channel.",
-               "amplitude = 0.5·s.",
-               (ParamSpec("amplitude", "float", 0.0, MAX_UNIFORM, description="half-width"), _SEED)),
-         sample=_sample_uniform, apply=uniform_white_noise)
-register(_info("gaussian_white_noise", "Add i.i.d. Gaussian noise per pixel and channel.",
-               "sigma = 0.25·s.", (_SIGMA, _SEED)),
-         sample=_sample_sigma, apply=gaussian_white_noise)
-register(_info("pink_noise", "Add Gaussian noise with a 1/f power spectrum.",
-               "sigma = 0.25·s.", (_SIGMA, _SEED)),
-         sample=_sample_sigma, apply=pink_noise)
-register(_info("blue_noise", "Add Gaussian noise with an f power spectrum.",
-               "sigma = 0.25·s.", (_SIGMA, _SEED)),
-         sample=_sample_sigma, apply=blue_noise)
-register(_info("gaussian_colored_noise",
-               "Add Gaussian noise with PSD ∝ f^β, β drawn between brown (-2) and violet (2).",
-               "sigma = 0.25·s; β uniform in [-2, 2] whatever s.",
-               (_SIGMA, ParamSpec("exponent", "float", -2.0, 2.0, description="spectral exponent β"),
-                _SEED)),
-         sample=_sample_colored, apply=gaussian_colored_noise)
-register(_info("checkerboard", "Add a periodic ± checkerboard, like transposed-conv artifacts.",
-               "amplitude = 0.25·s; cell size 1–4 px and phase drawn at random.",
-               (ParamSpec("amplitude", "float", 0.0, MAX_CHECKER, description="pattern amplitude"),
-                ParamSpec("period", "int", 1, 4, description="cell size in pixels"),
-                ParamSpec("phase_x", "int", 0, 7, description="horizontal offset"),
-                ParamSpec("phase_y", "int", 0, 7, description="vertical offset"))),
-         sample=_sample_checkerboard, apply=checkerboard)
+register(
+    _info(
+        "uniform_white_noise",
+        "Add i.i.d. uniform noise per pixel and channel.",
+        "amplitude = 0.5·s.",
+        (ParamSpec("amplitude", "float", 0.0, MAX_UNIFORM, description="half-width"), _SEED),
+    ),
+    sample=_sample_uniform,
+    apply=uniform_white_noise,
+)
+register(
+    _info(
+        "gaussian_white_noise",
+        "Add i.i.d. Gaussian noise per pixel and channel.",
+        "sigma = 0.25·s.",
+        (_SIGMA, _SEED),
+    ),
+    sample=_sample_sigma,
+    apply=gaussian_white_noise,
+)
+register(
+    _info(
+        "pink_noise",
+        "Add Gaussian noise with a 1/f power spectrum.",
+        "sigma = 0.25·s.",
+        (_SIGMA, _SEED),
+    ),
+    sample=_sample_sigma,
+    apply=pink_noise,
+)
+register(
+    _info(
+        "blue_noise",
+        "Add Gaussian noise with an f power spectrum.",
+        "sigma = 0.25·s.",
+        (_SIGMA, _SEED),
+    ),
+    sample=_sample_sigma,
+    apply=blue_noise,
+)
+register(
+    _info(
+        "gaussian_colored_noise",
+        "Add Gaussian noise with PSD ∝ f^β, β drawn between brown (-2) and violet (2).",
+        "sigma = 0.25·s; β uniform in [-2, 2] whatever s.",
+        (
+            _SIGMA,
+            ParamSpec("exponent", "float", -2.0, 2.0, description="spectral exponent β"),
+            _SEED,
+        ),
+    ),
+    sample=_sample_colored,
+    apply=gaussian_colored_noise,
+)
+register(
+    _info(
+        "checkerboard",
+        "Add a periodic ± checkerboard, like transposed-conv artifacts.",
+        "amplitude = 0.25·s; cell size 1–4 px and phase drawn at random.",
+        (
+            ParamSpec("amplitude", "float", 0.0, MAX_CHECKER, description="pattern amplitude"),
+            ParamSpec("period", "int", 1, 4, description="cell size in pixels"),
+            ParamSpec("phase_x", "int", 0, 7, description="horizontal offset"),
+            ParamSpec("phase_y", "int", 0, 7, description="vertical offset"),
+        ),
+    ),
+    sample=_sample_checkerboard,
+    apply=checkerboard,
+)

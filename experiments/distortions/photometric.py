@@ -43,8 +43,10 @@ def color_shift(patch: np.ndarray, *, delta_cb: float, delta_cr: float) -> np.nd
         patch: H×W×3 uint8.
         delta_cb, delta_cr: Chroma offsets in ``[-0.25, 0.25]``.
     """
-    offset = np.array([1.402 * delta_cr, -0.344136 * delta_cb - 0.714136 * delta_cr,
-                       1.772 * delta_cb], dtype=np.float32)
+    offset = np.array(
+        [1.402 * delta_cr, -0.344136 * delta_cb - 0.714136 * delta_cr, 1.772 * delta_cb],
+        dtype=np.float32,
+    )
     return to_uint8(to_float(patch) + offset)
 
 
@@ -82,7 +84,10 @@ def _sample_lightness(rng, s):
 
 def _sample_color(rng, s):
     angle = rng.uniform(0.0, 2.0 * math.pi)
-    return {"delta_cb": MAX_CHROMA * s * math.cos(angle), "delta_cr": MAX_CHROMA * s * math.sin(angle)}
+    return {
+        "delta_cb": MAX_CHROMA * s * math.cos(angle),
+        "delta_cr": MAX_CHROMA * s * math.sin(angle),
+    }
 
 
 def _sample_contrast(rng, s):
@@ -95,25 +100,64 @@ def _sample_saturation(rng, s):
 
 
 def _info(name, description, severity, params):
-    return DistortionInfo(name=name, family="photometric", category="traditional",
-                          description=description, severity=severity, params=params)
+    return DistortionInfo(
+        name=name,
+        family="photometric",
+        category="traditional",
+        description=description,
+        severity=severity,
+        params=params,
+    )
 
 
-register(_info("lightness_shift", "Add the same offset to R, G and B (a luma shift).",
-               "|delta| = 0.35·s, sign drawn at random.",
-               (ParamSpec("delta", "float", -MAX_LIGHTNESS, MAX_LIGHTNESS, description="luma offset"),)),
-         sample=_sample_lightness, apply=lightness_shift)
-register(_info("color_shift", "Add a constant chroma offset (YCbCr) in a random hue direction.",
-               "chroma offset length = 0.25·s, direction uniform.",
-               (ParamSpec("delta_cb", "float", -MAX_CHROMA, MAX_CHROMA, description="Cb offset"),
-                ParamSpec("delta_cr", "float", -MAX_CHROMA, MAX_CHROMA, description="Cr offset"))),
-         sample=_sample_color, apply=color_shift)
-register(_info("contrast", "Scale deviations from the mean luma.",
-               "factor = 3^(±s): flatter or steeper with equal probability.",
-               (ParamSpec("factor", "float", 1.0 / MAX_CONTRAST, MAX_CONTRAST, description="contrast gain"),)),
-         sample=_sample_contrast, apply=contrast)
-register(_info("saturation", "Scale each pixel's chroma about its own grey.",
-               "factor = 1 - s (towards grey) or 1 + 2·s (more saturated), equally likely.",
-               (ParamSpec("factor", "float", 0.0, 1.0 + MAX_SATURATION_GAIN,
-                          description="saturation gain"),)),
-         sample=_sample_saturation, apply=saturation)
+register(
+    _info(
+        "lightness_shift",
+        "Add the same offset to R, G and B (a luma shift).",
+        "|delta| = 0.35·s, sign drawn at random.",
+        (ParamSpec("delta", "float", -MAX_LIGHTNESS, MAX_LIGHTNESS, description="luma offset"),),
+    ),
+    sample=_sample_lightness,
+    apply=lightness_shift,
+)
+register(
+    _info(
+        "color_shift",
+        "Add a constant chroma offset (YCbCr) in a random hue direction.",
+        "chroma offset length = 0.25·s, direction uniform.",
+        (
+            ParamSpec("delta_cb", "float", -MAX_CHROMA, MAX_CHROMA, description="Cb offset"),
+            ParamSpec("delta_cr", "float", -MAX_CHROMA, MAX_CHROMA, description="Cr offset"),
+        ),
+    ),
+    sample=_sample_color,
+    apply=color_shift,
+)
+register(
+    _info(
+        "contrast",
+        "Scale deviations from the mean luma.",
+        "factor = 3^(±s): flatter or steeper with equal probability.",
+        (
+            ParamSpec(
+                "factor", "float", 1.0 / MAX_CONTRAST, MAX_CONTRAST, description="contrast gain"
+            ),
+        ),
+    ),
+    sample=_sample_contrast,
+    apply=contrast,
+)
+register(
+    _info(
+        "saturation",
+        "Scale each pixel's chroma about its own grey.",
+        "factor = 1 - s (towards grey) or 1 + 2·s (more saturated), equally likely.",
+        (
+            ParamSpec(
+                "factor", "float", 0.0, 1.0 + MAX_SATURATION_GAIN, description="saturation gain"
+            ),
+        ),
+    ),
+    sample=_sample_saturation,
+    apply=saturation,
+)

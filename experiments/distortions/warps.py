@@ -37,8 +37,9 @@ def shift(patch: np.ndarray, *, dx: float, dy: float) -> np.ndarray:
     return warp(patch, rows - np.float32(dy), cols - np.float32(dx))
 
 
-def affine_warp(patch: np.ndarray, *, a: float, b: float, c: float, d: float, tx: float,
-                ty: float) -> np.ndarray:
+def affine_warp(
+    patch: np.ndarray, *, a: float, b: float, c: float, d: float, tx: float, ty: float
+) -> np.ndarray:
     """Affine warp about the centre: source :math:`q = c + A (p - c) + t`,
     :math:`A = \\begin{pmatrix}1 + a & b\\\\ c & 1 + d\\end{pmatrix}` acting on ``(x, y)``.
 
@@ -87,7 +88,9 @@ def homography(patch: np.ndarray, *, offsets: list[float]) -> np.ndarray:
     """
     h, w, _ = patch.shape
     corners = np.array([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]], dtype=np.float64)
-    matrix = homography_matrix(corners, corners + np.asarray(offsets, dtype=np.float64).reshape(4, 2))
+    matrix = homography_matrix(
+        corners, corners + np.asarray(offsets, dtype=np.float64).reshape(4, 2)
+    )
     rows, cols = pixel_grid(h, w)
     ones = np.ones_like(cols)
     sx, sy, sw = np.einsum("ij,jhw->ihw", matrix, np.stack([cols, rows, ones]).astype(np.float64))
@@ -102,8 +105,13 @@ def _lattice_weights(n: int, order: int) -> np.ndarray:
     interpolating each unit vector once gives the weights, and a 2-D field is ``A_h G A_w^T``.
     """
     coords = np.linspace(0.0, GRID - 1.0, n)[None, :]
-    return np.stack([ndimage.map_coordinates(np.eye(GRID)[k], coords, order=order, mode="nearest")
-                     for k in range(GRID)], axis=1)
+    return np.stack(
+        [
+            ndimage.map_coordinates(np.eye(GRID)[k], coords, order=order, mode="nearest")
+            for k in range(GRID)
+        ],
+        axis=1,
+    )
 
 
 def _field_warp(patch: np.ndarray, field: list[float], order: int) -> np.ndarray:
@@ -155,32 +163,92 @@ def _sample_field(rng, s):
 
 
 def _info(name, description, severity, params):
-    return DistortionInfo(name=name, family="spatial", category="traditional",
-                          description=description, severity=severity, params=params)
+    return DistortionInfo(
+        name=name,
+        family="spatial",
+        category="traditional",
+        description=description,
+        severity=severity,
+        params=params,
+    )
 
 
-_FIELD = (ParamSpec("field", "floats", -MAX_FIELD, MAX_FIELD, length=2 * GRID * GRID,
-                    description="4×4 lattice of (dx, dy) displacements, px"),)
-register(_info("shift", "Sub-pixel translation with reflected borders.",
-               "offset length = 8·s px, direction uniform.",
-               (ParamSpec("dx", "float", -MAX_SHIFT, MAX_SHIFT, description="x offset (px)"),
-                ParamSpec("dy", "float", -MAX_SHIFT, MAX_SHIFT, description="y offset (px)"))),
-         sample=_sample_shift, apply=shift)
-register(_info("affine_warp", "Random affine map about the patch centre.",
-               "each matrix deviation uniform in ±0.2·s, translation in ±4·s px.",
-               (*(ParamSpec(n, "float", -MAX_AFFINE, MAX_AFFINE, description="matrix deviation")
-                  for n in "abcd"),
-                ParamSpec("tx", "float", -MAX_AFFINE_SHIFT, MAX_AFFINE_SHIFT, description="px"),
-                ParamSpec("ty", "float", -MAX_AFFINE_SHIFT, MAX_AFFINE_SHIFT, description="px"))),
-         sample=_sample_affine, apply=affine_warp)
-register(_info("homography", "Projective warp moving the four corners.",
-               "each corner coordinate moves uniformly in ±8·s px.",
-               (ParamSpec("offsets", "floats", -MAX_CORNER, MAX_CORNER, length=8,
-                          description="corner offsets (px)"),)),
-         sample=_sample_homography, apply=homography)
-register(_info("linear_warping", "Smooth warp from a 4×4 displacement lattice, bilinear.",
-               "each control displacement uniform in ±4·s px.", _FIELD),
-         sample=_sample_field, apply=linear_warping)
-register(_info("cubic_warping", "Smooth warp from a 4×4 displacement lattice, cubic spline.",
-               "each control displacement uniform in ±4·s px.", _FIELD),
-         sample=_sample_field, apply=cubic_warping)
+_FIELD = (
+    ParamSpec(
+        "field",
+        "floats",
+        -MAX_FIELD,
+        MAX_FIELD,
+        length=2 * GRID * GRID,
+        description="4×4 lattice of (dx, dy) displacements, px",
+    ),
+)
+register(
+    _info(
+        "shift",
+        "Sub-pixel translation with reflected borders.",
+        "offset length = 8·s px, direction uniform.",
+        (
+            ParamSpec("dx", "float", -MAX_SHIFT, MAX_SHIFT, description="x offset (px)"),
+            ParamSpec("dy", "float", -MAX_SHIFT, MAX_SHIFT, description="y offset (px)"),
+        ),
+    ),
+    sample=_sample_shift,
+    apply=shift,
+)
+register(
+    _info(
+        "affine_warp",
+        "Random affine map about the patch centre.",
+        "each matrix deviation uniform in ±0.2·s, translation in ±4·s px.",
+        (
+            *(
+                ParamSpec(n, "float", -MAX_AFFINE, MAX_AFFINE, description="matrix deviation")
+                for n in "abcd"
+            ),
+            ParamSpec("tx", "float", -MAX_AFFINE_SHIFT, MAX_AFFINE_SHIFT, description="px"),
+            ParamSpec("ty", "float", -MAX_AFFINE_SHIFT, MAX_AFFINE_SHIFT, description="px"),
+        ),
+    ),
+    sample=_sample_affine,
+    apply=affine_warp,
+)
+register(
+    _info(
+        "homography",
+        "Projective warp moving the four corners.",
+        "each corner coordinate moves uniformly in ±8·s px.",
+        (
+            ParamSpec(
+                "offsets",
+                "floats",
+                -MAX_CORNER,
+                MAX_CORNER,
+                length=8,
+                description="corner offsets (px)",
+            ),
+        ),
+    ),
+    sample=_sample_homography,
+    apply=homography,
+)
+register(
+    _info(
+        "linear_warping",
+        "Smooth warp from a 4×4 displacement lattice, bilinear.",
+        "each control displacement uniform in ±4·s px.",
+        _FIELD,
+    ),
+    sample=_sample_field,
+    apply=linear_warping,
+)
+register(
+    _info(
+        "cubic_warping",
+        "Smooth warp from a 4×4 displacement lattice, cubic spline.",
+        "each control displacement uniform in ±4·s px.",
+        _FIELD,
+    ),
+    sample=_sample_field,
+    apply=cubic_warping,
+)

@@ -35,8 +35,18 @@ from experiments.models._format import ModelBlob, pack_model, unpack_model
 from experiments.models.cache import clear, get_runtime, remember
 from experiments.models.kinds import KINDS, get_kind
 
-__all__ = ["KINDS", "ModelBlob", "TrainedModel", "clear", "get_runtime", "model_kinds",
-           "read_model", "remember", "sample_hparams", "train_model"]
+__all__ = [
+    "KINDS",
+    "ModelBlob",
+    "TrainedModel",
+    "clear",
+    "get_runtime",
+    "model_kinds",
+    "read_model",
+    "remember",
+    "sample_hparams",
+    "train_model",
+]
 
 
 @dataclass(frozen=True)
@@ -80,10 +90,16 @@ def _stack_patches(patches: Sequence[np.ndarray] | np.ndarray) -> np.ndarray:
     return np.stack(checked)
 
 
-def train_model(kind: str, patches: Sequence[np.ndarray] | np.ndarray, *, seed: int,
-                hparams: dict[str, Any] | None = None, steps: int | None = None,
-                device: str | None = None,
-                feature_trunk: tuple[str, Any] | None = None) -> TrainedModel:
+def train_model(
+    kind: str,
+    patches: Sequence[np.ndarray] | np.ndarray,
+    *,
+    seed: int,
+    hparams: dict[str, Any] | None = None,
+    steps: int | None = None,
+    device: str | None = None,
+    feature_trunk: tuple[str, Any] | None = None,
+) -> TrainedModel:
     """Train a model of ``kind`` on ``patches`` and serialise it.
 
     The result is also put in this process's model cache, so it can be applied right away.
@@ -119,14 +135,22 @@ def train_model(kind: str, patches: Sequence[np.ndarray] | np.ndarray, *, seed: 
     device = pick_device(device) if module.USES_TORCH else "cpu"
     if module.USES_TORCH:
         with seeded(int(seed), TRAIN_THREADS, device):
-            arrays, report = module.train(stack, hparams, steps=int(steps), device=device,
-                                          feature_trunk=feature_trunk)
+            arrays, report = module.train(
+                stack, hparams, steps=int(steps), device=device, feature_trunk=feature_trunk
+            )
     else:
-        arrays, report = module.train(stack, hparams, steps=int(steps), device=device,
-                                      feature_trunk=feature_trunk)
-    training = {"seed": int(seed), "steps": int(steps), "device": device.split(":")[0],
-                "n_patches": len(stack), "patch_shape": list(stack.shape[1:]),
-                "patches_sha256": hashlib.sha256(stack.tobytes()).hexdigest(), **report}
+        arrays, report = module.train(
+            stack, hparams, steps=int(steps), device=device, feature_trunk=feature_trunk
+        )
+    training = {
+        "seed": int(seed),
+        "steps": int(steps),
+        "device": device.split(":")[0],
+        "n_patches": len(stack),
+        "patch_shape": list(stack.shape[1:]),
+        "patches_sha256": hashlib.sha256(stack.tobytes()).hexdigest(),
+        **report,
+    }
     data = pack_model(kind, hparams, training, arrays, __version__)
     sha256 = remember(data)
     return TrainedModel(kind, sha256, hparams, training, data)

@@ -49,8 +49,13 @@ class ModelBlob:
     sha256: str
 
 
-def pack_model(kind: str, hparams: dict[str, Any], training: dict[str, Any],
-               arrays: dict[str, np.ndarray], library_version: str) -> bytes:
+def pack_model(
+    kind: str,
+    hparams: dict[str, Any],
+    training: dict[str, Any],
+    arrays: dict[str, np.ndarray],
+    library_version: str,
+) -> bytes:
     """Serialise a model; see the module docs for the layout."""
     specs = []
     chunks = []
@@ -62,8 +67,14 @@ def pack_model(kind: str, hparams: dict[str, Any], training: dict[str, Any],
             raise ValueError(f"array {name!r} has unsupported dtype {dtype}")
         specs.append({"name": name, "dtype": dtype.str, "shape": list(array.shape)})
         chunks.append(array.tobytes())
-    header = {"format": 1, "kind": kind, "hparams": hparams, "training": training,
-              "library_version": library_version, "arrays": specs}
+    header = {
+        "format": 1,
+        "kind": kind,
+        "hparams": hparams,
+        "training": training,
+        "library_version": library_version,
+        "arrays": specs,
+    }
     text = json.dumps(header, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
     return MAGIC + struct.pack("<I", len(text)) + text + b"".join(chunks)
 
@@ -84,7 +95,7 @@ def unpack_model(data: bytes, expected_sha256: str | None = None) -> ModelBlob:
         raise ValueError("not a PerceptLab model file (bad magic)")
     (length,) = struct.unpack("<I", data[8:12])
     try:
-        header = json.loads(data[12:12 + length])
+        header = json.loads(data[12 : 12 + length])
     except ValueError as error:
         raise ValueError(f"corrupt model header: {error}") from None
     offset = 12 + length
@@ -101,5 +112,11 @@ def unpack_model(data: bytes, expected_sha256: str | None = None) -> ModelBlob:
         offset = end
     if offset != len(data):
         raise ValueError("model file has trailing bytes")
-    return ModelBlob(header["kind"], header["hparams"], header["training"],
-                     header["library_version"], arrays, digest)
+    return ModelBlob(
+        header["kind"],
+        header["hparams"],
+        header["training"],
+        header["library_version"],
+        arrays,
+        digest,
+    )

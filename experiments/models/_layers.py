@@ -58,8 +58,9 @@ def pink_field(shape: tuple[int, ...], generator: torch.Generator) -> torch.Tens
     return field / field.std(dim=(-2, -1), keepdim=True)
 
 
-def corrupt(x: torch.Tensor, kind: str, strength: float,
-            generator: torch.Generator) -> torch.Tensor:
+def corrupt(
+    x: torch.Tensor, kind: str, strength: float, generator: torch.Generator
+) -> torch.Tensor:
     """Input corruption of a denoising autoencoder (paper §2.1), on N×3×H×W CPU tensors in [0, 1].
 
     ``none``: identity; ``white_noise`` / ``pink_noise``: add noise of std ``strength``;
@@ -79,14 +80,18 @@ def corrupt(x: torch.Tensor, kind: str, strength: float,
     return x
 
 
-def random_crops(data: torch.Tensor, count: int, size: int,
-                 generator: torch.Generator) -> torch.Tensor:
+def random_crops(
+    data: torch.Tensor, count: int, size: int, generator: torch.Generator
+) -> torch.Tensor:
     """``count`` random ``size × size`` crops of random images of an N×C×H×W stack (CPU)."""
     n, _, h, w = data.shape
     size = min(size, h, w)
     index = torch.randint(n, (count,), generator=generator)
     tops = torch.randint(h - size + 1, (count,), generator=generator)
     lefts = torch.randint(w - size + 1, (count,), generator=generator)
-    return torch.stack([data[i, :, t:t + size, left:left + size]
-                        for i, t, left in zip(index.tolist(), tops.tolist(), lefts.tolist(),
-                                              strict=True)])
+    return torch.stack(
+        [
+            data[i, :, t : t + size, left : left + size]
+            for i, t, left in zip(index.tolist(), tops.tolist(), lefts.tolist(), strict=True)
+        ]
+    )

@@ -92,8 +92,15 @@ def load_state(module: Any, arrays: dict[str, np.ndarray]) -> Any:
     return module.eval()
 
 
-def fit(module: Any, batch: Callable[[Any], tuple[Any, Any]], loss: Callable[[Any, Any], Any], *,
-        steps: int, lr: float, device: str) -> list[float]:
+def fit(
+    module: Any,
+    batch: Callable[[Any], tuple[Any, Any]],
+    loss: Callable[[Any, Any], Any],
+    *,
+    steps: int,
+    lr: float,
+    device: str,
+) -> list[float]:
     """Train ``module`` with Adam for ``steps`` steps; returns the loss every 10 steps.
 
     Args:

@@ -37,9 +37,23 @@ DEFAULT_STEPS = 150
 USES_TORCH = True
 BATCH = 16
 CROP = 32  # training crops: a quarter of the cost of 64×64 patches, same receptive fields
-_KEYS = {"corruption", "corruption_strength", "depth", "first_stride", "first_channels",
-         "max_channels", "skips", "force_top_skip", "n_dropout", "upsampling", "norm",
-         "activation", "l1_weight", "feature_weight", "lr"}
+_KEYS = {
+    "corruption",
+    "corruption_strength",
+    "depth",
+    "first_stride",
+    "first_channels",
+    "max_channels",
+    "skips",
+    "force_top_skip",
+    "n_dropout",
+    "upsampling",
+    "norm",
+    "activation",
+    "l1_weight",
+    "feature_weight",
+    "lr",
+}
 
 
 def sample_hparams(rng: np.random.Generator) -> dict[str, Any]:
@@ -55,8 +69,11 @@ def sample_hparams(rng: np.random.Generator) -> dict[str, Any]:
     """
     corruption = CORRUPTIONS[int(rng.integers(len(CORRUPTIONS)))]
     u = float(rng.random())
-    strength = {"pink_noise": 0.03 + 0.12 * u, "white_noise": 0.03 + 0.12 * u,
-                "downsampling": 2.0 if u < 0.5 else 4.0}.get(corruption, 0.0)
+    strength = {
+        "pink_noise": 0.03 + 0.12 * u,
+        "white_noise": 0.03 + 0.12 * u,
+        "downsampling": 2.0 if u < 0.5 else 4.0,
+    }.get(corruption, 0.0)
     depth = int(rng.integers(2, 4, endpoint=True))
     force_top_skip = bool(rng.random() < 0.5)
     n_skips = int(rng.integers(0, depth - 1, endpoint=True))
@@ -96,15 +113,19 @@ def check_hparams(h: dict[str, Any]) -> dict[str, Any]:
         (h["depth"] in (2, 3, 4), "depth"),
         (h["first_stride"] in (1, 2), "first_stride"),
         (h["first_channels"] % 4 == 0 and 4 <= h["first_channels"] <= 256, "first_channels"),
-        (h["max_channels"] % 4 == 0 and h["first_channels"] <= h["max_channels"] <= 512,
-         "max_channels"),
+        (
+            h["max_channels"] % 4 == 0 and h["first_channels"] <= h["max_channels"] <= 512,
+            "max_channels",
+        ),
         (isinstance(h["skips"], list) and len(h["skips"]) == h["depth"] - 1, "skips"),
         (0 <= h["n_dropout"] <= h["depth"] - 1, "n_dropout"),
         (0.0 <= h["l1_weight"] <= 1.0 and 0.0 <= h["feature_weight"] <= 1.0, "loss weights"),
         (h["l1_weight"] + h["feature_weight"] > 0.0, "loss weights"),
         (1e-6 <= h["lr"] <= 1e-1, "lr"),
-        (h["corruption"] != "downsampling" or h["corruption_strength"] in (2.0, 4.0),
-         "corruption_strength"),
+        (
+            h["corruption"] != "downsampling" or h["corruption_strength"] in (2.0, 4.0),
+            "corruption_strength",
+        ),
         (0.0 <= h["corruption_strength"] <= 4.0, "corruption_strength"),
     ]
     for ok, name in checks:
@@ -123,16 +144,21 @@ def build(h: dict[str, Any]):
     widths = [min(h["first_channels"] * 2**i, h["max_channels"]) for i in range(h["depth"])]
 
     def block(cin, cout, stride=1, dropout=False):
-        layers = [nn.Conv2d(cin, cout, 3, stride=stride, padding=1), norm_layer(h["norm"], cout),
-                  activation(h["activation"])]
+        layers = [
+            nn.Conv2d(cin, cout, 3, stride=stride, padding=1),
+            norm_layer(h["norm"], cout),
+            activation(h["activation"]),
+        ]
         return nn.Sequential(*layers, *([nn.Dropout(0.5)] if dropout else []))
 
     def up(cin, cout, dropout=False):
         if h["upsampling"] == "transposed":
             first = nn.ConvTranspose2d(cin, cout, 4, stride=2, padding=1)
         else:
-            first = nn.Sequential(nn.Upsample(scale_factor=2, mode=h["upsampling"]),
-                                  nn.Conv2d(cin, cout, 3, padding=1))
+            first = nn.Sequential(
+                nn.Upsample(scale_factor=2, mode=h["upsampling"]),
+                nn.Conv2d(cin, cout, 3, padding=1),
+            )
         layers = [first, norm_layer(h["norm"], cout), activation(h["activation"])]
         return nn.Sequential(*layers, *([nn.Dropout(0.5)] if dropout else []))
 
@@ -141,15 +167,22 @@ def build(h: dict[str, Any]):
             super().__init__()
             self.encoder = nn.ModuleList(
                 [block(3, widths[0], h["first_stride"])]
-                + [block(widths[i - 1], widths[i], 2) for i in range(1, h["depth"])])
+                + [block(widths[i - 1], widths[i], 2) for i in range(1, h["depth"])]
+            )
             levels = list(range(h["depth"] - 2, -1, -1))  # decoder order: bottleneck → top
             self.levels = levels
             self.decoder = nn.ModuleList(
-                [up(widths[i + 1], widths[i], dropout=j < h["n_dropout"])
-                 for j, i in enumerate(levels)])
+                [
+                    up(widths[i + 1], widths[i], dropout=j < h["n_dropout"])
+                    for j, i in enumerate(levels)
+                ]
+            )
             self.fuse = nn.ModuleList(
-                [block(2 * widths[i], widths[i]) if h["skips"][i] else nn.Identity()
-                 for i in levels])
+                [
+                    block(2 * widths[i], widths[i]) if h["skips"][i] else nn.Identity()
+                    for i in levels
+                ]
+            )
             self.final_up = up(widths[0], widths[0]) if h["first_stride"] == 2 else nn.Identity()
             self.out = nn.Conv2d(widths[0], 3, 3, padding=1)
             self.multiple = h["first_stride"] * 2 ** (h["depth"] - 1)
@@ -169,8 +202,14 @@ def build(h: dict[str, Any]):
     return Autoencoder()
 
 
-def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
-          feature_trunk: tuple[str, Any] | None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def train(
+    patches: np.ndarray,
+    h: dict[str, Any],
+    *,
+    steps: int,
+    device: str,
+    feature_trunk: tuple[str, Any] | None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Train on random batches of ``patches`` to undo the sampled corruption.
 
     Loss: :math:`w_1 \\lVert G(c(x)) - x\\rVert_1 + w_f \\frac1L \\sum_l
@@ -207,12 +246,16 @@ def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
                 wanted = trunk(target)
             got = trunk(output)
             value = value + feature_weight * sum(
-                (a - b).abs().mean() for a, b in zip(got, wanted, strict=True)) / len(got)
+                (a - b).abs().mean() for a, b in zip(got, wanted, strict=True)
+            ) / len(got)
         return value
 
     history = fit(net, batch, loss, steps=steps, lr=h["lr"], device=device)
-    report = {"loss_history": history, "feature_trunk": trunk_name,
-              "feature_weight_used": feature_weight}
+    report = {
+        "loss_history": history,
+        "feature_trunk": trunk_name,
+        "feature_weight_used": feature_weight,
+    }
     return state_arrays(net), report
 
 
@@ -234,8 +277,12 @@ class AutoencoderRuntime:
 
         def run():
             x = to_tensor(patch)
-            noisy = corrupt(x, self.hparams["corruption"], self.hparams["corruption_strength"],
-                            torch.Generator().manual_seed(seed))
+            noisy = corrupt(
+                x,
+                self.hparams["corruption"],
+                self.hparams["corruption_strength"],
+                torch.Generator().manual_seed(seed),
+            )
             return x + strength * (self.net(noisy).clamp(0.0, 1.0) - x)
 
         return to_patch(run_cpu(run))

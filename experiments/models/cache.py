@@ -30,8 +30,9 @@ def remember(data: bytes) -> str:
     return blob.sha256
 
 
-def get_runtime(sha256: str, load_model: Callable[[str], bytes] | None,
-                kind: str | None = None) -> Any:
+def get_runtime(
+    sha256: str, load_model: Callable[[str], bytes] | None, kind: str | None = None
+) -> Any:
     """The runtime for ``sha256``, loading it through ``load_model`` on a cache miss.
 
     Args:
@@ -49,8 +50,10 @@ def get_runtime(sha256: str, load_model: Callable[[str], bytes] | None,
             _runtimes.move_to_end(sha256)
     if entry is None:
         if load_model is None:
-            raise ValueError(f"model {sha256} is not loaded in this process; pass "
-                             "load_model=<callable sha256 -> bytes>")
+            raise ValueError(
+                f"model {sha256} is not loaded in this process; pass "
+                "load_model=<callable sha256 -> bytes>"
+            )
         blob = unpack_model(load_model(sha256), expected_sha256=sha256)
         entry = (blob.kind, _build(blob))
         _store(sha256, entry)

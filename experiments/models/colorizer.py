@@ -26,8 +26,10 @@ _KEYS = {"channels", "lr"}
 
 def sample_hparams(rng: np.random.Generator) -> dict[str, Any]:
     """``channels`` ∈ {16, 24, 32}, ``lr`` log-uniform in [5e-4, 3e-3]."""
-    return {"channels": int(rng.choice([16, 24, 32])),
-            "lr": float(10.0 ** rng.uniform(math.log10(5e-4), math.log10(3e-3)))}
+    return {
+        "channels": int(rng.choice([16, 24, 32])),
+        "lr": float(10.0 ** rng.uniform(math.log10(5e-4), math.log10(3e-3))),
+    }
 
 
 def check_hparams(h: dict[str, Any]) -> dict[str, Any]:
@@ -51,13 +53,19 @@ def build(h: dict[str, Any]):
         def __init__(self):
             super().__init__()
             self.body = nn.Sequential(
-                nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(c, 2 * c, 3, stride=2, padding=1), nn.ReLU(),
-                nn.Conv2d(2 * c, 2 * c, 3, padding=2, dilation=2), nn.ReLU(),
-                nn.Conv2d(2 * c, 2 * c, 3, padding=2, dilation=2), nn.ReLU(),
+                nn.Conv2d(1, c, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(c, 2 * c, 3, stride=2, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(2 * c, 2 * c, 3, padding=2, dilation=2),
+                nn.ReLU(),
+                nn.Conv2d(2 * c, 2 * c, 3, padding=2, dilation=2),
+                nn.ReLU(),
                 nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                nn.Conv2d(2 * c, c, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(c, 2, 3, padding=1))
+                nn.Conv2d(2 * c, c, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(c, 2, 3, padding=1),
+            )
 
         def forward(self, y):
             padded, height, width = pad_to_multiple(y, 2)
@@ -74,8 +82,9 @@ def split_luma_chroma(patches: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.ascontiguousarray(ycc[:, :1]), np.ascontiguousarray(ycc[:, 1:])
 
 
-def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
-          feature_trunk: Any = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def train(
+    patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str, feature_trunk: Any = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Fit luma → chroma with an ℓ1 loss on random crops."""
     import torch
 
@@ -90,8 +99,14 @@ def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
         crops = random_crops(stack, BATCH, CROP, generator)
         return crops[:, :1], crops[:, 1:]
 
-    history = fit(net, batch, lambda out, target: (out - target).abs().mean(), steps=steps,
-                  lr=h["lr"], device=device)
+    history = fit(
+        net,
+        batch,
+        lambda out, target: (out - target).abs().mean(),
+        steps=steps,
+        lr=h["lr"],
+        device=device,
+    )
     return state_arrays(net), {"loss_history": history}
 
 

@@ -43,8 +43,9 @@ def bin_index(y: np.ndarray, luma_bins: int) -> np.ndarray:
     return level * (len(TEXTURE_EDGES) + 1) + texture
 
 
-def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
-          feature_trunk: Any = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def train(
+    patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str, feature_trunk: Any = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Mean chroma per bin over every pixel of ``patches``."""
     from experiments._arrays import rgb_to_ycbcr, to_float
 

@@ -28,9 +28,11 @@ _KEYS = {"channels", "layers", "lr"}
 
 def sample_hparams(rng: np.random.Generator) -> dict[str, Any]:
     """``channels`` ∈ {16, 24, 32}, ``layers`` 3–5, ``lr`` log-uniform in [5e-4, 3e-3]."""
-    return {"channels": int(rng.choice([16, 24, 32])),
-            "layers": int(rng.integers(3, 5, endpoint=True)),
-            "lr": float(10.0 ** rng.uniform(math.log10(5e-4), math.log10(3e-3)))}
+    return {
+        "channels": int(rng.choice([16, 24, 32])),
+        "layers": int(rng.integers(3, 5, endpoint=True)),
+        "lr": float(10.0 ** rng.uniform(math.log10(5e-4), math.log10(3e-3))),
+    }
 
 
 def check_hparams(h: dict[str, Any]) -> dict[str, Any]:
@@ -69,8 +71,9 @@ def upsampled_input(patch: np.ndarray, factor: int, down: str) -> np.ndarray:
     return down_up(patch, factor, down, "bicubic")
 
 
-def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
-          feature_trunk: Any = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def train(
+    patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str, feature_trunk: Any = None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Fit on (degraded, original) pairs for every factor and downsampling kernel."""
     import torch
 
@@ -78,8 +81,9 @@ def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
     from experiments.models._torch import fit, state_arrays, to_tensor
     from experiments.real._resize import DOWNSAMPLERS
 
-    inputs = np.stack([upsampled_input(p, f, d) for p in patches for f in FACTORS
-                       for d in DOWNSAMPLERS])
+    inputs = np.stack(
+        [upsampled_input(p, f, d) for p in patches for f in FACTORS for d in DOWNSAMPLERS]
+    )
     targets = np.repeat(patches, len(FACTORS) * len(DOWNSAMPLERS), axis=0)
     pairs = torch.cat([to_tensor(inputs), to_tensor(targets)], dim=1)  # N×6×H×W
     net = build(h)
@@ -88,8 +92,14 @@ def train(patches: np.ndarray, h: dict[str, Any], *, steps: int, device: str,
         crops = random_crops(pairs, BATCH, CROP, generator)
         return crops[:, :3], crops[:, 3:]
 
-    history = fit(net, batch, lambda out, target: (out - target).abs().mean(), steps=steps,
-                  lr=h["lr"], device=device)
+    history = fit(
+        net,
+        batch,
+        lambda out, target: (out - target).abs().mean(),
+        steps=steps,
+        lr=h["lr"],
+        device=device,
+    )
     return state_arrays(net), {"loss_history": history}
 
 

@@ -55,6 +55,7 @@ def _sample_task(rng, s):
 def _sampler(name):
     def sample(rng, s, *, models=None):
         return {**_sample_task(rng, s), "model": choose_model(rng, name, models)}
+
     return sample
 
 
@@ -62,20 +63,46 @@ _STRENGTH = ParamSpec("strength", "float", 0.0, 1.0, description="blend towards 
 _MODEL = ParamSpec("model", "model", description="SHA-256 of the trained colouriser")
 _SEVERITY = "strength = s (1 = the colouriser's output from the grey input)."
 
-register(DistortionInfo(
-    name="colorize_grey", family="real", category="real",
-    description="Grey input left uncoloured (zero chroma).", severity=_SEVERITY,
-    params=(_STRENGTH,), task="colorize"),
-    sample=_sample_task, apply=colorize_grey)
-register(DistortionInfo(
-    name="colorize_lut", family="real", category="real",
-    description="Chroma from a per-(luma, texture) table learned on the study's patches.",
-    severity=_SEVERITY, params=(_STRENGTH, _MODEL), task="colorize",
-    model_kind="colorizer_lut", options=("models",)),
-    sample=_sampler("colorize_lut"), apply=colorize_lut)
-register(DistortionInfo(
-    name="colorize_net", family="real", category="real",
-    description="Chroma from a small CNN trained on the study's patches.",
-    severity=_SEVERITY, params=(_STRENGTH, _MODEL), task="colorize",
-    model_kind="colorizer_net", options=("models",)),
-    sample=_sampler("colorize_net"), apply=colorize_net)
+register(
+    DistortionInfo(
+        name="colorize_grey",
+        family="real",
+        category="real",
+        description="Grey input left uncoloured (zero chroma).",
+        severity=_SEVERITY,
+        params=(_STRENGTH,),
+        task="colorize",
+    ),
+    sample=_sample_task,
+    apply=colorize_grey,
+)
+register(
+    DistortionInfo(
+        name="colorize_lut",
+        family="real",
+        category="real",
+        description="Chroma from a per-(luma, texture) table learned on the study's patches.",
+        severity=_SEVERITY,
+        params=(_STRENGTH, _MODEL),
+        task="colorize",
+        model_kind="colorizer_lut",
+        options=("models",),
+    ),
+    sample=_sampler("colorize_lut"),
+    apply=colorize_lut,
+)
+register(
+    DistortionInfo(
+        name="colorize_net",
+        family="real",
+        category="real",
+        description="Chroma from a small CNN trained on the study's patches.",
+        severity=_SEVERITY,
+        params=(_STRENGTH, _MODEL),
+        task="colorize",
+        model_kind="colorizer_net",
+        options=("models",),
+    ),
+    sample=_sampler("colorize_net"),
+    apply=colorize_net,
+)

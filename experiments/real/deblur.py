@@ -61,13 +61,13 @@ def point_spread(blur: str, size: float, angle: float) -> np.ndarray:
     return kernel / kernel.sum()
 
 
-def blurred_observation(patch: np.ndarray, psf: np.ndarray, noise: float,
-                        seed: int) -> np.ndarray:
+def blurred_observation(patch: np.ndarray, psf: np.ndarray, noise: float, seed: int) -> np.ndarray:
     """``quantise(psf * x + n)`` as float in [0, 1], with ``n ~ N(0, noise²)`` from ``seed``."""
     x = to_float(patch)
     blurred = ndimage.convolve(x, psf[..., None], mode="reflect")
     noisy = blurred + np.float32(noise) * np.random.default_rng(seed).standard_normal(
-        x.shape, dtype=np.float32)
+        x.shape, dtype=np.float32
+    )
     return to_float(to_uint8(noisy))
 
 
@@ -76,11 +76,12 @@ def _deconvolve(observed: np.ndarray, psf: np.ndarray, solve) -> np.ndarray:
     padded = np.pad(observed, ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
     h, w, _ = observed.shape
     out = np.stack([solve(padded[..., c].astype(np.float64), psf) for c in range(3)], axis=-1)
-    return out[pad:pad + h, pad:pad + w].astype(np.float32)
+    return out[pad : pad + h, pad : pad + w].astype(np.float32)
 
 
-def deblur(patch: np.ndarray, *, blur: str, size: float, angle: float, noise: float, seed: int,
-           method: str) -> np.ndarray:
+def deblur(
+    patch: np.ndarray, *, blur: str, size: float, angle: float, noise: float, seed: int, method: str
+) -> np.ndarray:
     """Blur ``patch`` (see the module docs) and deconvolve it with ``method``.
 
     Args:
@@ -97,9 +98,11 @@ def deblur(patch: np.ndarray, *, blur: str, size: float, angle: float, noise: fl
     psf = point_spread(blur, size, angle)
     observed = blurred_observation(patch, psf, noise, seed)
     if method == "wiener":
+
         def solve(y, h):
             return restoration.wiener(y, h, WIENER_BALANCE, clip=False)
     elif method == "richardson_lucy":
+
         def solve(y, h):
             return restoration.richardson_lucy(y, h, num_iter=RL_ITERATIONS, clip=False)
     else:
@@ -107,14 +110,20 @@ def deblur(patch: np.ndarray, *, blur: str, size: float, angle: float, noise: fl
 
         def solve(y, h):
             return restoration.unsupervised_wiener(y, h, clip=False, rng=rng)[0]
+
     return to_uint8(_deconvolve(observed, psf, solve))
 
 
 def _sample(rng: np.random.Generator, s: float) -> dict:
     blur = BLURS[int(rng.integers(len(BLURS)))]
     angle = rng.uniform(0.0, math.pi)
-    return {"blur": blur, "size": MIN_SIZE + (MAX_SIZE - MIN_SIZE) * s, "angle": angle,
-            "noise": NOISE_SIGMA, "seed": draw_seed(rng)}
+    return {
+        "blur": blur,
+        "size": MIN_SIZE + (MAX_SIZE - MIN_SIZE) * s,
+        "angle": angle,
+        "noise": NOISE_SIGMA,
+        "seed": draw_seed(rng),
+    }
 
 
 _PARAMS = (
@@ -124,19 +133,30 @@ _PARAMS = (
     ParamSpec("noise", "float", 0.0, 0.05, description="noise std before deconvolution"),
     ParamSpec("seed", "seed", description="seed of the noise and the Gibbs sampler"),
 )
-_NAMES = {"wiener": "Wiener–Hunt deconvolution",
-          "richardson_lucy": f"Richardson–Lucy deconvolution ({RL_ITERATIONS} iterations)",
-          "unsupervised_wiener": "unsupervised Wiener–Hunt deconvolution (Gibbs sampler)"}
+_NAMES = {
+    "wiener": "Wiener–Hunt deconvolution",
+    "richardson_lucy": f"Richardson–Lucy deconvolution ({RL_ITERATIONS} iterations)",
+    "unsupervised_wiener": "unsupervised Wiener–Hunt deconvolution (Gibbs sampler)",
+}
 
 for _method, _label in _NAMES.items():
-    def _apply(patch, *, blur, size, angle, noise, seed, _method=_method):
-        return deblur(patch, blur=blur, size=size, angle=angle, noise=noise, seed=seed,
-                      method=_method)
 
-    register(DistortionInfo(
-        name=f"deblur_{_method}", family="real", category="real",
-        description=f"Motion or defocus blur plus noise, restored by {_label}.",
-        severity=f"PSF size = {MIN_SIZE} + {MAX_SIZE - MIN_SIZE}·s px; shape and angle random; "
-                 f"noise std {NOISE_SIGMA}.",
-        params=_PARAMS, task="deblur"),
-        sample=_sample, apply=_apply)
+    def _apply(patch, *, blur, size, angle, noise, seed, _method=_method):
+        return deblur(
+            patch, blur=blur, size=size, angle=angle, noise=noise, seed=seed, method=_method
+        )
+
+    register(
+        DistortionInfo(
+            name=f"deblur_{_method}",
+            family="real",
+            category="real",
+            description=f"Motion or defocus blur plus noise, restored by {_label}.",
+            severity=f"PSF size = {MIN_SIZE} + {MAX_SIZE - MIN_SIZE}·s px; shape and angle random; "
+            f"noise std {NOISE_SIGMA}.",
+            params=_PARAMS,
+            task="deblur",
+        ),
+        sample=_sample,
+        apply=_apply,
+    )

@@ -35,8 +35,9 @@ FLOW_RADIUS = 4
 PHASE_UPSAMPLING = 20
 
 
-def neighbour_frames(patch: np.ndarray, dx: float, dy: float,
-                     zoom: float) -> tuple[np.ndarray, np.ndarray]:
+def neighbour_frames(
+    patch: np.ndarray, dx: float, dy: float, zoom: float
+) -> tuple[np.ndarray, np.ndarray]:
     """The frames before and after ``patch`` (float32 H×W×3), see the module docs."""
     x = to_float(patch)
     h, w, _ = x.shape
@@ -45,8 +46,13 @@ def neighbour_frames(patch: np.ndarray, dx: float, dy: float,
     frames = []
     for t in (-0.5, 0.5):
         scale = zoom**t
-        frames.append(sample_channels(x, (cy + (rows - cy - t * dy) / scale).astype(np.float32),
-                                      (cx + (cols - cx - t * dx) / scale).astype(np.float32)))
+        frames.append(
+            sample_channels(
+                x,
+                (cy + (rows - cy - t * dy) / scale).astype(np.float32),
+                (cx + (cols - cx - t * dx) / scale).astype(np.float32),
+            )
+        )
     return frames[0], frames[1]
 
 
@@ -57,12 +63,13 @@ def _blend(before: np.ndarray, after: np.ndarray) -> np.ndarray:
 def _flow(before: np.ndarray, after: np.ndarray) -> np.ndarray:
     from skimage.registration import optical_flow_ilk
 
-    v_rows, v_cols = optical_flow_ilk(luma(before)[..., 0], luma(after)[..., 0],
-                                      radius=FLOW_RADIUS)
+    v_rows, v_cols = optical_flow_ilk(luma(before)[..., 0], luma(after)[..., 0], radius=FLOW_RADIUS)
     rows, cols = pixel_grid(*before.shape[:2])
     half_r, half_c = 0.5 * v_rows, 0.5 * v_cols
-    return 0.5 * (sample_channels(before, rows - half_r, cols - half_c)
-                  + sample_channels(after, rows + half_r, cols + half_c))
+    return 0.5 * (
+        sample_channels(before, rows - half_r, cols - half_c)
+        + sample_channels(after, rows + half_r, cols + half_c)
+    )
 
 
 def _fourier_translate(image: np.ndarray, shift: np.ndarray) -> np.ndarray:
@@ -74,7 +81,9 @@ def _fourier_translate(image: np.ndarray, shift: np.ndarray) -> np.ndarray:
     padded = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="symmetric")
     spectrum = np.fft.fft2(padded, axes=(0, 1))
     moved = np.stack([ndimage.fourier_shift(spectrum[..., c], shift) for c in range(3)], -1)
-    return np.real(np.fft.ifft2(moved, axes=(0, 1)))[pad:pad + h, pad:pad + w].astype(np.float32)
+    return np.real(np.fft.ifft2(moved, axes=(0, 1)))[pad : pad + h, pad : pad + w].astype(
+        np.float32
+    )
 
 
 def _phase(before: np.ndarray, after: np.ndarray) -> np.ndarray:
@@ -85,16 +94,18 @@ def _phase(before: np.ndarray, after: np.ndarray) -> np.ndarray:
         # A flat patch has no phase to correlate; skimage warns and returns a zero shift,
         # which is the right answer for it.
         warnings.filterwarnings("ignore", message="Could not determine RMS error")
-        s, _, _ = phase_cross_correlation(luma(before)[..., 0], luma(after)[..., 0],
-                                          upsample_factor=PHASE_UPSAMPLING)
+        s, _, _ = phase_cross_correlation(
+            luma(before)[..., 0], luma(after)[..., 0], upsample_factor=PHASE_UPSAMPLING
+        )
     return 0.5 * (_fourier_translate(before, -0.5 * s) + _fourier_translate(after, 0.5 * s))
 
 
 _METHODS = {"blend": _blend, "flow": _flow, "phase": _phase}
 
 
-def frame_interpolation(patch: np.ndarray, *, dx: float, dy: float, zoom: float,
-                        method: str) -> np.ndarray:
+def frame_interpolation(
+    patch: np.ndarray, *, dx: float, dy: float, zoom: float, method: str
+) -> np.ndarray:
     """Make the two neighbouring frames of ``patch`` and interpolate the middle one.
 
     Args:
@@ -110,27 +121,45 @@ def frame_interpolation(patch: np.ndarray, *, dx: float, dy: float, zoom: float,
 def _sample(rng: np.random.Generator, s: float) -> dict:
     angle = rng.uniform(0.0, 2.0 * math.pi)
     zoom_sign = 1.0 if rng.random() < 0.5 else -1.0
-    return {"dx": MAX_MOTION * s * math.cos(angle), "dy": MAX_MOTION * s * math.sin(angle),
-            "zoom": math.exp(zoom_sign * MAX_ZOOM_LOG * s)}
+    return {
+        "dx": MAX_MOTION * s * math.cos(angle),
+        "dy": MAX_MOTION * s * math.sin(angle),
+        "zoom": math.exp(zoom_sign * MAX_ZOOM_LOG * s),
+    }
 
 
 _PARAMS = (
     ParamSpec("dx", "float", -MAX_MOTION, MAX_MOTION, description="motion x between frames (px)"),
     ParamSpec("dy", "float", -MAX_MOTION, MAX_MOTION, description="motion y between frames (px)"),
-    ParamSpec("zoom", "float", math.exp(-MAX_ZOOM_LOG), math.exp(MAX_ZOOM_LOG),
-              description="scale change between frames"),
+    ParamSpec(
+        "zoom",
+        "float",
+        math.exp(-MAX_ZOOM_LOG),
+        math.exp(MAX_ZOOM_LOG),
+        description="scale change between frames",
+    ),
 )
-_LABELS = {"blend": "averaging the two frames",
-           "flow": "Lucas–Kanade optical flow and half-way warping",
-           "phase": "global phase correlation and Fourier phase shifts"}
+_LABELS = {
+    "blend": "averaging the two frames",
+    "flow": "Lucas–Kanade optical flow and half-way warping",
+    "phase": "global phase correlation and Fourier phase shifts",
+}
 
 for _method, _label in _LABELS.items():
+
     def _apply(patch, *, dx, dy, zoom, _method=_method):
         return frame_interpolation(patch, dx=dx, dy=dy, zoom=zoom, method=_method)
 
-    register(DistortionInfo(
-        name=f"frameinterp_{_method}", family="real", category="real",
-        description=f"Middle frame of a synthetic motion, interpolated by {_label}.",
-        severity="motion length = 8·s px (random direction); zoom = 1.08^(±s).",
-        params=_PARAMS, task="frameinterp"),
-        sample=_sample, apply=_apply)
+    register(
+        DistortionInfo(
+            name=f"frameinterp_{_method}",
+            family="real",
+            category="real",
+            description=f"Middle frame of a synthetic motion, interpolated by {_label}.",
+            severity="motion length = 8·s px (random direction); zoom = 1.08^(±s).",
+            params=_PARAMS,
+            task="frameinterp",
+        ),
+        sample=_sample,
+        apply=_apply,
+    )

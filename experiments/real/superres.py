@@ -38,8 +38,9 @@ def superres_classical(patch: np.ndarray, *, factor: int, down: str, method: str
     return down_up(patch, factor, down, method)
 
 
-def superres_net(patch: np.ndarray, *, factor: int, down: str, model: str,
-                 load_model=None) -> np.ndarray:
+def superres_net(
+    patch: np.ndarray, *, factor: int, down: str, model: str, load_model=None
+) -> np.ndarray:
     """Super-resolve the ×``factor`` degraded patch with a stored ``sr_net`` model."""
     return runtime(model, "sr_net", load_model).apply(patch, factor=factor, down=down)
 
@@ -61,15 +62,32 @@ _TASK_PARAMS = (
 _SEVERITY = "factor = 2 for s < 1/3, 3 for s < 2/3, else 4; downsampling kernel drawn at random."
 
 for _method in UPSAMPLERS:
-    register(DistortionInfo(
-        name=f"superres_{_method}", family="real", category="real",
-        description=f"×2/×3/×4 downsampling, then {_method} upsampling.",
-        severity=_SEVERITY, params=_TASK_PARAMS, task="superres"),
-        sample=_sample_task, apply=functools.partial(superres_classical, method=_method))
+    register(
+        DistortionInfo(
+            name=f"superres_{_method}",
+            family="real",
+            category="real",
+            description=f"×2/×3/×4 downsampling, then {_method} upsampling.",
+            severity=_SEVERITY,
+            params=_TASK_PARAMS,
+            task="superres",
+        ),
+        sample=_sample_task,
+        apply=functools.partial(superres_classical, method=_method),
+    )
 
-register(DistortionInfo(
-    name="superres_net", family="real", category="real",
-    description="×2/×3/×4 downsampling, then a small SR network trained on the study's patches.",
-    severity=_SEVERITY, task="superres", model_kind="sr_net", options=("models",),
-    params=(*_TASK_PARAMS, ParamSpec("model", "model", description="SHA-256 of the sr_net"))),
-    sample=_sample_net, apply=superres_net)
+register(
+    DistortionInfo(
+        name="superres_net",
+        family="real",
+        category="real",
+        description="×2/×3/×4 downsampling, then a small SR network trained on the study's patches.",
+        severity=_SEVERITY,
+        task="superres",
+        model_kind="sr_net",
+        options=("models",),
+        params=(*_TASK_PARAMS, ParamSpec("model", "model", description="SHA-256 of the sr_net")),
+    ),
+    sample=_sample_net,
+    apply=superres_net,
+)

@@ -27,32 +27,67 @@ CELL = 12
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bapps_dir", metavar="BAPPS_DIR",
-                        help="BAPPS root: the folder holding 2afc/ and jnd/")
-    parser.add_argument("--metric", action="append", default=None, metavar="NAME",
-                        help="registry name; repeat for several rows (default lpips-alex)")
-    parser.add_argument("--weights", default=None, metavar="FILE",
-                        help="lin weights for the LPIPS metrics (e.g. lin.pth from `train`)")
-    parser.add_argument("--trunk-weights", default=None,
-                        help="LPIPS trunk: 'imagenet' (default), a torchvision checkpoint path, "
-                        "or 'random' (seeded random trunk, for tests)")
-    parser.add_argument("-o", "--option", action="append", default=[], type=parse_option,
-                        metavar="KEY=VALUE", help='other metric options, e.g. \'version="0.0"\'; '
-                        "each goes to the metrics that take it")
+    parser.add_argument(
+        "bapps_dir", metavar="BAPPS_DIR", help="BAPPS root: the folder holding 2afc/ and jnd/"
+    )
+    parser.add_argument(
+        "--metric",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="registry name; repeat for several rows (default lpips-alex)",
+    )
+    parser.add_argument(
+        "--weights",
+        default=None,
+        metavar="FILE",
+        help="lin weights for the LPIPS metrics (e.g. lin.pth from `train`)",
+    )
+    parser.add_argument(
+        "--trunk-weights",
+        default=None,
+        help="LPIPS trunk: 'imagenet' (default), a torchvision checkpoint path, "
+        "or 'random' (seeded random trunk, for tests)",
+    )
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        type=parse_option,
+        metavar="KEY=VALUE",
+        help="other metric options, e.g. 'version=\"0.0\"'; each goes to the metrics that take it",
+    )
     parser.add_argument("--split", default="val", help="split to score (default val)")
-    parser.add_argument("--sets", default=None,
-                        help="comma-separated 2AFC sets (default: all present; '' for none)")
-    parser.add_argument("--jnd-sets", default=None,
-                        help="comma-separated JND sets (default: all present; '' for none)")
+    parser.add_argument(
+        "--sets", default=None, help="comma-separated 2AFC sets (default: all present; '' for none)"
+    )
+    parser.add_argument(
+        "--jnd-sets",
+        default=None,
+        help="comma-separated JND sets (default: all present; '' for none)",
+    )
     parser.add_argument("--batch-size", type=int, default=50, help="items per batch (default 50)")
-    parser.add_argument("--load-size", type=int, default=64,
-                        help="shorter side after resizing, as the official loader (default 64)")
-    parser.add_argument("--resamples", type=int, default=1000,
-                        help="bootstrap resamples for the intervals (default 1000; 0: none)")
+    parser.add_argument(
+        "--load-size",
+        type=int,
+        default=64,
+        help="shorter side after resizing, as the official loader (default 64)",
+    )
+    parser.add_argument(
+        "--resamples",
+        type=int,
+        default=1000,
+        help="bootstrap resamples for the intervals (default 1000; 0: none)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
-    parser.add_argument("--json", default="evaluate.json", metavar="FILE",
-                        help="where to write the full results (default evaluate.json)")
+    parser.add_argument(
+        "--json",
+        default="evaluate.json",
+        metavar="FILE",
+        help="where to write the full results (default evaluate.json)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="never show a progress bar")
 
 
@@ -79,7 +114,7 @@ def format_2afc_table(reports: list) -> str:
     metric, then the human ceiling; aggregates of incomplete column sets carry a ``*``."""
     columns = [row["column"] for row in reports[0].rows()]
     head = f"{'metric':<{NAME_WIDTH}}" + "".join(
-        f"{LABELS.get(c, c)[:CELL - 1]:>{CELL}}" for c in columns
+        f"{LABELS.get(c, c)[: CELL - 1]:>{CELL}}" for c in columns
     )
     lines = [head, "-" * len(head)]
     partial = False
@@ -92,13 +127,16 @@ def format_2afc_table(reports: list) -> str:
             partial |= not complete
             cells.append(f"{_cell(row['score'], complete):>{CELL}}")
             ranges.append(f"{_interval(row['ci_low'], row['ci_high']):>{CELL}}")
-        lines.append(f"{str(report.metric)[:NAME_WIDTH - 1]:<{NAME_WIDTH}}" + "".join(cells))
+        lines.append(f"{str(report.metric)[: NAME_WIDTH - 1]:<{NAME_WIDTH}}" + "".join(cells))
         if any(r.strip() for r in ranges):
             lines.append(" " * NAME_WIDTH + "".join(ranges))
     rows = {row["column"]: row for row in reports[0].rows()}
-    lines.append(f"{'Human':<{NAME_WIDTH}}" + "".join(
-        f"{_cell(rows[c]['human'], rows[c].get('complete', True)):>{CELL}}" for c in columns
-    ))
+    lines.append(
+        f"{'Human':<{NAME_WIDTH}}"
+        + "".join(
+            f"{_cell(rows[c]['human'], rows[c].get('complete', True)):>{CELL}}" for c in columns
+        )
+    )
     if partial:
         lines.append("* averages only the sets present, not the paper's full column")
     return "\n".join(lines)
@@ -111,8 +149,10 @@ def format_jnd_table(reports: list) -> str:
     lines = [head, "-" * len(head)]
     for report in reports:
         rows = {row["column"]: row for row in report.rows()}
-        lines.append(f"{str(report.metric)[:NAME_WIDTH - 1]:<{NAME_WIDTH}}"
-                     + "".join(f"{_cell(rows[c]['score']):>{CELL}}" for c in columns))
+        lines.append(
+            f"{str(report.metric)[: NAME_WIDTH - 1]:<{NAME_WIDTH}}"
+            + "".join(f"{_cell(rows[c]['score']):>{CELL}}" for c in columns)
+        )
         ranges = [_interval(rows[c]["ci_low"], rows[c]["ci_high"]) for c in columns]
         if any(ranges):
             lines.append(" " * NAME_WIDTH + "".join(f"{r:>{CELL}}" for r in ranges))
@@ -175,17 +215,27 @@ def run(args: argparse.Namespace) -> int:
     from metrics.training.evaluation import evaluate
 
     data = BappsDataset(args.bapps_dir, load_size=args.load_size)
-    options = {"split": args.split, "categories": _sets(args.sets),
-               "jnd_categories": _sets(args.jnd_sets), "batch_size": args.batch_size}
+    options = {
+        "split": args.split,
+        "categories": _sets(args.sets),
+        "jnd_categories": _sets(args.jnd_sets),
+        "batch_size": args.batch_size,
+    }
     total = _count(data, args.split, options)
     results = []
     for name in names:
         metric, label = _build(name, args)
         disable = True if args.no_progress else None
-        with tqdm(total=total, desc=label, unit="item", disable=disable,
-                  dynamic_ncols=True) as bar:
-            result = evaluate(metric, data, label=label, n_resamples=args.resamples,
-                              seed=args.seed, on_batch=lambda _set, n: bar.update(n), **options)
+        with tqdm(total=total, desc=label, unit="item", disable=disable, dynamic_ncols=True) as bar:
+            result = evaluate(
+                metric,
+                data,
+                label=label,
+                n_resamples=args.resamples,
+                seed=args.seed,
+                on_batch=lambda _set, n: bar.update(n),
+                **options,
+            )
         results.append(result)
         del metric
     twoafc = [r.twoafc for r in results if r.twoafc is not None]
@@ -198,8 +248,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nJND mAP (%) on {data.root}/jnd/{args.split}")
         print(format_jnd_table(jnd))
     out = Path(args.json)
-    payload = {"dataset": str(data.root), "split": args.split, "load_size": args.load_size,
-               "results": [r.to_dict() for r in results]}
+    payload = {
+        "dataset": str(data.root),
+        "split": args.split,
+        "load_size": args.load_size,
+        "results": [r.to_dict() for r in results],
+    }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(payload, indent=2) + "\n", encoding="utf-8")
     print(f"\nwrote {out}")

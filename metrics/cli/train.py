@@ -23,38 +23,71 @@ VARIANTS = ("lin", "tune", "scratch")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bapps_dir", metavar="BAPPS_DIR",
-                        help="BAPPS root: the folder holding 2afc/train (and 2afc/val)")
-    parser.add_argument("--out", required=True, metavar="DIR",
-                        help="output folder (weights, results.json, checkpoints/)")
+    parser.add_argument(
+        "bapps_dir",
+        metavar="BAPPS_DIR",
+        help="BAPPS root: the folder holding 2afc/train (and 2afc/val)",
+    )
+    parser.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder (weights, results.json, checkpoints/)",
+    )
     parser.add_argument("--net", choices=NETS, default="alex", help="trunk (default alex)")
-    parser.add_argument("--variant", choices=VARIANTS, default="lin",
-                        help="lin: frozen trunk; tune: pretrained trunk trained too; "
-                        "scratch: random trunk trained too (default lin)")
-    parser.add_argument("--version", choices=("0.1", "0.0"), default="0.1",
-                        help="0.1: with the scaling layer (default); 0.0: without")
-    parser.add_argument("--trunk-weights", default=None,
-                        help="'imagenet' (default for lin/tune), a torchvision checkpoint path, "
-                        "or 'random' (seeded random trunk; what scratch always uses)")
+    parser.add_argument(
+        "--variant",
+        choices=VARIANTS,
+        default="lin",
+        help="lin: frozen trunk; tune: pretrained trunk trained too; "
+        "scratch: random trunk trained too (default lin)",
+    )
+    parser.add_argument(
+        "--version",
+        choices=("0.1", "0.0"),
+        default="0.1",
+        help="0.1: with the scaling layer (default); 0.0: without",
+    )
+    parser.add_argument(
+        "--trunk-weights",
+        default=None,
+        help="'imagenet' (default for lin/tune), a torchvision checkpoint path, "
+        "or 'random' (seeded random trunk; what scratch always uses)",
+    )
     parser.add_argument("--trunk-seed", type=int, default=0, help="seed of a random trunk")
     parser.add_argument("--epochs", type=int, default=5, help="epochs at the base lr (5)")
-    parser.add_argument("--decay-epochs", type=int, default=5,
-                        help="epochs of linear lr decay after them (5)")
+    parser.add_argument(
+        "--decay-epochs", type=int, default=5, help="epochs of linear lr decay after them (5)"
+    )
     parser.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (1e-4)")
     parser.add_argument("--beta1", type=float, default=0.5, help="Adam beta1 (0.5)")
     parser.add_argument("--batch-size", type=int, default=50, help="triplets per step (50)")
-    parser.add_argument("--dropout", type=float, default=0.5,
-                        help="dropout before the lin layer during training (0.5; 0: off)")
+    parser.add_argument(
+        "--dropout",
+        type=float,
+        default=0.5,
+        help="dropout before the lin layer during training (0.5; 0: off)",
+    )
     parser.add_argument("--seed", type=int, default=0, help="training seed (0)")
-    parser.add_argument("--path", choices=("auto", "fast", "full"), default="auto",
-                        help="fast: cached per-channel vectors (lin only); full: images through "
-                        "the trunk every step; auto: fast for lin (default)")
-    parser.add_argument("--load-size", type=int, default=64,
-                        help="shorter side after resizing, as the official loader (64)")
-    parser.add_argument("--train-sets", default=None,
-                        help="comma-separated 2afc/train sets (default: all present)")
-    parser.add_argument("--val-sets", default=None,
-                        help="comma-separated 2afc/val sets (default: all present)")
+    parser.add_argument(
+        "--path",
+        choices=("auto", "fast", "full"),
+        default="auto",
+        help="fast: cached per-channel vectors (lin only); full: images through "
+        "the trunk every step; auto: fast for lin (default)",
+    )
+    parser.add_argument(
+        "--load-size",
+        type=int,
+        default=64,
+        help="shorter side after resizing, as the official loader (64)",
+    )
+    parser.add_argument(
+        "--train-sets", default=None, help="comma-separated 2afc/train sets (default: all present)"
+    )
+    parser.add_argument(
+        "--val-sets", default=None, help="comma-separated 2afc/val sets (default: all present)"
+    )
     parser.add_argument("--no-val", action="store_true", help="skip validation")
     parser.add_argument("--device", default=None, help="torch device (default: CUDA if present)")
     parser.add_argument("--no-progress", action="store_true", help="never show progress bars")
@@ -76,8 +109,14 @@ class _Progress:
     def _advance(self, key: str, total: int, done: int, unit: str) -> None:
         if key != self.key:
             self.close()
-            self.bar = self.tqdm(total=total, desc=key, unit=unit, disable=self.disable,
-                                 dynamic_ncols=True, leave=False)
+            self.bar = self.tqdm(
+                total=total,
+                desc=key,
+                unit=unit,
+                disable=self.disable,
+                dynamic_ncols=True,
+                leave=False,
+            )
             self.key, self.done = key, 0
         self.bar.update(done - self.done)
         self.done = done
@@ -92,8 +131,10 @@ class _Progress:
         if kind == "start":
             resumed = event["resumed_from"]
             note = f", resuming from {Path(resumed).name}" if resumed else ""
-            self.tqdm.write(f"training on {event['train_size']} triplets, {event['path']} path, "
-                            f"{event['epochs']} epochs{note}")
+            self.tqdm.write(
+                f"training on {event['train_size']} triplets, {event['path']} path, "
+                f"{event['epochs']} epochs{note}"
+            )
         elif kind == "vectors":
             self._advance(f"vectors {event['set']}", event["total"], event["done"], "triplet")
         elif kind == "step":
@@ -103,9 +144,11 @@ class _Progress:
             self.close()
             val = event.get("val_2afc")
             val_text = f"  val 2AFC {100 * val:.2f}" if val is not None else ""
-            self.tqdm.write(f"epoch {event['epoch']}/{event['epochs']}  lr {event['lr']:.2e}  "
-                            f"loss {event['loss']:.4f}  train 2AFC "
-                            f"{100 * event['train_2afc']:.2f}{val_text}")
+            self.tqdm.write(
+                f"epoch {event['epoch']}/{event['epochs']}  lr {event['lr']:.2e}  "
+                f"loss {event['loss']:.4f}  train 2AFC "
+                f"{100 * event['train_2afc']:.2f}{val_text}"
+            )
         elif kind in ("done", "stopped"):
             self.close()
 
@@ -155,8 +198,10 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, previous)
         progress.close()
     if result.stopped:
-        print(f"stopped after {result.epochs_completed} epochs; run the same command to resume "
-              f"from {out / 'checkpoints'}")
+        print(
+            f"stopped after {result.epochs_completed} epochs; run the same command to resume "
+            f"from {out / 'checkpoints'}"
+        )
         return 130
     files = result.save(out)
     if result.val_report is not None:

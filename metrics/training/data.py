@@ -119,8 +119,9 @@ class BappsSource:
                         f"({parts[member].shape[1:3]} and {pixels.shape[1:3]}); set load_size"
                     )
                 parts[member][where] = pixels
-        return tuple(_to_float(torch.from_numpy(parts[m]).permute(0, 3, 1, 2))
-                     for m in ("ref", "p0", "p1"))
+        return tuple(
+            _to_float(torch.from_numpy(parts[m]).permute(0, 3, 1, 2)) for m in ("ref", "p0", "p1")
+        )
 
     def fingerprint(self) -> str:
         # Folder paths, item names, judges and load size: cheap (no image is decoded) and it
@@ -170,8 +171,9 @@ def loader_threads() -> int:
     return max(0, min(4, (os.cpu_count() or 1) - torch.get_num_threads()))
 
 
-def prefetched(batches: Sequence[Any], load, *, threads: int | None = None
-               ) -> Iterator[tuple[Any, Any]]:
+def prefetched(
+    batches: Sequence[Any], load, *, threads: int | None = None
+) -> Iterator[tuple[Any, Any]]:
     """Yield ``(batch, load(batch))`` in order, with threads loading the next batches.
 
     Decoding PNGs overlaps with the trunk's compute where there are cores to spare (Pillow and
@@ -231,8 +233,9 @@ def _split_sets(data: BappsDataset, split: str, categories: Sequence[str] | None
     return [(c, data.twoafc(split, c)) for c in wanted]
 
 
-def training_source(train: Any, *, categories: Sequence[str] | None = None,
-                    load_size: int = 64) -> Source:
+def training_source(
+    train: Any, *, categories: Sequence[str] | None = None, load_size: int = 64
+) -> Source:
     """The training triplets as one source.
 
     Args:
@@ -249,8 +252,9 @@ def training_source(train: Any, *, categories: Sequence[str] | None = None,
     """
     data = _dataset(train, load_size)
     if data is not None:
-        return BappsSource([s for _, s in _split_sets(data, "train", categories)],
-                           f"{data.root}/2afc/train")
+        return BappsSource(
+            [s for _, s in _split_sets(data, "train", categories)], f"{data.root}/2afc/train"
+        )
     if isinstance(train, TripletArrays):
         return ArraySource(train, "train")
     if isinstance(train, TwoAFCSet):
@@ -269,8 +273,9 @@ def training_source(train: Any, *, categories: Sequence[str] | None = None,
     )
 
 
-def validation_sources(val: Any, train: Any, *, categories: Sequence[str] | None = None,
-                       load_size: int = 64) -> dict[str, Source]:
+def validation_sources(
+    val: Any, train: Any, *, categories: Sequence[str] | None = None, load_size: int = 64
+) -> dict[str, Source]:
     """Validation sets by name (the paper scores each set and averages them).
 
     Args:
@@ -291,8 +296,10 @@ def validation_sources(val: Any, train: Any, *, categories: Sequence[str] | None
         val = data
     data = _dataset(val, load_size)
     if data is not None:
-        return {c: BappsSource([s], f"{data.root}/2afc/val/{c}")
-                for c, s in _split_sets(data, "val", categories)}
+        return {
+            c: BappsSource([s], f"{data.root}/2afc/val/{c}")
+            for c, s in _split_sets(data, "val", categories)
+        }
     if isinstance(val, TripletArrays):
         return {"val": ArraySource(val, "val")}
     if isinstance(val, TwoAFCSet):

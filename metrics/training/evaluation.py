@@ -134,12 +134,16 @@ def bapps_distances(
             for _, batch in prefetched(batches, items.batch):
                 values.append(np.asarray(getattr(batch, items.layout.value), dtype=np.float64))
                 if kind == "2afc":
-                    ref, p0, p1 = (to_metric_input(getattr(batch, m), lo_hi)
-                                   for m in ("ref", "p0", "p1"))
+                    ref, p0, p1 = (
+                        to_metric_input(getattr(batch, m), lo_hi) for m in ("ref", "p0", "p1")
+                    )
                     pair = metric.triplet_distances(ref, p0, p1, range_check="bounds")
                 else:
-                    x0, x1 = metric.prepare(to_metric_input(batch.p0, lo_hi),
-                                            to_metric_input(batch.p1, lo_hi), range_check="bounds")
+                    x0, x1 = metric.prepare(
+                        to_metric_input(batch.p0, lo_hi),
+                        to_metric_input(batch.p1, lo_hi),
+                        range_check="bounds",
+                    )
                     pair = (metric.distance(x0, x1),)
                 for store, d in zip(dists, pair, strict=False):
                     store.append(d.double().cpu().reshape(-1).numpy())
@@ -176,9 +180,9 @@ def evaluate(
     split = options.get("split", "val")
     twoafc = jnd = None
     if dist["2afc"]:
-        twoafc = score_2afc(dist["2afc"], metric=label, split=split,
-                            n_resamples=n_resamples, seed=seed)
+        twoafc = score_2afc(
+            dist["2afc"], metric=label, split=split, n_resamples=n_resamples, seed=seed
+        )
     if dist["jnd"]:
-        jnd = score_jnd(dist["jnd"], metric=label, split=split,
-                        n_resamples=n_resamples, seed=seed)
+        jnd = score_jnd(dist["jnd"], metric=label, split=split, n_resamples=n_resamples, seed=seed)
     return EvaluationResult(metric=label, twoafc=twoafc, jnd=jnd, seconds=seconds)

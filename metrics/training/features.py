@@ -96,8 +96,9 @@ def pair_vectors(
     return means, scales
 
 
-def noisy_means(means: torch.Tensor, scales: torch.Tensor, p: float,
-                generator: torch.Generator) -> torch.Tensor:
+def noisy_means(
+    means: torch.Tensor, scales: torch.Tensor, p: float, generator: torch.Generator
+) -> torch.Tensor:
     """Fast-path dropout: μ + sqrt(p/(1 − p)) · σ · z with z ~ N(0, 1) (see module docstring).
 
     Args:
@@ -126,7 +127,6 @@ def dropped_means(delta: torch.Tensor, p: float, generator: torch.Generator) -> 
         keep = 1 - p
         # Uniform draws compared with keep: the same Bernoulli masks, several times faster than
         # bernoulli_ on CPU.
-        draws = torch.rand(delta.shape, generator=generator, device=delta.device,
-                           dtype=delta.dtype)
+        draws = torch.rand(delta.shape, generator=generator, device=delta.device, dtype=delta.dtype)
         delta = torch.where(draws < keep, delta * (1 / keep), 0.0)
     return delta.mean(dim=(2, 3))

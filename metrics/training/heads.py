@@ -99,9 +99,7 @@ class RankingNet(nn.Module):
                     p.copy_(fresh.to(p.device))
 
     def forward(self, d0: torch.Tensor, d1: torch.Tensor) -> torch.Tensor:
-        features = torch.stack(
-            (d0, d1, d0 - d1, d0 / (d1 + RANK_EPS), d1 / (d0 + RANK_EPS)), dim=1
-        )
+        features = torch.stack((d0, d1, d0 - d1, d0 / (d1 + RANK_EPS), d1 / (d0 + RANK_EPS)), dim=1)
         return self.model(features).squeeze(1)
 
     def official_state_dict(self) -> dict[str, torch.Tensor]:

@@ -83,8 +83,14 @@ class FitResult:
 
         cfg = self.config
         trunk = None if self.trunk_state_dict is not None else cfg.trunk_weights
-        metric = LPIPS(cfg.net, version=cfg.version, trunk_weights=trunk,
-                       seed=cfg.trunk_seed, lin_weights=self.lin_state_dict, device=device)
+        metric = LPIPS(
+            cfg.net,
+            version=cfg.version,
+            trunk_weights=trunk,
+            seed=cfg.trunk_seed,
+            lin_weights=self.lin_state_dict,
+            device=device,
+        )
         if self.trunk_state_dict is not None:
             metric.trunk.load_state_dict(self.trunk_state_dict)
         return metric

@@ -35,8 +35,13 @@ class HiddenMetric:
     def create(self, device=None):
         from metrics.lpips import LPIPS
 
-        return LPIPS(self.net, trunk_weights=None, seed=self.trunk_seed,
-                     lin_weights=self.lin_state_dict, device=device)
+        return LPIPS(
+            self.net,
+            trunk_weights=None,
+            seed=self.trunk_seed,
+            lin_weights=self.lin_state_dict,
+            device=device,
+        )
 
 
 def hidden_lin_weights(channels: tuple[int, ...], seed: int, density: float = 0.15):
@@ -67,8 +72,9 @@ def _distort(rng: np.random.Generator, img: np.ndarray) -> np.ndarray:
     if kind == "noise":
         out = img + rng.normal(0, 0.25 * s, img.shape)
     elif kind == "blur":
-        out = uniform_filter(img, size=(1 + 2 * int(1 + 3 * s), 1 + 2 * int(1 + 3 * s), 1),
-                             mode="nearest")
+        out = uniform_filter(
+            img, size=(1 + 2 * int(1 + 3 * s), 1 + 2 * int(1 + 3 * s), 1), mode="nearest"
+        )
     elif kind == "color":
         out = img + rng.normal(0, 0.3 * s, 3)
     elif kind == "contrast":
@@ -88,8 +94,16 @@ def _tensor(images: list[np.ndarray]) -> torch.Tensor:
 
 
 @torch.inference_mode()
-def judged_triplets(hidden: HiddenMetric, n: int, *, size: int, judges: int, seed: int,
-                    candidates: int = 4, conflict: float = 0.5):
+def judged_triplets(
+    hidden: HiddenMetric,
+    n: int,
+    *,
+    size: int,
+    judges: int,
+    seed: int,
+    candidates: int = 4,
+    conflict: float = 0.5,
+):
     """``n`` (ref, p0, p1, judge) items: uint8 H×W×3 images and a simulated judge fraction.
 
     Each reference gets ``candidates`` distorted versions. With probability ``conflict`` the
@@ -107,8 +121,9 @@ def judged_triplets(hidden: HiddenMetric, n: int, *, size: int, judges: int, see
     truth, uniform = [], []
     for start in range(0, len(cands), 512):
         chunk = range(start, min(start + 512, len(cands)))
-        means = metric.channel_means(_tensor([refs[k // candidates] for k in chunk]),
-                                     _tensor([cands[k] for k in chunk]))
+        means = metric.channel_means(
+            _tensor([refs[k // candidates] for k in chunk]), _tensor([cands[k] for k in chunk])
+        )
         truth.append(sum(m @ w for m, w in zip(means, metric.lin, strict=True)))
         uniform.append(sum(m.sum(dim=1) for m in means))
     truth_all = torch.cat(truth).view(n, candidates).numpy()
@@ -119,15 +134,26 @@ def judged_triplets(hidden: HiddenMetric, n: int, *, size: int, judges: int, see
         d, u = truth_all[t], uniform_all[t]
         order = rng.permutation(len(pairs))
         # The clearest conflict: largest hidden difference among pairs the baseline misorders.
-        conflicts = sorted((pairs[k] for k in order
-                            if (d[pairs[k][0]] - d[pairs[k][1]]) * (u[pairs[k][0]] - u[pairs[k][1]]) < 0),
-                           key=lambda ij: -abs(d[ij[0]] - d[ij[1]]))
+        conflicts = sorted(
+            (
+                pairs[k]
+                for k in order
+                if (d[pairs[k][0]] - d[pairs[k][1]]) * (u[pairs[k][0]] - u[pairs[k][1]]) < 0
+            ),
+            key=lambda ij: -abs(d[ij[0]] - d[ij[1]]),
+        )
         i, j = conflicts[0] if conflicts and rng.random() < conflict else pairs[order[0]]
         if rng.random() < 0.5:
             i, j = j, i
         prob = 1 / (1 + np.exp(-(d[i] - d[j]) / hidden.temperature))
-        items.append((refs[t], cands[t * candidates + i], cands[t * candidates + j],
-                      rng.binomial(judges, prob) / judges))
+        items.append(
+            (
+                refs[t],
+                cands[t * candidates + i],
+                cands[t * candidates + j],
+                rng.binomial(judges, prob) / judges,
+            )
+        )
     return items
 
 
@@ -143,8 +169,16 @@ def judged_pairs(hidden: HiddenMetric, n: int, *, size: int, judges: int = 3, se
         refs.append(_to_uint8(ref))
         # Weaker distortions than for 2AFC, so that "same" answers are common.
         outs.append(_to_uint8(ref + (_distort(rng, ref) - ref) * rng.uniform(0, 1.0) ** 2))
-    d = torch.cat([metric(_tensor(refs[s : s + 512]), _tensor(outs[s : s + 512]))
-                   for s in range(0, n, 512)]).double().numpy()
+    d = (
+        torch.cat(
+            [
+                metric(_tensor(refs[s : s + 512]), _tensor(outs[s : s + 512]))
+                for s in range(0, n, 512)
+            ]
+        )
+        .double()
+        .numpy()
+    )
     same = rng.binomial(judges, np.exp(-d / hidden.temperature)) / judges
     return [(r, o, float(v)) for r, o, v in zip(refs, outs, same, strict=True)]
 
@@ -181,10 +215,13 @@ def write_synthetic_bapps(
     from metrics.lpips.trunks import TRUNKS
 
     hidden = HiddenMetric(net, seed, hidden_lin_weights(TRUNKS[net].channels, seed), temperature)
-    plan = [("train", c, n, 2) for c, n in train.items()] + [("val", c, n, 5) for c, n in val.items()]
+    plan = [("train", c, n, 2) for c, n in train.items()] + [
+        ("val", c, n, 5) for c, n in val.items()
+    ]
     for i, (split, category, n, judges) in enumerate(plan):
-        items = judged_triplets(hidden, n, size=size, judges=judges, seed=seed * 1000 + i,
-                                candidates=candidates)
+        items = judged_triplets(
+            hidden, n, size=size, judges=judges, seed=seed * 1000 + i, candidates=candidates
+        )
         write_2afc(Path(root), split, category, items)
     for i, (category, n) in enumerate((jnd or {}).items()):
         items = judged_pairs(hidden, n, size=size, seed=seed * 1000 + 500 + i)

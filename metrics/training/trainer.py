@@ -107,14 +107,21 @@ class Trainer:
         self.log_every = max(1, int(log_every))
         self.path = cfg.resolved_path
         self.train = training_source(train, categories=train_categories, load_size=cfg.load_size)
-        self.val = validation_sources(val, train, categories=val_categories,
-                                      load_size=cfg.load_size)
+        self.val = validation_sources(
+            val, train, categories=val_categories, load_size=cfg.load_size
+        )
         self.judge = torch.tensor(self.train.judges(), dtype=torch.float32, device=self.device)
         self._data_ids: dict[str, Any] | None = None
 
         trunk_seed = cfg.seed if cfg.variant == "scratch" else cfg.trunk_seed
-        self.model = LPIPS(cfg.net, version=cfg.version, variant="baseline",
-                           trunk_weights=cfg.trunk_weights, seed=trunk_seed, device=self.device)
+        self.model = LPIPS(
+            cfg.net,
+            version=cfg.version,
+            variant="baseline",
+            trunk_weights=cfg.trunk_weights,
+            seed=trunk_seed,
+            device=self.device,
+        )
         self.trunk_trains = cfg.variant != "lin"
         self.model.trunk.requires_grad_(self.trunk_trains)
         self.lin = LinWeights(self.model.spec.channels).to(self.device)
@@ -141,13 +148,15 @@ class Trainer:
         cache = self.folder / f"vectors-{fingerprint[:24]}.pt" if self.folder else None
         data = ckpt.load_vectors(cache, fingerprint) if cache else None
         if data is None:
+
             def on_batch(done: int, total: int) -> None:
                 self._progress({"event": "vectors", "set": name, "done": done, "total": total})
                 if self._should_stop():
                     raise _Stopped
 
-            means, scales = pair_vectors(self.model, source, with_scales=with_scales,
-                                         on_batch=on_batch)
+            means, scales = pair_vectors(
+                self.model, source, with_scales=with_scales, on_batch=on_batch
+            )
             data = {"fingerprint": fingerprint, "means": means, "scales": scales}
             if cache is not None:
                 ckpt.atomic_save(data, cache)
@@ -252,16 +261,23 @@ class Trainer:
         if self.folder is None:
             return
         path = ckpt.save_checkpoint(self.folder, self._state())
-        self._progress({"event": "checkpoint", "path": str(path), "epoch": self.epochs_done,
-                        "step": self.step_in_epoch})
+        self._progress(
+            {
+                "event": "checkpoint",
+                "path": str(path),
+                "epoch": self.epochs_done,
+                "step": self.step_in_epoch,
+            }
+        )
 
     def _resume(self) -> str | None:
         state = ckpt.load_latest(self.folder) if self.folder else None
         if state is None:
             return None
         if state["config"] != self.config.to_dict():
-            changed = sorted(k for k, v in self.config.to_dict().items()
-                             if state["config"].get(k) != v)
+            changed = sorted(
+                k for k, v in self.config.to_dict().items() if state["config"].get(k) != v
+            )
             raise TrainingError(
                 f"{state['path']} was written with other settings ({', '.join(changed)}); "
                 "use a new checkpoint directory or the same settings"
@@ -278,8 +294,9 @@ class Trainer:
         if state["noise"]["device"] == self.device.type:
             self.noise.set_state(state["noise"]["state"])
         else:  # generator states do not carry across device types: reseed deterministically
-            self.noise.manual_seed(_seed_of(self.config.seed, self.epochs_done + 1, 1,
-                                            self.step_in_epoch))
+            self.noise.manual_seed(
+                _seed_of(self.config.seed, self.epochs_done + 1, 1, self.step_in_epoch)
+            )
         self.global_step, self.history = state["global_step"], list(state["history"])
         loss_sum, credit_sum, seen = state["sums"]
         self._sums = [loss_sum.to(self.device), credit_sum.to(self.device), seen]
@@ -288,14 +305,18 @@ class Trainer:
     def _data_identity(self) -> dict[str, Any]:
         # Hashing in-memory arrays reads every byte: do it once per fit.
         if self._data_ids is None:
-            self._data_ids = {"train": self.train.fingerprint(),
-                              "val": {k: v.fingerprint() for k, v in self.val.items()}}
+            self._data_ids = {
+                "train": self.train.fingerprint(),
+                "val": {k: v.fingerprint() for k, v in self.val.items()},
+            }
         return self._data_ids
 
     # ---- the loop -------------------------------------------------------------------------------
 
     def _order(self, epoch: int) -> list[np.ndarray]:
-        order = np.random.default_rng(_seed_of(self.config.seed, epoch)).permutation(len(self.train))
+        order = np.random.default_rng(_seed_of(self.config.seed, epoch)).permutation(
+            len(self.train)
+        )
         size = self.config.batch_size
         return [order[s : s + size] for s in range(0, len(order), size)]
 
@@ -324,25 +345,44 @@ class Trainer:
             self.step_in_epoch += 1
             self.global_step += 1
             if self.step_in_epoch % self.log_every == 0 or self.step_in_epoch == len(batches):
-                self._progress({"event": "step", "epoch": epoch, "step": self.step_in_epoch,
-                                "steps": len(batches), "global_step": self.global_step,
-                                "loss": float(loss), "lr": lr})
+                self._progress(
+                    {
+                        "event": "step",
+                        "epoch": epoch,
+                        "step": self.step_in_epoch,
+                        "steps": len(batches),
+                        "global_step": self.global_step,
+                        "loss": float(loss),
+                        "lr": lr,
+                    }
+                )
         self.epochs_done, self.step_in_epoch = epoch, 0
         loss_sum, credit_sum, seen = self._sums
-        entry = {"epoch": epoch, "lr": lr,
-                 "loss": float(loss_sum) / max(seen, 1),
-                 "train_2afc": float(credit_sum) / max(seen, 1),
-                 "seconds": time.perf_counter() - started}
+        entry = {
+            "epoch": epoch,
+            "lr": lr,
+            "loss": float(loss_sum) / max(seen, 1),
+            "train_2afc": float(credit_sum) / max(seen, 1),
+            "seconds": time.perf_counter() - started,
+        }
         return self._record(entry)
 
     def run(self) -> FitResult:
         """Train (or resume) to the end, or until ``should_stop``; returns a :class:`FitResult`."""
         cfg = self.config
         resumed = self._resume()
-        self._progress({"event": "start", "path": self.path, "epochs": cfg.total_epochs,
-                        "train_size": len(self.train), "val_sets": list(self.val),
-                        "resumed_from": resumed, "epoch": self.epochs_done,
-                        "steps_per_epoch": len(self._order(1))})
+        self._progress(
+            {
+                "event": "start",
+                "path": self.path,
+                "epochs": cfg.total_epochs,
+                "train_size": len(self.train),
+                "val_sets": list(self.val),
+                "resumed_from": resumed,
+                "epoch": self.epochs_done,
+                "steps_per_epoch": len(self._order(1)),
+            }
+        )
         stopped = False
         try:
             if self.path == "fast":
@@ -366,12 +406,17 @@ class Trainer:
     def _result(self, stopped: bool, resumed: str | None) -> FitResult:
         report = None
         if self._val_distances and not stopped:
-            report = score_2afc(self._val_distances, split="val",
-                                metric=f"lpips-{self.config.net}-{self.config.variant}")
+            report = score_2afc(
+                self._val_distances,
+                split="val",
+                metric=f"lpips-{self.config.net}-{self.config.variant}",
+            )
         trunk = None
         if self.trunk_trains:
-            trunk = {k: v.detach().cpu().contiguous().clone()
-                     for k, v in self.model.trunk.state_dict().items()}
+            trunk = {
+                k: v.detach().cpu().contiguous().clone()
+                for k, v in self.model.trunk.state_dict().items()
+            }
         result = FitResult(
             config=self.config,
             lin_state_dict=self.lin.official_state_dict(),
@@ -384,8 +429,13 @@ class Trainer:
             path=self.path,
             resumed_from=resumed,
         )
-        self._progress({"event": "stopped" if stopped else "done",
-                        "epochs_completed": self.epochs_done, "val_2afc": result.val_2afc})
+        self._progress(
+            {
+                "event": "stopped" if stopped else "done",
+                "epochs_completed": self.epochs_done,
+                "val_2afc": result.val_2afc,
+            }
+        )
         return result
 
 

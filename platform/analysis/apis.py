@@ -22,8 +22,21 @@ class DatasetOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Dataset
-        fields = ["id", "name", "source", "study", "version", "status", "counts", "progress", "error", "is_public",
-                  "public_slug", "owner", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "source",
+            "study",
+            "version",
+            "status",
+            "counts",
+            "progress",
+            "error",
+            "is_public",
+            "public_slug",
+            "owner",
+            "created_at",
+        ]
 
 
 class DatasetListApi(APIView):
@@ -46,12 +59,16 @@ class DatasetFreezeApi(APIView):
         study = serializers.IntegerField()
         name = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
 
-    @extend_schema(request=InputSerializer, responses={201: DatasetOutput}, operation_id="datasets_freeze")
+    @extend_schema(
+        request=InputSerializer, responses={201: DatasetOutput}, operation_id="datasets_freeze"
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         study = study_selectors.study_get(user=request.user, pk=data.validated_data["study"])
-        dataset = datasets.dataset_freeze(study=study, by=request.user, name=data.validated_data["name"])
+        dataset = datasets.dataset_freeze(
+            study=study, by=request.user, name=data.validated_data["name"]
+        )
         return Response(DatasetOutput(dataset).data, status=status.HTTP_201_CREATED)
 
 
@@ -65,7 +82,9 @@ class DatasetImportApi(APIView):
         name = serializers.CharField(max_length=200)
         path = serializers.CharField(max_length=500)
 
-    @extend_schema(request=InputSerializer, responses={202: DatasetOutput}, operation_id="datasets_import")
+    @extend_schema(
+        request=InputSerializer, responses={202: DatasetOutput}, operation_id="datasets_import"
+    )
     def post(self, request):
         from django.db import transaction
 
@@ -86,12 +105,17 @@ class DatasetPublishApi(APIView):
 
         is_public = serializers.BooleanField()
 
-    @extend_schema(request=InputSerializer, responses=DatasetOutput, operation_id="datasets_publish")
+    @extend_schema(
+        request=InputSerializer, responses=DatasetOutput, operation_id="datasets_publish"
+    )
     def post(self, request, pk: int):
         dataset = selectors.dataset_get(user=request.user, pk=pk)
         if dataset.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError("Only the owner can publish or unpublish a dataset.", code="owner_only",
-                                   status_code=403)
+            raise ApplicationError(
+                "Only the owner can publish or unpublish a dataset.",
+                code="owner_only",
+                status_code=403,
+            )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         Dataset.objects.filter(pk=dataset.pk).update(is_public=data.validated_data["is_public"])
@@ -102,7 +126,18 @@ class DatasetPublishApi(APIView):
 class ScoreRunOutput(serializers.ModelSerializer):
     class Meta:
         model = ScoreRun
-        fields = ["id", "dataset", "metric", "options", "split", "status", "progress", "result", "error", "created_at"]
+        fields = [
+            "id",
+            "dataset",
+            "metric",
+            "options",
+            "split",
+            "status",
+            "progress",
+            "result",
+            "error",
+            "created_at",
+        ]
 
 
 class ScoreRunCreateApi(APIView):
@@ -114,7 +149,9 @@ class ScoreRunCreateApi(APIView):
         split = serializers.CharField(max_length=16, default="val")
         options = serializers.DictField(required=False, default=dict)
 
-    @extend_schema(request=InputSerializer, responses={201: ScoreRunOutput}, operation_id="datasets_score")
+    @extend_schema(
+        request=InputSerializer, responses={201: ScoreRunOutput}, operation_id="datasets_score"
+    )
     def post(self, request, pk: int):
         dataset = selectors.dataset_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
@@ -134,9 +171,27 @@ class FitRunOutput(serializers.ModelSerializer):
 
     class Meta:
         model = FitRun
-        fields = ["id", "dataset", "net", "variant", "version", "epochs", "epochs_decay", "seed", "trunk_weights",
-                  "status", "cancel_requested", "progress", "history", "attempts", "worker", "result", "error",
-                  "metric", "created_at"]
+        fields = [
+            "id",
+            "dataset",
+            "net",
+            "variant",
+            "version",
+            "epochs",
+            "epochs_decay",
+            "seed",
+            "trunk_weights",
+            "status",
+            "cancel_requested",
+            "progress",
+            "history",
+            "attempts",
+            "worker",
+            "result",
+            "error",
+            "metric",
+            "created_at",
+        ]
 
 
 class FitRunCreateApi(APIView):
@@ -150,9 +205,13 @@ class FitRunCreateApi(APIView):
         epochs = serializers.IntegerField(min_value=0, max_value=100, default=5)
         epochs_decay = serializers.IntegerField(min_value=0, max_value=100, default=5)
         seed = serializers.IntegerField(min_value=0, default=0)
-        trunk_weights = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+        trunk_weights = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=500
+        )
 
-    @extend_schema(request=InputSerializer, responses={201: FitRunOutput}, operation_id="datasets_fit")
+    @extend_schema(
+        request=InputSerializer, responses={201: FitRunOutput}, operation_id="datasets_fit"
+    )
     def post(self, request, pk: int):
         dataset = selectors.dataset_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
@@ -177,14 +236,23 @@ class FitRunCancelApi(APIView):
 class FitRunWeightsApi(APIView):
     """The fitted lin weights as a .pth (official key format: loads with lpips' model_path)."""
 
-    @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY}, operation_id="fit_runs_weights")
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        operation_id="fit_runs_weights",
+    )
     def get(self, request, pk: int):
         run = selectors.fit_run_get(user=request.user, pk=pk)
         if not run.weights:
-            raise ApplicationError(f"Fit {run.pk} has no weights yet (it is {run.status}).", code="not_ready",
-                                   status_code=409)
-        return FileResponse(run.weights.open("rb"), as_attachment=True,
-                            filename=f"perceptlab-fit-{run.pk}-{run.net}-{run.variant}-v{run.version}.pth")
+            raise ApplicationError(
+                f"Fit {run.pk} has no weights yet (it is {run.status}).",
+                code="not_ready",
+                status_code=409,
+            )
+        return FileResponse(
+            run.weights.open("rb"),
+            as_attachment=True,
+            filename=f"perceptlab-fit-{run.pk}-{run.net}-{run.variant}-v{run.version}.pth",
+        )
 
 
 class UploadedMetricOutput(serializers.ModelSerializer):
@@ -207,15 +275,23 @@ class UploadedMetricCreateApi(APIView):
         version = serializers.ChoiceField(choices=["0.1", "0.0"], default="0.1")
         file = serializers.FileField()
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: UploadedMetricOutput},
-                   operation_id="metrics_upload")
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: UploadedMetricOutput},
+        operation_id="metrics_upload",
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data.pop("file")
         if upload.size > 5 * 1024 * 1024:
-            raise ApplicationError("A lin-weights file is a few KB; this one is over 5 MB.", fields={"file": ["too large"]})
-        metric = services.uploaded_metric_create(owner=request.user, data=upload.read(), **data.validated_data)
+            raise ApplicationError(
+                "A lin-weights file is a few KB; this one is over 5 MB.",
+                fields={"file": ["too large"]},
+            )
+        metric = services.uploaded_metric_create(
+            owner=request.user, data=upload.read(), **data.validated_data
+        )
         return Response(UploadedMetricOutput(metric).data, status=status.HTTP_201_CREATED)
 
 
@@ -226,12 +302,23 @@ class MetricListApi(APIView):
     def get(self, request):
         import metrics
 
-        registry = [{"name": m.name, "input_range": list(m.input_range), "summary": m.summary}
-                    for m in metrics.list_metrics()]
-        fitted = [{"name": run.metric_name, "summary": f"LPIPS {run.net}-{run.variant} fitted on dataset {run.dataset_id}"}
-                  for run in FitRun.objects.filter(dataset__in=selectors.dataset_list(user=request.user).values("pk"),
-                                                   status="done")]
-        uploaded = [{"name": m.metric_name, "summary": m.name} for m in selectors.uploaded_metric_list(user=request.user)]
+        registry = [
+            {"name": m.name, "input_range": list(m.input_range), "summary": m.summary}
+            for m in metrics.list_metrics()
+        ]
+        fitted = [
+            {
+                "name": run.metric_name,
+                "summary": f"LPIPS {run.net}-{run.variant} fitted on dataset {run.dataset_id}",
+            }
+            for run in FitRun.objects.filter(
+                dataset__in=selectors.dataset_list(user=request.user).values("pk"), status="done"
+            )
+        ]
+        uploaded = [
+            {"name": m.metric_name, "summary": m.name}
+            for m in selectors.uploaded_metric_list(user=request.user)
+        ]
         return Response({"registry": registry, "fitted": fitted, "uploaded": uploaded})
 
 
@@ -243,7 +330,9 @@ class LeaderboardApi(APIView):
         from . import leaderboard
 
         dataset = selectors.dataset_get(user=request.user, pk=pk)
-        return Response(leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None))
+        return Response(
+            leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None)
+        )
 
 
 class PublicLeaderboardApi(APIView):
@@ -257,7 +346,9 @@ class PublicLeaderboardApi(APIView):
         from . import leaderboard
 
         dataset = leaderboard.dataset_for_public_board(slug=slug)
-        return Response(leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None))
+        return Response(
+            leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None)
+        )
 
 
 class JudgmentsCiApi(APIView):
@@ -268,7 +359,9 @@ class JudgmentsCiApi(APIView):
         from . import planning
 
         dataset = selectors.dataset_get(user=request.user, pk=pk)
-        return Response(planning.judgments_ci(dataset=dataset, split=request.query_params.get("split") or "val"))
+        return Response(
+            planning.judgments_ci(dataset=dataset, split=request.query_params.get("split") or "val")
+        )
 
 
 class ExportOutput(serializers.Serializer):
@@ -297,7 +390,9 @@ class ExportCreateApi(APIView):
 
         kind = serializers.CharField(max_length=16)
 
-    @extend_schema(request=InputSerializer, responses={202: ExportOutput}, operation_id="datasets_export")
+    @extend_schema(
+        request=InputSerializer, responses={202: ExportOutput}, operation_id="datasets_export"
+    )
     def post(self, request, pk: int):
         from . import exports
 
@@ -315,6 +410,10 @@ class ExportDetailApi(APIView):
 
         from .models import Export
 
-        export = get_object_or_404(Export.objects.filter(
-            dataset__in=selectors.dataset_list(user=request.user).values("pk")), pk=pk)
+        export = get_object_or_404(
+            Export.objects.filter(
+                dataset__in=selectors.dataset_list(user=request.user).values("pk")
+            ),
+            pk=pk,
+        )
         return Response(ExportOutput(export).data)

@@ -30,28 +30,46 @@ def _code_version() -> dict:
     import experiments
     import metrics
 
-    return {"perceptlab": "0.1.0", "experiments": experiments.__version__,
-            "metrics": getattr(metrics, "__version__", "0.1.0")}
+    return {
+        "perceptlab": "0.1.0",
+        "experiments": experiments.__version__,
+        "metrics": getattr(metrics, "__version__", "0.1.0"),
+    }
 
 
 def dataset_freeze(*, study: Study, by, name: str = "") -> Dataset:
     """Freeze the study's valid judgments into a new, immutable dataset version."""
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
-        valid = (Response.objects.filter(trial__study=locked, item__counts=True, trial__is_sentinel=False,
-                                         trial__is_practice=False)
-                 .exclude(participant__status=Participant.Status.EXCLUDED))
+        valid = Response.objects.filter(
+            trial__study=locked,
+            item__counts=True,
+            trial__is_sentinel=False,
+            trial__is_practice=False,
+        ).exclude(participant__status=Participant.Status.EXCLUDED)
         tallies: dict[int, list[str]] = defaultdict(list)
         for trial_id, choice in valid.values_list("trial_id", "choice"):
             tallies[trial_id].append(choice)
         if not tallies:
-            raise ApplicationError("This study has no valid judgments to freeze yet.", code="no_judgments",
-                                   status_code=409)
+            raise ApplicationError(
+                "This study has no valid judgments to freeze yet.",
+                code="no_judgments",
+                status_code=409,
+            )
         version = (Dataset.objects.filter(study=locked).aggregate(v=Max("version"))["v"] or 0) + 1
-        dataset = Dataset.objects.create(owner=by, name=name or locked.name, source=Dataset.Source.STUDY,
-                                         study=locked, version=version)
-        dataset.collaborators.set(list(locked.collaborators.all()) + ([locked.owner] if locked.owner != by else []))
-        trials = Trial.objects.filter(pk__in=tallies).select_related("ref", "p0", "p1").order_by("index")
+        dataset = Dataset.objects.create(
+            owner=by,
+            name=name or locked.name,
+            source=Dataset.Source.STUDY,
+            study=locked,
+            version=version,
+        )
+        dataset.collaborators.set(
+            list(locked.collaborators.all()) + ([locked.owner] if locked.owner != by else [])
+        )
+        trials = (
+            Trial.objects.filter(pk__in=tallies).select_related("ref", "p0", "p1").order_by("index")
+        )
         counters: dict[tuple, int] = defaultdict(int)
         items, files = [], {}
         for trial in trials:
@@ -59,11 +77,21 @@ def dataset_freeze(*, study: Study, by, name: str = "") -> Dataset:
             positive = "p1" if trial.kind == "2afc" else "same"
             key = (trial.kind, trial.split, trial.category)
             item = DatasetItem(
-                dataset=dataset, kind=trial.kind, split=trial.split, category=trial.category, index=counters[key],
-                ref=trial.ref.file.name if trial.ref else "", ref_sha256=trial.ref.sha256 if trial.ref else "",
-                p0=trial.p0.file.name, p1=trial.p1.file.name, p0_sha256=trial.p0.sha256,
-                p1_sha256=trial.p1.sha256, judge=sum(c == positive for c in choices) / len(choices),
-                n_judgments=len(choices), trial=trial)
+                dataset=dataset,
+                kind=trial.kind,
+                split=trial.split,
+                category=trial.category,
+                index=counters[key],
+                ref=trial.ref.file.name if trial.ref else "",
+                ref_sha256=trial.ref.sha256 if trial.ref else "",
+                p0=trial.p0.file.name,
+                p1=trial.p1.file.name,
+                p0_sha256=trial.p0.sha256,
+                p1_sha256=trial.p1.sha256,
+                judge=sum(c == positive for c in choices) / len(choices),
+                n_judgments=len(choices),
+                trial=trial,
+            )
             counters[key] += 1
             items.append(item)
             for stim in (trial.ref, trial.p0, trial.p1):
@@ -72,11 +100,22 @@ def dataset_freeze(*, study: Study, by, name: str = "") -> Dataset:
         DatasetItem.objects.bulk_create(items, batch_size=1000)
         dataset.counts = _counts(items)
         dataset.manifest = {
-            "files": dict(sorted(files.items())), "design": locked.design, "code_version": _code_version(),
-            "qc": {"excluded_participants": Participant.objects.filter(study=locked, status="excluded").count(),
-                   "participants": Participant.objects.filter(study=locked).count(),
-                   "judgments": sum(len(c) for c in tallies.values())},
-            "study": {"id": locked.pk, "name": locked.name, "slug": locked.slug, "seed": locked.seed},
+            "files": dict(sorted(files.items())),
+            "design": locked.design,
+            "code_version": _code_version(),
+            "qc": {
+                "excluded_participants": Participant.objects.filter(
+                    study=locked, status="excluded"
+                ).count(),
+                "participants": Participant.objects.filter(study=locked).count(),
+                "judgments": sum(len(c) for c in tallies.values()),
+            },
+            "study": {
+                "id": locked.pk,
+                "name": locked.name,
+                "slug": locked.slug,
+                "seed": locked.seed,
+            },
         }
         dataset.status = Dataset.Status.READY
         dataset.save()
@@ -102,16 +141,22 @@ def dataset_import_create(*, owner, name: str, path: str) -> Dataset:
 
     folder = Path(path)
     if not folder.is_dir():
-        raise ApplicationError(f"{path}: no such folder on the server.", fields={"path": ["not a folder"]})
+        raise ApplicationError(
+            f"{path}: no such folder on the server.", fields={"path": ["not a folder"]}
+        )
     try:
         found = BappsDataset(folder)
         present = list(found.sets())
     except BappsError as exc:
         raise ApplicationError(f"Not a valid BAPPS folder: {exc}", code="invalid_bapps") from None
     if not present:
-        raise ApplicationError(f"{path}: no BAPPS sets found (expected 2afc/<split>/<category>/… or jnd/val/…).",
-                               code="invalid_bapps")
-    return Dataset.objects.create(owner=owner, name=name, source=Dataset.Source.IMPORT, import_path=str(folder))
+        raise ApplicationError(
+            f"{path}: no BAPPS sets found (expected 2afc/<split>/<category>/… or jnd/val/…).",
+            code="invalid_bapps",
+        )
+    return Dataset.objects.create(
+        owner=owner, name=name, source=Dataset.Source.IMPORT, import_path=str(folder)
+    )
 
 
 def _store_image(pixels: np.ndarray) -> tuple[str, str]:
@@ -146,26 +191,45 @@ def dataset_import_run(*, dataset: Dataset, progress=None) -> Dataset:
             for index in range(len(subset)):
                 record = subset[index]
                 names = {}
-                for member in (("ref", "p0", "p1") if kind == "2afc" else ("p0", "p1")):
+                for member in ("ref", "p0", "p1") if kind == "2afc" else ("p0", "p1"):
                     names[member] = _store_image(_member(record, member))
                     files[names[member][0]] = names[member][1]
-                items.append(DatasetItem(
-                    dataset=dataset, kind=kind, split=split, category=category, index=index,
-                    ref=names.get("ref", ("", ""))[0], ref_sha256=names.get("ref", ("", ""))[1],
-                    p0=names["p0"][0], p0_sha256=names["p0"][1], p1=names["p1"][0], p1_sha256=names["p1"][1],
-                    judge=float(values[index]), n_judgments=0))
+                items.append(
+                    DatasetItem(
+                        dataset=dataset,
+                        kind=kind,
+                        split=split,
+                        category=category,
+                        index=index,
+                        ref=names.get("ref", ("", ""))[0],
+                        ref_sha256=names.get("ref", ("", ""))[1],
+                        p0=names["p0"][0],
+                        p0_sha256=names["p0"][1],
+                        p1=names["p1"][0],
+                        p1_sha256=names["p1"][1],
+                        judge=float(values[index]),
+                        n_judgments=0,
+                    )
+                )
                 done += 1
                 if progress and (done % 200 == 0 or done == total):
                     progress(done, total)
     except (BappsError, OSError, ValueError) as exc:
-        Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.FAILED, error=str(exc)[:4000])
-        raise ApplicationError(f"Import failed, nothing kept: {exc}", code="invalid_bapps") from None
+        Dataset.objects.filter(pk=dataset.pk).update(
+            status=Dataset.Status.FAILED, error=str(exc)[:4000]
+        )
+        raise ApplicationError(
+            f"Import failed, nothing kept: {exc}", code="invalid_bapps"
+        ) from None
     with transaction.atomic():
         DatasetItem.objects.filter(dataset=dataset).delete()
         DatasetItem.objects.bulk_create(items, batch_size=1000)
         dataset.counts = _counts(items)
-        dataset.manifest = {"files": dict(sorted(files.items())), "source_folder": dataset.import_path,
-                            "code_version": _code_version()}
+        dataset.manifest = {
+            "files": dict(sorted(files.items())),
+            "source_folder": dataset.import_path,
+            "code_version": _code_version(),
+        }
         dataset.status = Dataset.Status.READY
         dataset.error = ""
         dataset.save()
@@ -194,11 +258,17 @@ def item_arrays(items) -> dict[str, np.ndarray]:
     out = {"judge": np.array([i.judge for i in items], dtype=np.float64)}
     members = ("ref", "p0", "p1") if items and items[0].kind == "2afc" else ("p0", "p1")
     for member in members:
-        out[member] = np.stack([read_png(getattr(i, member)) for i in items]) if items else np.zeros((0, 1, 1, 3))
+        out[member] = (
+            np.stack([read_png(getattr(i, member)) for i in items])
+            if items
+            else np.zeros((0, 1, 1, 3))
+        )
     return out
 
 
-def groups(dataset: Dataset, *, kind: str, split: str | None = None) -> dict[tuple[str, str], list[DatasetItem]]:
+def groups(
+    dataset: Dataset, *, kind: str, split: str | None = None
+) -> dict[tuple[str, str], list[DatasetItem]]:
     qs = dataset.items.filter(kind=kind)
     if split is not None:
         qs = qs.filter(split=split)
@@ -210,5 +280,3 @@ def groups(dataset: Dataset, *, kind: str, split: str | None = None) -> dict[tup
 
 def export_folder_name(dataset: Dataset) -> str:
     return f"perceptlab-dataset-{dataset.pk}-v{dataset.version}"
-
-

@@ -36,8 +36,15 @@ _CACHE_VERSION = 1
 _CACHE_SECONDS = 24 * 3600
 
 COLUMN_LABELS = {
-    "traditional": "Trad", "cnn": "CNN", "all_distortions": "All-distortions", "superres": "SR",
-    "deblur": "Deblur", "color": "Color", "frameinterp": "Interp", "all_real": "All-real", "all": "All",
+    "traditional": "Trad",
+    "cnn": "CNN",
+    "all_distortions": "All-distortions",
+    "superres": "SR",
+    "deblur": "Deblur",
+    "color": "Color",
+    "frameinterp": "Interp",
+    "all_real": "All-real",
+    "all": "All",
 }
 
 
@@ -69,16 +76,23 @@ def dataset_for_public_board(*, slug: str) -> Dataset:
 def latest_runs(dataset: Dataset, *, split: str) -> list[ScoreRun]:
     """The latest finished run per (metric, options) on `split`, ordered by metric name."""
     latest: dict[tuple[str, str], ScoreRun] = {}
-    for run in (ScoreRun.objects.filter(dataset=dataset, split=split, status=RunStatus.DONE)
-                .order_by("created_at", "pk")):
+    for run in ScoreRun.objects.filter(
+        dataset=dataset, split=split, status=RunStatus.DONE
+    ).order_by("created_at", "pk"):
         if run.result.get("2afc") or run.result.get("jnd"):
             latest[(run.metric, json.dumps(run.options, sort_keys=True))] = run
     return sorted(latest.values(), key=lambda r: (r.metric, json.dumps(r.options, sort_keys=True)))
 
 
 def board_splits(dataset: Dataset) -> list[str]:
-    return sorted(set(ScoreRun.objects.filter(dataset=dataset, status=RunStatus.DONE).order_by()
-                      .values_list("split", flat=True).distinct()))
+    return sorted(
+        set(
+            ScoreRun.objects.filter(dataset=dataset, status=RunStatus.DONE)
+            .order_by()
+            .values_list("split", flat=True)
+            .distinct()
+        )
+    )
 
 
 def board_for(*, dataset: Dataset, split: str | None = None) -> dict:
@@ -87,10 +101,15 @@ def board_for(*, dataset: Dataset, split: str | None = None) -> dict:
     from common.exceptions import ApplicationError
 
     if split is not None:
-        splits = set(board_splits(dataset)) | set(dataset.items.order_by().values_list("split", flat=True).distinct())
+        splits = set(board_splits(dataset)) | set(
+            dataset.items.order_by().values_list("split", flat=True).distinct()
+        )
         if split not in splits:
-            raise ApplicationError(f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
-                                   code="unknown_split", fields={"split": ["unknown"]})
+            raise ApplicationError(
+                f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
+                code="unknown_split",
+                fields={"split": ["unknown"]},
+            )
     return board_data(dataset=dataset, split=split)
 
 
@@ -125,9 +144,13 @@ def _cells(report_dict: dict | None) -> tuple[list[str], dict[str, dict]]:
     for row in ScoreReport.from_dict(report_dict).rows():
         columns.append(row["column"])
         cells[row["column"]] = {
-            "score": row["score"], "ci_low": _finite(row["ci_low"]), "ci_high": _finite(row["ci_high"]),
-            "n": row.get("n"), "aggregate": row["aggregate"],
-            "complete": row.get("complete", True), "categories": row.get("categories", [row["column"]]),
+            "score": row["score"],
+            "ci_low": _finite(row["ci_low"]),
+            "ci_high": _finite(row["ci_high"]),
+            "n": row.get("n"),
+            "aggregate": row["aggregate"],
+            "complete": row.get("complete", True),
+            "categories": row.get("categories", [row["column"]]),
         }
     return columns, cells
 
@@ -139,8 +162,11 @@ def _human_row(dataset: Dataset, split: str) -> tuple[list[str], dict[str, dict]
     from metrics.scoring import score_2afc
 
     judges: dict[str, list[float]] = defaultdict(list)
-    for category, judge in (dataset.items.filter(kind="2afc", split=split)
-                            .order_by("category", "index").values_list("category", "judge")):
+    for category, judge in (
+        dataset.items.filter(kind="2afc", split=split)
+        .order_by("category", "index")
+        .values_list("category", "judge")
+    ):
         judges[category].append(judge)
     if not judges:
         return [], {}
@@ -149,9 +175,15 @@ def _human_row(dataset: Dataset, split: str) -> tuple[list[str], dict[str, dict]
     columns, cells = [], {}
     for row in report.rows():
         columns.append(row["column"])
-        cells[row["column"]] = {"score": row["human"], "ci_low": None, "ci_high": None, "n": row.get("n"),
-                                "aggregate": row["aggregate"], "complete": row.get("complete", True),
-                                "categories": row.get("categories", [row["column"]])}
+        cells[row["column"]] = {
+            "score": row["human"],
+            "ci_low": None,
+            "ci_high": None,
+            "n": row.get("n"),
+            "aggregate": row["aggregate"],
+            "complete": row.get("complete", True),
+            "categories": row.get("categories", [row["column"]]),
+        }
     return columns, cells
 
 
@@ -181,8 +213,15 @@ def _credits(run: ScoreRun) -> dict[str, dict[int, float]] | None:
     return out
 
 
-def _paired(best: dict[str, dict[int, float]], other: dict[str, dict[int, float]], categories: list[str],
-            *, n_resamples: int, confidence: float, seed: int) -> dict | None:
+def _paired(
+    best: dict[str, dict[int, float]],
+    other: dict[str, dict[int, float]],
+    categories: list[str],
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> dict | None:
     """Paired bootstrap of `other` against `best` on the items both scored, for a column that is
     the unweighted mean of `categories`. Credits are weighted by N / (C · n_c) so that the
     statistic is exactly that column's mean of category means; resampling is over the pooled
@@ -202,12 +241,25 @@ def _paired(best: dict[str, dict[int, float]], other: dict[str, dict[int, float]
     b = np.concatenate([p * w for p, w in zip(parts_b, weights, strict=True)])
     test = paired_bootstrap_credits(b, a, n_resamples=n_resamples, confidence=confidence, seed=seed)
     alpha = 1.0 - confidence
-    return {"difference": test.difference, "ci_low": test.ci_low, "ci_high": test.ci_high,
-            "p_value": test.p_value, "n": test.n, "significant": test.p_value < alpha}
+    return {
+        "difference": test.difference,
+        "ci_low": test.ci_low,
+        "ci_high": test.ci_high,
+        "p_value": test.p_value,
+        "n": test.n,
+        "significant": test.p_value < alpha,
+    }
 
 
-def _significance(rows: list[dict], credits: dict[str, dict | None], columns: list[str], *, n_resamples: int,
-                  confidence: float, seed: int) -> None:
+def _significance(
+    rows: list[dict],
+    credits: dict[str, dict | None],
+    columns: list[str],
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> None:
     """Mark, per column, the best metric and whether each other metric is significantly below it."""
     for column in columns:
         scored = [r for r in rows if r["cells"].get(column)]
@@ -220,8 +272,14 @@ def _significance(rows: list[dict], credits: dict[str, dict | None], columns: li
             cell["vs_best"] = None
             if row is best or credits.get(row["key"]) is None or credits.get(best["key"]) is None:
                 continue
-            cell["vs_best"] = _paired(credits[best["key"]], credits[row["key"]], cell["categories"],
-                                      n_resamples=n_resamples, confidence=confidence, seed=seed)
+            cell["vs_best"] = _paired(
+                credits[best["key"]],
+                credits[row["key"]],
+                cell["categories"],
+                n_resamples=n_resamples,
+                confidence=confidence,
+                seed=seed,
+            )
 
 
 def default_split(dataset: Dataset) -> str:
@@ -229,8 +287,14 @@ def default_split(dataset: Dataset) -> str:
     return "val" if "val" in splits or not splits else splits[0]
 
 
-def board_data(*, dataset: Dataset, split: str | None = None, n_resamples: int = SIGNIFICANCE_RESAMPLES,
-               confidence: float = CONFIDENCE, seed: int = SEED) -> dict:
+def board_data(
+    *,
+    dataset: Dataset,
+    split: str | None = None,
+    n_resamples: int = SIGNIFICANCE_RESAMPLES,
+    confidence: float = CONFIDENCE,
+    seed: int = SEED,
+) -> dict:
     """The whole board as plain JSON-ready data (cached per set of runs; runs never change once done).
 
     Shape: {"dataset", "split", "splits", "confidence", "columns", "jnd_columns",
@@ -241,19 +305,41 @@ def board_data(*, dataset: Dataset, split: str | None = None, n_resamples: int =
     """
     split = split or default_split(dataset)
     runs = latest_runs(dataset, split=split)
-    fingerprint = hashlib.sha256(json.dumps(
-        [_CACHE_VERSION, dataset.pk, dataset.updated_at.isoformat(), dataset.is_public, dataset.name, split, n_resamples, confidence, seed,
-         [(r.pk, r.updated_at.isoformat()) for r in runs]]).encode()).hexdigest()
+    fingerprint = hashlib.sha256(
+        json.dumps(
+            [
+                _CACHE_VERSION,
+                dataset.pk,
+                dataset.updated_at.isoformat(),
+                dataset.is_public,
+                dataset.name,
+                split,
+                n_resamples,
+                confidence,
+                seed,
+                [(r.pk, r.updated_at.isoformat()) for r in runs],
+            ]
+        ).encode()
+    ).hexdigest()
     key = f"analysis:leaderboard:{fingerprint}"
     data = cache.get(key)
     if data is None:
-        data = _build(dataset, split, runs, n_resamples=n_resamples, confidence=confidence, seed=seed)
+        data = _build(
+            dataset, split, runs, n_resamples=n_resamples, confidence=confidence, seed=seed
+        )
         cache.set(key, data, _CACHE_SECONDS)
     return data
 
 
-def _build(dataset: Dataset, split: str, runs: list[ScoreRun], *, n_resamples: int, confidence: float,
-           seed: int) -> dict:
+def _build(
+    dataset: Dataset,
+    split: str,
+    runs: list[ScoreRun],
+    *,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> dict:
     human_columns, human_cells = _human_row(dataset, split)
     rows, column_lists, jnd_lists, credits = [], [human_columns], [], {}
     for run in runs:
@@ -262,27 +348,58 @@ def _build(dataset: Dataset, split: str, runs: list[ScoreRun], *, n_resamples: i
         column_lists.append(columns)
         jnd_lists.append(jnd_columns)
         key = f"run-{run.pk}"
-        rows.append({"key": key, "kind": "metric", "label": _metric_label(run), "metric": run.metric,
-                     "options": run.options, "run": run.pk, "cells": cells, "jnd": jnd_cells})
+        rows.append(
+            {
+                "key": key,
+                "kind": "metric",
+                "label": _metric_label(run),
+                "metric": run.metric,
+                "options": run.options,
+                "run": run.pk,
+                "cells": cells,
+                "jnd": jnd_cells,
+            }
+        )
         credits[key] = _credits(run) if cells else None
     columns = _merge_columns(*column_lists)
     jnd_columns = _merge_columns(*jnd_lists)
     _significance(rows, credits, columns, n_resamples=n_resamples, confidence=confidence, seed=seed)
     with_all = [r for r in rows if r["cells"].get("all")]
     best = max(with_all, key=lambda r: r["cells"]["all"]["score"])["key"] if with_all else None
-    human = {"key": "human", "kind": "human", "label": "Human", "metric": None, "options": {}, "run": None,
-             "cells": human_cells, "jnd": {}}
+    human = {
+        "key": "human",
+        "kind": "human",
+        "label": "Human",
+        "metric": None,
+        "options": {},
+        "run": None,
+        "cells": human_cells,
+        "jnd": {},
+    }
     return {
-        "dataset": {"id": dataset.pk, "name": dataset.name, "version": dataset.version, "source": dataset.source,
-                    "is_public": dataset.is_public},
+        "dataset": {
+            "id": dataset.pk,
+            "name": dataset.name,
+            "version": dataset.version,
+            "source": dataset.source,
+            "is_public": dataset.is_public,
+        },
         "split": split,
         "splits": board_splits(dataset),
         "confidence": confidence,
         "significance_resamples": n_resamples,
-        "columns": [{"key": c, "label": COLUMN_LABELS.get(c, c),
-                     "aggregate": c in ("all_distortions", "all_real", "all")} for c in columns],
-        "jnd_columns": [{"key": c, "label": COLUMN_LABELS.get(c, c), "aggregate": c == "all"}
-                        for c in jnd_columns],
+        "columns": [
+            {
+                "key": c,
+                "label": COLUMN_LABELS.get(c, c),
+                "aggregate": c in ("all_distortions", "all_real", "all"),
+            }
+            for c in columns
+        ],
+        "jnd_columns": [
+            {"key": c, "label": COLUMN_LABELS.get(c, c), "aggregate": c == "all"}
+            for c in jnd_columns
+        ],
         "rows": ([human] if human_cells else []) + rows,
         "best": best,
     }
@@ -350,24 +467,34 @@ def board_markdown(board: dict) -> str:
     """Table 5 layout in Markdown: 2AFC score ×100 with intervals, then JND mAP."""
     ds = board["dataset"]
     confidence = round(100 * board["confidence"])
-    lines = [f"# Leaderboard: {ds['name']} v{ds['version']} ({board['split']} split)", "",
-             f"2AFC score ×100 with {confidence}% bootstrap intervals. Bold: the column's best and every metric "
-             f"not significantly below it (paired bootstrap, {board['significance_resamples']} resamples, "
-             f"α = {1 - board['confidence']:.2f}). † partial aggregate (not all of the paper's categories).", ""]
+    lines = [
+        f"# Leaderboard: {ds['name']} v{ds['version']} ({board['split']} split)",
+        "",
+        f"2AFC score ×100 with {confidence}% bootstrap intervals. Bold: the column's best and every metric "
+        f"not significantly below it (paired bootstrap, {board['significance_resamples']} resamples, "
+        f"α = {1 - board['confidence']:.2f}). † partial aggregate (not all of the paper's categories).",
+        "",
+    ]
     columns = board["columns"]
     lines.append("| method | " + " | ".join(c["label"] for c in columns) + " |")
     lines.append("|---|" + "---|" * len(columns))
     for row in sorted_rows(board):
-        lines.append(f"| {row['label']} | " + " | ".join(_md_cell(row["cells"].get(c["key"])) for c in columns)
-                     + " |")
+        lines.append(
+            f"| {row['label']} | "
+            + " | ".join(_md_cell(row["cells"].get(c["key"])) for c in columns)
+            + " |"
+        )
     if board["jnd_columns"]:
         lines += ["", "JND mAP ×100:", ""]
         lines.append("| method | " + " | ".join(c["label"] for c in board["jnd_columns"]) + " |")
         lines.append("|---|" + "---|" * len(board["jnd_columns"]))
         for row in sorted_rows(board):
             if row["kind"] == "metric" and row["jnd"]:
-                lines.append(f"| {row['label']} | "
-                             + " | ".join(_md_cell(row["jnd"].get(c["key"])) for c in board["jnd_columns"]) + " |")
+                lines.append(
+                    f"| {row['label']} | "
+                    + " | ".join(_md_cell(row["jnd"].get(c["key"])) for c in board["jnd_columns"])
+                    + " |"
+                )
     return "\n".join(lines) + "\n"
 
 

@@ -15,7 +15,9 @@ def _lin_metric(*, net: str, version: str, fieldfile, **options):
     with fieldfile.open("rb") as handle, tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "lin.pth"
         path.write_bytes(handle.read())
-        return metrics.create_metric(f"lpips-{net}", version=version, lin_weights=str(path), **options)
+        return metrics.create_metric(
+            f"lpips-{net}", version=version, lin_weights=str(path), **options
+        )
 
 
 def load_fitted(key: str, **options):

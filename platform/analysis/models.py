@@ -29,25 +29,40 @@ class Dataset(TimeStampedModel):
         READY = "ready", "ready"
         FAILED = "failed", "failed"
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="datasets")
-    collaborators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_datasets")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="datasets"
+    )
+    collaborators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_datasets"
+    )
     name = models.CharField(max_length=200)
     source = models.CharField(max_length=8, choices=Source.choices)
-    study = models.ForeignKey("studies.Study", on_delete=models.PROTECT, null=True, blank=True,
-                              related_name="datasets")
+    study = models.ForeignKey(
+        "studies.Study", on_delete=models.PROTECT, null=True, blank=True, related_name="datasets"
+    )
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.BUILDING)
-    import_path = models.CharField(max_length=500, blank=True, help_text="Folder an import was read from")
+    import_path = models.CharField(
+        max_length=500, blank=True, help_text="Folder an import was read from"
+    )
     counts = models.JSONField(default=dict, blank=True)
-    manifest = models.JSONField(default=dict, blank=True, help_text="Files with sha256, design, code version")
+    manifest = models.JSONField(
+        default=dict, blank=True, help_text="Files with sha256, design, code version"
+    )
     progress = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    is_public = models.BooleanField(default=False, help_text="Leaderboard visible to anyone with its URL")
+    is_public = models.BooleanField(
+        default=False, help_text="Leaderboard visible to anyone with its URL"
+    )
     public_slug = models.CharField(max_length=32, unique=True, default=_public_slug, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
-        constraints = [models.UniqueConstraint(fields=["study", "version"], name="unique_study_dataset_version")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "version"], name="unique_study_dataset_version"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
@@ -74,8 +89,11 @@ class DatasetItem(models.Model):
 
     class Meta:
         ordering = ["dataset", "kind", "split", "category", "index"]
-        constraints = [models.UniqueConstraint(fields=["dataset", "kind", "split", "category", "index"],
-                                               name="unique_dataset_item")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["dataset", "kind", "split", "category", "index"], name="unique_dataset_item"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}/{self.split}/{self.category}/{self.index}"
@@ -125,18 +143,28 @@ class FitRun(TimeStampedModel):
     epochs = models.PositiveSmallIntegerField(default=5)
     epochs_decay = models.PositiveSmallIntegerField(default=5)
     seed = models.PositiveIntegerField(default=0)
-    trunk_weights = models.CharField(max_length=500, blank=True,
-                                     help_text="Trunk checkpoint path on the worker; blank = torch hub cache; "
-                                               "'random' = seeded random trunk")
-    options = models.JSONField(default=dict, blank=True,
-                               help_text="Further metrics.training options, e.g. {\"path\": \"full\"}")
+    trunk_weights = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Trunk checkpoint path on the worker; blank = torch hub cache; "
+        "'random' = seeded random trunk",
+    )
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Further metrics.training options, e.g. {"path": "full"}',
+    )
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     cancel_requested = models.BooleanField(default=False)
-    progress = models.JSONField(default=dict, blank=True, help_text="Latest epoch, loss, validation 2AFC")
+    progress = models.JSONField(
+        default=dict, blank=True, help_text="Latest epoch, loss, validation 2AFC"
+    )
     history = models.JSONField(default=list, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     worker = models.CharField(max_length=200, blank=True)
-    weights = models.FileField(upload_to="fits/", blank=True, help_text="Fitted lin weights (official key format)")
+    weights = models.FileField(
+        upload_to="fits/", blank=True, help_text="Fitted lin weights (official key format)"
+    )
     result = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
 
@@ -151,7 +179,9 @@ class FitRun(TimeStampedModel):
 class UploadedMetric(TimeStampedModel):
     """LPIPS lin weights a researcher uploaded (official key format), usable as `uploaded:<id>`."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_metrics")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_metrics"
+    )
     name = models.CharField(max_length=200)
     net = models.CharField(max_length=10, default="alex")
     version = models.CharField(max_length=4, default="0.1")
@@ -172,13 +202,17 @@ class ScoreRun(TimeStampedModel):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="score_runs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    metric = models.CharField(max_length=120, help_text="Registry name, fitted:<id> or uploaded:<id>")
+    metric = models.CharField(
+        max_length=120, help_text="Registry name, fitted:<id> or uploaded:<id>"
+    )
     options = models.JSONField(default=dict, blank=True)
     split = models.CharField(max_length=16, default="val")
     status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
     progress = models.JSONField(default=dict, blank=True)
     result = models.JSONField(default=dict, blank=True, help_text="ScoreReport dicts (2afc, jnd)")
-    credits = models.FileField(upload_to="scores/", blank=True, help_text="Per-item distances and credit (JSON)")
+    credits = models.FileField(
+        upload_to="scores/", blank=True, help_text="Per-item distances and credit (JSON)"
+    )
     error = models.TextField(blank=True)
 
     class Meta:

@@ -6,6 +6,12 @@ from . import views
 
 urlpatterns = [
     path("leaderboards/<int:dataset_id>/", views.leaderboard_page, name="analysis-leaderboard"),
-    path("leaderboards/public/<str:slug>/", views.public_leaderboard_page, name="analysis-public-leaderboard"),
-    path("exports/<int:export_id>/download/", views.export_download, name="analysis-export-download"),
+    path(
+        "leaderboards/public/<str:slug>/",
+        views.public_leaderboard_page,
+        name="analysis-public-leaderboard",
+    ),
+    path(
+        "exports/<int:export_id>/download/", views.export_download, name="analysis-export-download"
+    ),
 ]

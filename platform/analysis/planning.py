@@ -20,13 +20,23 @@ def _valid_choices(dataset: Dataset, split: str) -> tuple[list, list[np.ndarray]
     limited to responses received before the freeze."""
     from crowd.models import Participant, Response
 
-    items = list(dataset.items.filter(kind="2afc", split=split, trial__isnull=False)
-                 .order_by("category", "index").only("pk", "category", "trial_id"))
+    items = list(
+        dataset.items.filter(kind="2afc", split=split, trial__isnull=False)
+        .order_by("category", "index")
+        .only("pk", "category", "trial_id")
+    )
     by_trial: dict[int, list[int]] = defaultdict(list)
-    valid = (Response.objects.filter(trial_id__in=[i.trial_id for i in items], item__counts=True,
-                                     trial__is_sentinel=False, trial__is_practice=False,
-                                     received_at__lte=dataset.created_at)
-             .exclude(participant__status=Participant.Status.EXCLUDED).order_by("pk"))
+    valid = (
+        Response.objects.filter(
+            trial_id__in=[i.trial_id for i in items],
+            item__counts=True,
+            trial__is_sentinel=False,
+            trial__is_practice=False,
+            received_at__lte=dataset.created_at,
+        )
+        .exclude(participant__status=Participant.Status.EXCLUDED)
+        .order_by("pk")
+    )
     for trial_id, choice in valid.values_list("trial_id", "choice").iterator(chunk_size=5000):
         by_trial[trial_id].append(1 if choice == "p1" else 0)
     return items, [np.array(by_trial[i.trial_id], dtype=np.float64) for i in items]
@@ -47,8 +57,15 @@ def _subsampled_judges(choices: list[np.ndarray], k: int, rng: np.random.Generat
     return chosen / counted
 
 
-def judgments_ci(*, dataset: Dataset, split: str = "val", draws: int = 5, n_resamples: int = 200,
-                 confidence: float = CONFIDENCE, seed: int = SEED) -> dict:
+def judgments_ci(
+    *,
+    dataset: Dataset,
+    split: str = "val",
+    draws: int = 5,
+    n_resamples: int = 200,
+    confidence: float = CONFIDENCE,
+    seed: int = SEED,
+) -> dict:
     """How the best metric's 2AFC score and its bootstrap interval change with k valid judgments
     per triplet, k = 1..K (K = the most any triplet has), to size the next study.
 
@@ -67,23 +84,49 @@ def judgments_ci(*, dataset: Dataset, split: str = "val", draws: int = 5, n_resa
     best = next((r for r in board["rows"] if r["key"] == board["best"]), None)
     run = ScoreRun.objects.filter(pk=best["run"]).first() if best else None
     if run is None or not run.credits:
-        return {"available": False, "reason": "No finished score run with per-item results on this split."}
+        return {
+            "available": False,
+            "reason": "No finished score run with per-item results on this split.",
+        }
     key = f"analysis:judgments-ci:{dataset.pk}:{split}:{run.pk}:{draws}:{n_resamples}:{confidence}:{seed}"
     data = cache.get(key)
     if data is None:
-        data = _judgments_ci(dataset, split, run, best["label"], _distances(run), draws=draws,
-                             n_resamples=n_resamples, confidence=confidence, seed=seed)
+        data = _judgments_ci(
+            dataset,
+            split,
+            run,
+            best["label"],
+            _distances(run),
+            draws=draws,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            seed=seed,
+        )
         # Short-lived: participants' QC status (which judgments are valid) can still change.
         cache.set(key, data, 600)
     return data
 
 
-def _judgments_ci(dataset: Dataset, split: str, run: ScoreRun, label: str, distances: dict, *, draws: int,
-                  n_resamples: int, confidence: float, seed: int) -> dict:
+def _judgments_ci(
+    dataset: Dataset,
+    split: str,
+    run: ScoreRun,
+    label: str,
+    distances: dict,
+    *,
+    draws: int,
+    n_resamples: int,
+    confidence: float,
+    seed: int,
+) -> dict:
     from metrics.scoring import score_2afc
 
     items, choices = _valid_choices(dataset, split)
-    keep = [n for n, (item, c) in enumerate(zip(items, choices, strict=True)) if c.size and item.pk in distances]
+    keep = [
+        n
+        for n, (item, c) in enumerate(zip(items, choices, strict=True))
+        if c.size and item.pk in distances
+    ]
     items, choices = [items[n] for n in keep], [choices[n] for n in keep]
     if not items:
         return {"available": False, "reason": "No valid judgments for the scored items."}
@@ -97,22 +140,45 @@ def _judgments_ci(dataset: Dataset, split: str, run: ScoreRun, label: str, dista
         scores, lows, highs = [], [], []
         for draw in range(draws):
             judge = _subsampled_judges(choices, k, rng)
-            sets = {c: (d0[categories == c], d1[categories == c], judge[categories == c])
-                    for c in dict.fromkeys(categories.tolist())}
-            overall = score_2afc(sets, n_resamples=n_resamples, confidence=confidence,
-                                 seed=seed + draw).aggregates["all"]
+            sets = {
+                c: (d0[categories == c], d1[categories == c], judge[categories == c])
+                for c in dict.fromkeys(categories.tolist())
+            }
+            overall = score_2afc(
+                sets, n_resamples=n_resamples, confidence=confidence, seed=seed + draw
+            ).aggregates["all"]
             scores.append(overall.score)
             lows.append(overall.ci_low)
             highs.append(overall.ci_high)
         width = float(np.mean(np.subtract(highs, lows)))
-        out.append({"k": k, "triplets_with_k": int((counts >= k).sum()), "score": float(np.mean(scores)),
-                    "ci_low": float(np.mean(lows)), "ci_high": float(np.mean(highs)), "ci_width": width,
-                    "ci_width_x_sqrt_triplets": width * float(np.sqrt(len(items)))})
-    return {"available": True, "metric": label, "run": run.pk, "split": split, "triplets": len(items),
-            "judgments": int(counts.sum()), "draws": draws, "n_resamples": n_resamples, "confidence": confidence,
-            "seed": seed, "rows": out}
+        out.append(
+            {
+                "k": k,
+                "triplets_with_k": int((counts >= k).sum()),
+                "score": float(np.mean(scores)),
+                "ci_low": float(np.mean(lows)),
+                "ci_high": float(np.mean(highs)),
+                "ci_width": width,
+                "ci_width_x_sqrt_triplets": width * float(np.sqrt(len(items))),
+            }
+        )
+    return {
+        "available": True,
+        "metric": label,
+        "run": run.pk,
+        "split": split,
+        "triplets": len(items),
+        "judgments": int(counts.sum()),
+        "draws": draws,
+        "n_resamples": n_resamples,
+        "confidence": confidence,
+        "seed": seed,
+        "rows": out,
+    }
 
 
 def _distances(run: ScoreRun) -> dict[int, tuple[float, float]]:
     with run.credits.open("rb") as handle:
-        return {int(r["item"]): (float(r["d0"]), float(r["d1"])) for r in json.load(handle) if "d0" in r}
+        return {
+            int(r["item"]): (float(r["d0"]), float(r["d1"])) for r in json.load(handle) if "d0" in r
+        }

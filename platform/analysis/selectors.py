@@ -15,7 +15,8 @@ def dataset_list(*, user) -> QuerySet[Dataset]:
     qs = Dataset.objects.all()
     if not user.is_superuser:
         visible = Dataset.objects.filter(
-            Q(owner=user) | Q(collaborators=user) | Q(study__in=study_list(user=user).values("pk")))
+            Q(owner=user) | Q(collaborators=user) | Q(study__in=study_list(user=user).values("pk"))
+        )
         qs = qs.filter(pk__in=visible.values("pk"))
     return qs.select_related("owner", "study")
 
@@ -25,12 +26,20 @@ def dataset_get(*, user, pk) -> Dataset:
 
 
 def fit_run_get(*, user, pk) -> FitRun:
-    return get_object_or_404(FitRun.objects.filter(dataset__in=dataset_list(user=user).values("pk")), pk=pk)
+    return get_object_or_404(
+        FitRun.objects.filter(dataset__in=dataset_list(user=user).values("pk")), pk=pk
+    )
 
 
 def score_run_get(*, user, pk) -> ScoreRun:
-    return get_object_or_404(ScoreRun.objects.filter(dataset__in=dataset_list(user=user).values("pk")), pk=pk)
+    return get_object_or_404(
+        ScoreRun.objects.filter(dataset__in=dataset_list(user=user).values("pk")), pk=pk
+    )
 
 
 def uploaded_metric_list(*, user) -> QuerySet[UploadedMetric]:
-    return UploadedMetric.objects.all() if user.is_superuser else UploadedMetric.objects.filter(owner=user)
+    return (
+        UploadedMetric.objects.all()
+        if user.is_superuser
+        else UploadedMetric.objects.filter(owner=user)
+    )

@@ -32,8 +32,9 @@ LOAD_SIZE = 64  # the official loader's Resize(64)
 
 def _check_ready(dataset: Dataset) -> None:
     if dataset.status != Dataset.Status.READY:
-        raise ApplicationError(f"Dataset {dataset} is {dataset.status}, not ready.", code="not_ready",
-                               status_code=409)
+        raise ApplicationError(
+            f"Dataset {dataset} is {dataset.status}, not ready.", code="not_ready", status_code=409
+        )
 
 
 def _check_metric(name: str) -> None:
@@ -43,27 +44,39 @@ def _check_metric(name: str) -> None:
     if key:
         model = {"fitted": FitRun, "uploaded": UploadedMetric}.get(prefix)
         if model is None or not key.isdigit():
-            raise ApplicationError(f"Unknown metric {name!r}; use a registry name, fitted:<id> or uploaded:<id>.",
-                                   fields={"metric": ["unknown"]})
+            raise ApplicationError(
+                f"Unknown metric {name!r}; use a registry name, fitted:<id> or uploaded:<id>.",
+                fields={"metric": ["unknown"]},
+            )
         obj = model.objects.filter(pk=int(key)).first()
         if obj is None or (prefix == "fitted" and obj.status != RunStatus.DONE):
-            raise ApplicationError(f"{name} is not available (no such finished run or upload).",
-                                   fields={"metric": ["unavailable"]})
+            raise ApplicationError(
+                f"{name} is not available (no such finished run or upload).",
+                fields={"metric": ["unavailable"]},
+            )
         return
     known = [m.name for m in metrics.list_metrics()]
     if name not in known:
-        raise ApplicationError(f"Unknown metric {name!r}; known: {', '.join(known)}.", fields={"metric": ["unknown"]})
+        raise ApplicationError(
+            f"Unknown metric {name!r}; known: {', '.join(known)}.", fields={"metric": ["unknown"]}
+        )
 
 
 @transaction.atomic
-def score_run_create(*, dataset: Dataset, metric: str, by, split: str = "val", options: dict | None = None) -> ScoreRun:
+def score_run_create(
+    *, dataset: Dataset, metric: str, by, split: str = "val", options: dict | None = None
+) -> ScoreRun:
     _check_ready(dataset)
     _check_metric(metric)
     splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
-        raise ApplicationError(f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
-                               fields={"split": ["missing"]})
-    run = ScoreRun.objects.create(dataset=dataset, metric=metric, split=split, options=options or {}, created_by=by)
+        raise ApplicationError(
+            f"Dataset {dataset} has no {split!r} split (it has {', '.join(sorted(splits))}).",
+            fields={"split": ["missing"]},
+        )
+    run = ScoreRun.objects.create(
+        dataset=dataset, metric=metric, split=split, options=options or {}, created_by=by
+    )
     from .tasks import score_metric as score_metric_task
 
     transaction.on_commit(lambda: score_metric_task.delay(run.pk))
@@ -71,28 +84,56 @@ def score_run_create(*, dataset: Dataset, metric: str, by, split: str = "val", o
 
 
 @transaction.atomic
-def fit_run_create(*, dataset: Dataset, by, net: str = "alex", variant: str = "lin", version: str = "0.1",
-                   epochs: int = 5, epochs_decay: int = 5, seed: int = 0, trunk_weights: str = "",
-                   options: dict | None = None) -> FitRun:
+def fit_run_create(
+    *,
+    dataset: Dataset,
+    by,
+    net: str = "alex",
+    variant: str = "lin",
+    version: str = "0.1",
+    epochs: int = 5,
+    epochs_decay: int = 5,
+    seed: int = 0,
+    trunk_weights: str = "",
+    options: dict | None = None,
+) -> FitRun:
     _check_ready(dataset)
     if net not in FIT_NETS or variant not in FIT_VARIANTS or version not in ("0.1", "0.0"):
-        raise ApplicationError(f"net must be one of {FIT_NETS}, variant one of {FIT_VARIANTS}, version 0.1 or 0.0.")
+        raise ApplicationError(
+            f"net must be one of {FIT_NETS}, variant one of {FIT_VARIANTS}, version 0.1 or 0.0."
+        )
     if epochs + epochs_decay < 1:
-        raise ApplicationError("epochs + epochs_decay must be at least 1.", fields={"epochs": ["too few"]})
+        raise ApplicationError(
+            "epochs + epochs_decay must be at least 1.", fields={"epochs": ["too few"]}
+        )
     if not dataset.items.filter(kind="2afc", split="train").exists():
         kinds = sorted(set(dataset.items.values_list("kind", flat=True)))
-        raise ApplicationError(f"Fitting needs 2AFC judgments in a train split; dataset {dataset} has "
-                               f"{'/'.join(kinds) or 'no'} data without one.", code="no_train_split")
+        raise ApplicationError(
+            f"Fitting needs 2AFC judgments in a train split; dataset {dataset} has "
+            f"{'/'.join(kinds) or 'no'} data without one.",
+            code="no_train_split",
+        )
     options = dict(options or {})
     unknown = sorted(set(options) - FIT_OPTIONS)
     if unknown:
-        raise ApplicationError(f"Unknown fit option(s) {unknown}; allowed: {sorted(FIT_OPTIONS)}.",
-                               fields={"options": ["unknown"]})
+        raise ApplicationError(
+            f"Unknown fit option(s) {unknown}; allowed: {sorted(FIT_OPTIONS)}.",
+            fields={"options": ["unknown"]},
+        )
     if variant == "scratch":
         trunk_weights = "random"
-    run = FitRun.objects.create(dataset=dataset, created_by=by, net=net, variant=variant, version=version,
-                                epochs=epochs, epochs_decay=epochs_decay, seed=seed, trunk_weights=trunk_weights,
-                                options=options)
+    run = FitRun.objects.create(
+        dataset=dataset,
+        created_by=by,
+        net=net,
+        variant=variant,
+        version=version,
+        epochs=epochs,
+        epochs_decay=epochs_decay,
+        seed=seed,
+        trunk_weights=trunk_weights,
+        options=options,
+    )
     from .tasks import fit_lpips as fit_lpips_task
 
     transaction.on_commit(lambda: fit_lpips_task.delay(run.pk))
@@ -107,7 +148,9 @@ def fit_run_cancel(*, run: FitRun) -> FitRun:
 
 
 @transaction.atomic
-def uploaded_metric_create(*, owner, name: str, net: str, version: str, data: bytes) -> UploadedMetric:
+def uploaded_metric_create(
+    *, owner, name: str, net: str, version: str, data: bytes
+) -> UploadedMetric:
     """Store lin weights (official key format) after checking they load (keys, shapes, ≥ 0)."""
     import torch
 
@@ -120,8 +163,12 @@ def uploaded_metric_create(*, owner, name: str, net: str, version: str, data: by
         state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
         parse_lin_state(state, TRUNKS[net].channels)
     except Exception as exc:
-        raise ApplicationError(f"Not a usable LPIPS lin-weights file for {net}: {exc}", code="invalid_weights") from None
-    upload = UploadedMetric(owner=owner, name=name, net=net, version=version, sha256=hashlib.sha256(data).hexdigest())
+        raise ApplicationError(
+            f"Not a usable LPIPS lin-weights file for {net}: {exc}", code="invalid_weights"
+        ) from None
+    upload = UploadedMetric(
+        owner=owner, name=name, net=net, version=version, sha256=hashlib.sha256(data).hexdigest()
+    )
     upload.weights.save(f"{upload.sha256}.pth", ContentFile(data), save=False)
     upload.save()
     return upload
@@ -152,7 +199,9 @@ def _resized(arrays: dict, load_size: int | None = LOAD_SIZE) -> dict:
         if load_size is None or min(stack.shape[1:3]) == load_size or len(stack) == 0:
             out[key] = stack
             continue
-        out[key] = np.stack([np.asarray(resize_short_side(Image.fromarray(x), load_size)) for x in stack])
+        out[key] = np.stack(
+            [np.asarray(resize_short_side(Image.fromarray(x), load_size)) for x in stack]
+        )
     return out
 
 
@@ -173,22 +222,42 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
         for n, ((_split, category), items) in enumerate(groups.items()):
             arrays = _resized(datasets.item_arrays(items))
             if kind == "2afc":
-                d0, d1 = score_triplets(metric, _tensor(arrays["ref"], input_range),
-                                        _tensor(arrays["p0"], input_range), _tensor(arrays["p1"], input_range))
+                d0, d1 = score_triplets(
+                    metric,
+                    _tensor(arrays["ref"], input_range),
+                    _tensor(arrays["p0"], input_range),
+                    _tensor(arrays["p1"], input_range),
+                )
                 sets[category] = (d0.numpy(), d1.numpy(), arrays["judge"])
-                credits = credit_table(d0.numpy(), d1.numpy(), arrays["judge"], names=[str(i.pk) for i in items])
-                per_item += [{"item": int(row["name"]), "category": category, "d0": row["d0"], "d1": row["d1"],
-                              "judge": row["judge"], "credit": row["credit"]} for row in credits.rows()]
+                credits = credit_table(
+                    d0.numpy(), d1.numpy(), arrays["judge"], names=[str(i.pk) for i in items]
+                )
+                per_item += [
+                    {
+                        "item": int(row["name"]),
+                        "category": category,
+                        "d0": row["d0"],
+                        "d1": row["d1"],
+                        "judge": row["judge"],
+                        "credit": row["credit"],
+                    }
+                    for row in credits.rows()
+                ]
             else:
-                d = score_pairs(metric, _tensor(arrays["p0"], input_range), _tensor(arrays["p1"], input_range))
+                d = score_pairs(
+                    metric, _tensor(arrays["p0"], input_range), _tensor(arrays["p1"], input_range)
+                )
                 sets[category] = (d.numpy(), arrays["judge"])
-                per_item += [{"item": i.pk, "category": category, "d": float(x), "same": float(s)}
-                             for i, x, s in zip(items, d.numpy(), arrays["judge"], strict=True)]
+                per_item += [
+                    {"item": i.pk, "category": category, "d": float(x), "same": float(s)}
+                    for i, x, s in zip(items, d.numpy(), arrays["judge"], strict=True)
+                ]
             if progress:
                 progress({"kind": kind, "category": category, "done": n + 1, "of": len(groups)})
         if sets:
-            report = (score_2afc if kind == "2afc" else score_jnd)(sets, metric=run.metric, split=run.split,
-                                                                   seed=0)
+            report = (score_2afc if kind == "2afc" else score_jnd)(
+                sets, metric=run.metric, split=run.split, seed=0
+            )
             result[kind] = report.to_dict()
     run.result = result
     run.credits.save(f"score-{run.pk}.json", ContentFile(json.dumps(per_item).encode()), save=False)
@@ -207,7 +276,10 @@ def _pull_checkpoints(run: FitRun, folder: Path) -> None:
         return
     _dirs, files = default_storage.listdir(prefix)
     for name in files:
-        with default_storage.open(f"{prefix}/{name}", "rb") as src, open(folder / name, "wb") as dst:
+        with (
+            default_storage.open(f"{prefix}/{name}", "rb") as src,
+            open(folder / name, "wb") as dst,
+        ):
             shutil.copyfileobj(src, dst)
 
 
@@ -232,15 +304,22 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
     checkpointing every epoch to shared storage and resuming from the newest checkpoint."""
     from metrics.training import Trainer, TripletArrays
 
-    FitRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, worker=worker[:200], error="",
-                                            attempts=run.attempts + 1)
-    train_items = [i for items in datasets.groups(run.dataset, kind="2afc", split="train").values() for i in items]
+    FitRun.objects.filter(pk=run.pk).update(
+        status=RunStatus.RUNNING, worker=worker[:200], error="", attempts=run.attempts + 1
+    )
+    train_items = [
+        i
+        for items in datasets.groups(run.dataset, kind="2afc", split="train").values()
+        for i in items
+    ]
     train = _resized(datasets.item_arrays(train_items))
     val = None
     val_groups = datasets.groups(run.dataset, kind="2afc", split="val")
     if val_groups:
-        val = {category: TripletArrays(**dict(_resized(datasets.item_arrays(items)).items()))
-               for (_split, category), items in val_groups.items()}
+        val = {
+            category: TripletArrays(**dict(_resized(datasets.item_arrays(items)).items()))
+            for (_split, category), items in val_groups.items()
+        }
     trunk = None if run.trunk_weights == "random" else (run.trunk_weights or "imagenet")
     last_saved = {"at": 0.0}
 
@@ -253,14 +332,20 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             if kind == "epoch":
                 FitRun.objects.filter(pk=run.pk).update(**fields)
                 # An epoch re-run after a resume replaces its earlier entry.
-                history = [h for h in FitRun.objects.get(pk=run.pk).history if h.get("epoch") != event.get("epoch")]
+                history = [
+                    h
+                    for h in FitRun.objects.get(pk=run.pk).history
+                    if h.get("epoch") != event.get("epoch")
+                ]
                 history = sorted([*history, _plain(event)], key=lambda h: h.get("epoch", 0))
                 FitRun.objects.filter(pk=run.pk).update(history=history)
             else:
                 FitRun.objects.filter(pk=run.pk).update(**fields)
         elif kind == "step" and timezone.now().timestamp() - last_saved["at"] > 2:
             last_saved["at"] = timezone.now().timestamp()
-            FitRun.objects.filter(pk=run.pk).update(progress={**_plain(event), "at": timezone.now().isoformat()})
+            FitRun.objects.filter(pk=run.pk).update(
+                progress={**_plain(event), "at": timezone.now().isoformat()}
+            )
 
     def should_stop() -> bool:
         return FitRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
@@ -268,10 +353,22 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
     with tempfile.TemporaryDirectory(prefix=f"fit-{run.pk}-") as tmp:
         folder = Path(tmp)
         _pull_checkpoints(run, folder)
-        trainer = Trainer(TripletArrays(**train), val=val, net=run.net, variant=run.variant, version=run.version,
-                          epochs=run.epochs, decay_epochs=run.epochs_decay, seed=run.seed, trunk_weights=trunk,
-                          device=device, checkpoint_dir=folder, progress=progress, should_stop=should_stop,
-                          **run.options)
+        trainer = Trainer(
+            TripletArrays(**train),
+            val=val,
+            net=run.net,
+            variant=run.variant,
+            version=run.version,
+            epochs=run.epochs,
+            decay_epochs=run.epochs_decay,
+            seed=run.seed,
+            trunk_weights=trunk,
+            device=device,
+            checkpoint_dir=folder,
+            progress=progress,
+            should_stop=should_stop,
+            **run.options,
+        )
         result = trainer.run()
         _push_checkpoints(run, folder)
         if getattr(result, "stopped", False):
@@ -283,9 +380,16 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
         lin = (out / "lin.pth").read_bytes()
         run.refresh_from_db()
         run.weights.save(f"fit-{run.pk}-{run.net}-{run.variant}.pth", ContentFile(lin), save=False)
-        summary = json.loads((out / "results.json").read_text()) if (out / "results.json").exists() else {}
-        run.result = {"val_2afc": getattr(result, "val_2afc", None), "summary": _plain(summary),
-                      "lin_sha256": hashlib.sha256(lin).hexdigest()}
+        summary = (
+            json.loads((out / "results.json").read_text())
+            if (out / "results.json").exists()
+            else {}
+        )
+        run.result = {
+            "val_2afc": getattr(result, "val_2afc", None),
+            "summary": _plain(summary),
+            "lin_sha256": hashlib.sha256(lin).hexdigest(),
+        }
         run.status = RunStatus.DONE
         run.save(update_fields=["weights", "result", "status", "updated_at"])
     return run
@@ -293,4 +397,6 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
 
 def _plain(value):
     """JSON-safe copy (numpy/torch scalars become floats)."""
-    return json.loads(json.dumps(value, default=lambda o: float(o) if hasattr(o, "__float__") else str(o)))
+    return json.loads(
+        json.dumps(value, default=lambda o: float(o) if hasattr(o, "__float__") else str(o))
+    )

@@ -29,7 +29,9 @@ def fit_lpips(fit_id: int) -> dict:
         run = fit_run_execute(run=run, worker=socket.gethostname())
     except Exception as exc:
         log.exception("fit %s failed", fit_id)
-        FitRun.objects.filter(pk=fit_id).update(status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000])
+        FitRun.objects.filter(pk=fit_id).update(
+            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
+        )
         raise
     return {"status": run.status, "result": run.result}
 
@@ -50,7 +52,9 @@ def score_metric(score_id: int) -> dict:
         run = score_run_execute(run=run, progress=progress)
     except Exception as exc:
         log.exception("score run %s failed", score_id)
-        ScoreRun.objects.filter(pk=score_id).update(status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000])
+        ScoreRun.objects.filter(pk=score_id).update(
+            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
+        )
         raise
     return {"status": run.status}
 

@@ -14,11 +14,21 @@ urlpatterns = [
     path("fit-runs/<int:pk>/", apis.FitRunDetailApi.as_view(), name="fit-run-detail"),
     path("fit-runs/<int:pk>/cancel/", apis.FitRunCancelApi.as_view(), name="fit-run-cancel"),
     path("fit-runs/<int:pk>/weights/", apis.FitRunWeightsApi.as_view(), name="fit-run-weights"),
-    path("datasets/<int:pk>/leaderboard/", apis.LeaderboardApi.as_view(), name="dataset-leaderboard"),
-    path("datasets/<int:pk>/judgments-ci/", apis.JudgmentsCiApi.as_view(), name="dataset-judgments-ci"),
+    path(
+        "datasets/<int:pk>/leaderboard/", apis.LeaderboardApi.as_view(), name="dataset-leaderboard"
+    ),
+    path(
+        "datasets/<int:pk>/judgments-ci/",
+        apis.JudgmentsCiApi.as_view(),
+        name="dataset-judgments-ci",
+    ),
     path("datasets/<int:pk>/exports/", apis.ExportCreateApi.as_view(), name="dataset-export"),
     path("exports/<int:pk>/", apis.ExportDetailApi.as_view(), name="export-detail"),
-    path("leaderboards/public/<str:slug>/", apis.PublicLeaderboardApi.as_view(), name="leaderboard-public"),
+    path(
+        "leaderboards/public/<str:slug>/",
+        apis.PublicLeaderboardApi.as_view(),
+        name="leaderboard-public",
+    ),
     path("metrics/", apis.MetricListApi.as_view(), name="metric-list"),
     path("metrics/upload/", apis.UploadedMetricCreateApi.as_view(), name="metric-upload"),
 ]

@@ -15,12 +15,19 @@ from common.permissions import is_researcher
 from . import exports, leaderboard, planning, selectors
 from .models import Dataset, Export
 
-DOWNLOADS = {"csv": ("text/csv", leaderboard.board_csv), "json": ("application/json", leaderboard.board_json),
-             "md": ("text/markdown", leaderboard.board_markdown)}
+DOWNLOADS = {
+    "csv": ("text/csv", leaderboard.board_csv),
+    "json": ("application/json", leaderboard.board_json),
+    "md": ("text/markdown", leaderboard.board_markdown),
+}
 
 
-def _error(message: str, *, code: str, status: int = 400, fields: dict | None = None) -> JsonResponse:
-    return JsonResponse({"error": {"code": code, "message": message, "fields": fields or {}}}, status=status)
+def _error(
+    message: str, *, code: str, status: int = 400, fields: dict | None = None
+) -> JsonResponse:
+    return JsonResponse(
+        {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
+    )
 
 
 def _pct(value) -> str:
@@ -33,21 +40,31 @@ def _cell(cell: dict | None, *, confidence: float) -> dict:
         return {"text": "–", "value": "", "classes": "missing", "title": ""}
     classes, title = [], []
     if cell.get("ci_low") is not None:
-        title.append(f"{round(100 * confidence)}% CI {_pct(cell['ci_low'])}–{_pct(cell['ci_high'])}")
+        title.append(
+            f"{round(100 * confidence)}% CI {_pct(cell['ci_low'])}–{_pct(cell['ci_high'])}"
+        )
     if cell.get("best"):
         classes.append("best")
         title.append("best in this column")
     elif cell.get("vs_best"):
         vs = cell["vs_best"]
         classes.append("below" if vs["significant"] else "tied")
-        title.append(f"vs best: {100 * vs['difference']:+.1f}, p = {vs['p_value']:.3g}"
-                     + ("" if vs["significant"] else " (not significant)"))
+        title.append(
+            f"vs best: {100 * vs['difference']:+.1f}, p = {vs['p_value']:.3g}"
+            + ("" if vs["significant"] else " (not significant)")
+        )
     if cell.get("aggregate") and not cell.get("complete", True):
         classes.append("partial")
         title.append("partial: averages " + ", ".join(cell.get("categories", [])))
-    return {"text": _pct(cell["score"]), "value": f"{cell['score']:.10f}",
-            "ci": f"{_pct(cell['ci_low'])}–{_pct(cell['ci_high'])}" if cell.get("ci_low") is not None else "",
-            "classes": " ".join(classes), "title": "; ".join(title)}
+    return {
+        "text": _pct(cell["score"]),
+        "value": f"{cell['score']:.10f}",
+        "ci": f"{_pct(cell['ci_low'])}–{_pct(cell['ci_high'])}"
+        if cell.get("ci_low") is not None
+        else "",
+        "classes": " ".join(classes),
+        "title": "; ".join(title),
+    }
 
 
 def _significance(row: dict) -> dict:
@@ -60,30 +77,53 @@ def _significance(row: dict) -> dict:
     if not vs:
         return {"text": "n/a", "title": "no per-item results to compare"}
     text = f"{100 * vs['difference']:+.1f} [{100 * vs['ci_low']:+.1f}, {100 * vs['ci_high']:+.1f}]"
-    return {"text": text + (" *" if vs["significant"] else ""),
-            "title": f"p = {vs['p_value']:.3g}" + ("" if vs["significant"] else " (not significant)")}
+    return {
+        "text": text + (" *" if vs["significant"] else ""),
+        "title": f"p = {vs['p_value']:.3g}" + ("" if vs["significant"] else " (not significant)"),
+    }
 
 
 def _table(board: dict) -> list[dict]:
     confidence = board["confidence"]
-    return [{"key": row["key"], "kind": row["kind"], "label": row["label"], "metric": row["metric"] or "",
-             "cells": [_cell(row["cells"].get(c["key"]), confidence=confidence) for c in board["columns"]],
-             "jnd": [_cell(row["jnd"].get(c["key"]), confidence=confidence) for c in board["jnd_columns"]],
-             "significance": _significance(row)}
-            for row in leaderboard.sorted_rows(board)]
+    return [
+        {
+            "key": row["key"],
+            "kind": row["kind"],
+            "label": row["label"],
+            "metric": row["metric"] or "",
+            "cells": [
+                _cell(row["cells"].get(c["key"]), confidence=confidence) for c in board["columns"]
+            ],
+            "jnd": [
+                _cell(row["jnd"].get(c["key"]), confidence=confidence) for c in board["jnd_columns"]
+            ],
+            "significance": _significance(row),
+        }
+        for row in leaderboard.sorted_rows(board)
+    ]
 
 
 def _judgments(data: dict) -> dict:
-    rows = [{**row, "score_text": _pct(row["score"]), "ci_text": f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
-             "width_text": _pct(row["ci_width"])} for row in data.get("rows", [])]
+    rows = [
+        {
+            **row,
+            "score_text": _pct(row["score"]),
+            "ci_text": f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])}",
+            "width_text": _pct(row["ci_width"]),
+        }
+        for row in data.get("rows", [])
+    ]
     return {**data, "rows": rows}
 
 
 def _board_response(request, dataset: Dataset, *, public: bool):
     fmt = request.GET.get("format", "html")
     if fmt != "html" and fmt not in DOWNLOADS:
-        return _error(f"Unknown format {fmt!r}; use csv, json or md (or none for the page).", code="unknown_format",
-                      fields={"format": ["unknown"]})
+        return _error(
+            f"Unknown format {fmt!r}; use csv, json or md (or none for the page).",
+            code="unknown_format",
+            fields={"format": ["unknown"]},
+        )
     try:
         board = leaderboard.board_for(dataset=dataset, split=request.GET.get("split") or None)
     except ApplicationError as exc:
@@ -94,13 +134,28 @@ def _board_response(request, dataset: Dataset, *, public: bool):
         name = f"leaderboard-{dataset.pk}-v{dataset.version}-{board['split']}.{fmt}"
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
-    context = {"dataset": dataset, "board": board, "table": _table(board), "public": public,
-               "confidence_pct": round(100 * board["confidence"]), "base_url": request.path}
+    context = {
+        "dataset": dataset,
+        "board": board,
+        "table": _table(board),
+        "public": public,
+        "confidence_pct": round(100 * board["confidence"]),
+        "base_url": request.path,
+    }
     if not public:
-        context["public_url"] = request.build_absolute_uri(
-            reverse("analysis-public-leaderboard", kwargs={"slug": dataset.public_slug})) if dataset.is_public else ""
-        context["judgments"] = _judgments(planning.judgments_ci(dataset=dataset, split=board["split"]))
-        context["exports"] = list(dataset.exports.filter(status=Export.Status.READY).order_by("-created_at"))
+        context["public_url"] = (
+            request.build_absolute_uri(
+                reverse("analysis-public-leaderboard", kwargs={"slug": dataset.public_slug})
+            )
+            if dataset.is_public
+            else ""
+        )
+        context["judgments"] = _judgments(
+            planning.judgments_ci(dataset=dataset, split=board["split"])
+        )
+        context["exports"] = list(
+            dataset.exports.filter(status=Export.Status.READY).order_by("-created_at")
+        )
     response = render(request, "analysis/leaderboard.html", context)
     if public:
         response["Referrer-Policy"] = "no-referrer"  # the slug is the only key to the board
@@ -125,8 +180,18 @@ def export_download(request, export_id: int):
     if not is_researcher(request.user):
         raise Http404("No such export.")
     visible = selectors.dataset_list(user=request.user).values("pk")
-    export = get_object_or_404(Export.objects.select_related("dataset").filter(dataset__in=visible), pk=export_id)
+    export = get_object_or_404(
+        Export.objects.select_related("dataset").filter(dataset__in=visible), pk=export_id
+    )
     if export.status != Export.Status.READY or not export.file:
-        return _error(f"Export {export.pk} is {export.status}, not ready to download.", code="not_ready", status=409)
-    return FileResponse(export.file.open("rb"), as_attachment=True, filename=exports.export_filename(export),
-                        content_type=exports.CONTENT_TYPES[export.kind])
+        return _error(
+            f"Export {export.pk} is {export.status}, not ready to download.",
+            code="not_ready",
+            status=409,
+        )
+    return FileResponse(
+        export.file.open("rb"),
+        as_attachment=True,
+        filename=exports.export_filename(export),
+        content_type=exports.CONTENT_TYPES[export.kind],
+    )

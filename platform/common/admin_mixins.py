@@ -25,7 +25,9 @@ class ResearcherScopedAdmin:
         return is_researcher(request.user)
 
     def has_view_permission(self, request, obj=None) -> bool:
-        return is_researcher(request.user) and (obj is None or self.scoped_queryset(request).filter(pk=obj.pk).exists())
+        return is_researcher(request.user) and (
+            obj is None or self.scoped_queryset(request).filter(pk=obj.pk).exists()
+        )
 
     def has_change_permission(self, request, obj=None) -> bool:
         return self.has_view_permission(request, obj)

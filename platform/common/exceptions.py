@@ -20,8 +20,14 @@ from rest_framework.views import exception_handler
 class ApplicationError(Exception):
     """A request that cannot be carried out as asked; becomes HTTP 400 (or `status_code`)."""
 
-    def __init__(self, message: str, *, code: str = "invalid", fields: dict[str, Any] | None = None,
-                 status_code: int = status.HTTP_400_BAD_REQUEST) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "invalid",
+        fields: dict[str, Any] | None = None,
+        status_code: int = status.HTTP_400_BAD_REQUEST,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.code = code
@@ -58,7 +64,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
     if response is None:
         return None
     detail = response.data
-    fields = detail if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict) else {}
+    fields = (
+        detail if isinstance(exc, exceptions.ValidationError) and isinstance(detail, dict) else {}
+    )
     code = getattr(exc, "default_code", "error")
     response.data = {"error": {"code": code, "message": _first_message(detail), "fields": fields}}
     return response

@@ -11,7 +11,9 @@ class UsernameListField(serializers.ListField):
 
     def to_internal_value(self, data):
         names = super().to_internal_value(data)
-        users = list(get_user_model().objects.filter(username__in=names, is_active=True, is_staff=True))
+        users = list(
+            get_user_model().objects.filter(username__in=names, is_active=True, is_staff=True)
+        )
         missing = sorted(set(names) - {u.username for u in users})
         if missing:
             raise serializers.ValidationError(f"Unknown researcher(s): {', '.join(missing)}.")

@@ -7,7 +7,9 @@ from typing import Any
 from django.db import models
 
 
-def model_update(*, instance: models.Model, data: dict[str, Any], fields: list[str]) -> tuple[models.Model, bool]:
+def model_update(
+    *, instance: models.Model, data: dict[str, Any], fields: list[str]
+) -> tuple[models.Model, bool]:
     """Set the listed fields present in `data`, validate, and save only what changed."""
     changed = []
     for field in fields:

@@ -25,7 +25,9 @@ def _raw(name: str, environ_: Mapping[str, str] | None) -> str | None:
     return value.strip()
 
 
-def env_str(name: str, default: str | None = None, *, environ_: Mapping[str, str] | None = None) -> str | None:
+def env_str(
+    name: str, default: str | None = None, *, environ_: Mapping[str, str] | None = None
+) -> str | None:
     """Return the variable as a string, or `default` when unset or blank."""
     value = _raw(name, environ_)
     return default if value is None else value
@@ -73,7 +75,9 @@ def env_int(
     return number
 
 
-def env_list(name: str, default: list[str], *, environ_: Mapping[str, str] | None = None) -> list[str]:
+def env_list(
+    name: str, default: list[str], *, environ_: Mapping[str, str] | None = None
+) -> list[str]:
     """Parse a comma-separated list; blank items are dropped."""
     value = _raw(name, environ_)
     if value is None:
@@ -81,7 +85,9 @@ def env_list(name: str, default: list[str], *, environ_: Mapping[str, str] | Non
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def env_database(name: str, default: dict[str, Any], *, environ_: Mapping[str, str] | None = None) -> dict[str, Any]:
+def env_database(
+    name: str, default: dict[str, Any], *, environ_: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """Parse a database URL (postgres://user@host:port/name, sqlite:////abs/path)."""
     value = _raw(name, environ_)
     if value is None:
@@ -89,7 +95,9 @@ def env_database(name: str, default: dict[str, Any], *, environ_: Mapping[str, s
     try:
         config = environ.Env.db_url_config(value)
     except Exception as exc:  # django-environ raises several types for malformed URLs
-        raise ImproperlyConfigured(f"Environment variable {name} is not a valid database URL: {exc}") from None
+        raise ImproperlyConfigured(
+            f"Environment variable {name} is not a valid database URL: {exc}"
+        ) from None
     # django-environ passes unknown schemes through as the engine name; only known ones are real.
     if config.get("ENGINE") not in set(environ.Env.DB_SCHEMES.values()):
         scheme = value.split(":", 1)[0]
@@ -111,4 +119,6 @@ def env_secret(name: str, *, environ_: Mapping[str, str] | None = None) -> str |
         with open(path, encoding="utf-8") as handle:
             return handle.read().strip() or None
     except OSError as exc:
-        raise ImproperlyConfigured(f"Environment variable {name}_FILE={path!r} cannot be read: {exc}") from None
+        raise ImproperlyConfigured(
+            f"Environment variable {name}_FILE={path!r} cannot be read: {exc}"
+        ) from None

@@ -44,21 +44,37 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
             except ApplicationError as exc:
                 self.message_user(request, f"{study}: {exc.message}", messages.ERROR)
             else:
-                self.message_user(request, f"{study}: dataset {dataset} frozen ({dataset.items.count()} items).",
-                                  messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"{study}: dataset {dataset} frozen ({dataset.items.count()} items).",
+                    messages.SUCCESS,
+                )
 
     def scoped_queryset(self, request):
-        return StudyCollection.objects.filter(pk__in=study_selectors.study_list(user=request.user).values("pk"))
+        return StudyCollection.objects.filter(
+            pk__in=study_selectors.study_list(user=request.user).values("pk")
+        )
 
     def get_urls(self):
-        return [path("<int:pk>/progress/", self.admin_site.admin_view(self.progress_view),
-                     name="crowd_studycollection_progress"), *super().get_urls()]
+        return [
+            path(
+                "<int:pk>/progress/",
+                self.admin_site.admin_view(self.progress_view),
+                name="crowd_studycollection_progress",
+            ),
+            *super().get_urls(),
+        ]
 
     @admin.display(description="collected")
     def progress_bar(self, obj):
         data = selectors.study_progress(obj)
-        return format_html('<progress value="{}" max="{}"></progress> {}/{} judgments',
-                           data["valid"], max(data["needed"], 1), data["valid"], data["needed"])
+        return format_html(
+            '<progress value="{}" max="{}"></progress> {}/{} judgments',
+            data["valid"],
+            max(data["needed"], 1),
+            data["valid"],
+            data["needed"],
+        )
 
     @admin.display(description="participants")
     def participants(self, obj):
@@ -66,7 +82,10 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
 
     @admin.display(description="")
     def links(self, obj):
-        return format_html('<a href="{}">progress</a>', reverse("admin:crowd_studycollection_progress", args=[obj.pk]))
+        return format_html(
+            '<a href="{}">progress</a>',
+            reverse("admin:crowd_studycollection_progress", args=[obj.pk]),
+        )
 
     def progress_view(self, request, pk: int):
         study = study_selectors.study_get(user=request.user, pk=pk)
@@ -75,11 +94,17 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
         links = {
             "Plain link": f"{base}/s/{study.slug}/",
             "Prolific": f"{base}/s/{study.slug}/?PROLIFIC_PID={{{{%PROLIFIC_PID%}}}}&STUDY_ID={{{{%STUDY_ID%}}}}"
-                        f"&SESSION_ID={{{{%SESSION_ID%}}}}",
+            f"&SESSION_ID={{{{%SESSION_ID%}}}}",
             "MTurk ExternalQuestion": f"{base}/s/{study.slug}/mturk/",
         }
-        context = {**self.admin_site.each_context(request), "study": study, "data": data, "links": links,
-                   "title": f"Collection progress: {study.name}", "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "study": study,
+            "data": data,
+            "links": links,
+            "title": f"Collection progress: {study.name}",
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/crowd/progress.html", context)
 
 
@@ -99,15 +124,26 @@ class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = ["pseudonym", "study", "recruiter", "status", "reasons", "answers", "created_at"]
     list_filter = ["status", "recruiter", "study"]
     search_fields = ["external_id", "pseudonym"]
-    readonly_fields = ["study", "recruiter", "external_id", "pseudonym", "status", "qc_reasons", "qc_stats",
-                       "excluded_manually", "reinstated_manually", "answers_table"]
+    readonly_fields = [
+        "study",
+        "recruiter",
+        "external_id",
+        "pseudonym",
+        "status",
+        "qc_reasons",
+        "qc_stats",
+        "excluded_manually",
+        "reinstated_manually",
+        "answers_table",
+    ]
     fields = readonly_fields
     inlines = [AssignmentInline]
     actions = ["exclude_participants", "reinstate_participants"]
 
     def scoped_queryset(self, request):
         return Participant.objects.filter(
-            study__in=study_selectors.study_list(user=request.user).values("pk")).select_related("study")
+            study__in=study_selectors.study_list(user=request.user).values("pk")
+        ).select_related("study")
 
     @admin.display(description="QC reasons")
     def reasons(self, obj):
@@ -121,12 +157,27 @@ class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     def answers_table(self, obj):
         rows = selectors.participant_answers_table(obj)
         body = format_html_join(
-            "", "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            ((r["position"], r["kind"], r["sentinel"], r["expected"] or "-", r["choice"], r["side"], r["rt_ms"],
-              r["repeat"]) for r in rows))
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    r["position"],
+                    r["kind"],
+                    r["sentinel"],
+                    r["expected"] or "-",
+                    r["choice"],
+                    r["side"],
+                    r["rt_ms"],
+                    r["repeat"],
+                )
+                for r in rows
+            ),
+        )
         return format_html(
             "<table><tr><th>pos</th><th>kind</th><th>sentinel</th><th>expected</th><th>choice</th><th>side</th>"
-            "<th>rt ms</th><th>repeat</th></tr>{}</table>", body)
+            "<th>rt ms</th><th>repeat</th></tr>{}</table>",
+            body,
+        )
 
     @admin.action(description="Exclude (their judgments stop counting; trials return to the pool)")
     def exclude_participants(self, request, queryset):
@@ -138,4 +189,6 @@ class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     def reinstate_participants(self, request, queryset):
         for participant in queryset:
             services.participant_set_excluded(participant=participant, excluded=False)
-        self.message_user(request, f"Reinstated {queryset.count()} participant(s).", messages.SUCCESS)
+        self.message_user(
+            request, f"Reinstated {queryset.count()} participant(s).", messages.SUCCESS
+        )

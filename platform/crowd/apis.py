@@ -21,7 +21,10 @@ class AnswerThrottle(SimpleRateThrottle):
     scope = "crowd_answer"
 
     def get_cache_key(self, request, view):
-        return self.cache_format % {"scope": self.scope, "ident": view.kwargs.get("token") or self.get_ident(request)}
+        return self.cache_format % {
+            "scope": self.scope,
+            "ident": view.kwargs.get("token") or self.get_ident(request),
+        }
 
 
 class WorkerApi(APIView):
@@ -61,14 +64,19 @@ class AnswerApi(WorkerApi):
                     raise serializers.ValidationError({name: ["too large"]})
             return attrs
 
-    @extend_schema(request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="worker_answer")
+    @extend_schema(
+        request=InputSerializer, responses=OpenApiTypes.OBJECT, operation_id="worker_answer"
+    )
     def post(self, request, token: str):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         result = services.response_record(assignment_token=token, **data.validated_data)
         return Response(
-            {"stored": True, "duplicate": result.duplicate,
-             "progress": {"answered": result.answered, "total": result.total}},
+            {
+                "stored": True,
+                "duplicate": result.duplicate,
+                "progress": {"answered": result.answered, "total": result.total},
+            },
             status=status.HTTP_200_OK if result.duplicate else status.HTTP_201_CREATED,
         )
 
@@ -86,8 +94,9 @@ class ImageApi(WorkerApi):
 
     @extend_schema(responses={(200, "image/png"): OpenApiTypes.BINARY})
     def get(self, request, token: str, position: int, slot: str, practice: bool = False):
-        stimulus = selectors.stimulus_for_slot(self.assignment(token), position=position, slot=slot,
-                                               practice=practice)
+        stimulus = selectors.stimulus_for_slot(
+            self.assignment(token), position=position, slot=slot, practice=practice
+        )
         if stimulus is None:
             raise Http404
         response = FileResponse(stimulus.file.open("rb"), content_type="image/png")

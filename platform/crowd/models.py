@@ -34,9 +34,15 @@ class Participant(TimeStampedModel):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="participants")
     recruiter = models.CharField(max_length=10, choices=Recruiter.choices)
-    external_id = models.CharField(max_length=128, help_text="PROLIFIC_PID / workerId / a browser id for plain links")
-    pseudonym = models.UUIDField(default=uuid.uuid4, unique=True, editable=False,
-                                 help_text="Pseudonymous id used in exports instead of the recruiter id")
+    external_id = models.CharField(
+        max_length=128, help_text="PROLIFIC_PID / workerId / a browser id for plain links"
+    )
+    pseudonym = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="Pseudonymous id used in exports instead of the recruiter id",
+    )
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.OK)
     qc_reasons = models.JSONField(default=list, blank=True)
     qc_stats = models.JSONField(default=dict, blank=True)
@@ -44,7 +50,11 @@ class Participant(TimeStampedModel):
     reinstated_manually = models.BooleanField(default=False)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["study", "recruiter", "external_id"], name="unique_participant")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "recruiter", "external_id"], name="unique_participant"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.recruiter}:{str(self.pseudonym)[:8]}"
@@ -57,14 +67,20 @@ class Assignment(TimeStampedModel):
         EXPIRED = "expired", "expired"
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="assignments")
-    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="assignments")
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="assignments"
+    )
     token = models.CharField(max_length=64, unique=True, default=_token, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
     lease_expires_at = models.DateTimeField(db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     completion_code = models.CharField(max_length=40, blank=True)
-    session_id = models.CharField(max_length=128, blank=True, help_text="Prolific SESSION_ID / MTurk assignmentId")
-    recruiter_study_id = models.CharField(max_length=128, blank=True, help_text="Prolific STUDY_ID / MTurk hitId")
+    session_id = models.CharField(
+        max_length=128, blank=True, help_text="Prolific SESSION_ID / MTurk assignmentId"
+    )
+    recruiter_study_id = models.CharField(
+        max_length=128, blank=True, help_text="Prolific STUDY_ID / MTurk hitId"
+    )
     turk_submit_to = models.URLField(blank=True)
     total = models.PositiveIntegerField(default=0)
     answered = models.PositiveIntegerField(default=0)
@@ -93,7 +109,9 @@ class AssignmentItem(models.Model):
 
     class Meta:
         ordering = ["assignment", "position"]
-        constraints = [models.UniqueConstraint(fields=["assignment", "position"], name="unique_item_position")]
+        constraints = [
+            models.UniqueConstraint(fields=["assignment", "position"], name="unique_item_position")
+        ]
 
     def __str__(self) -> str:
         return f"{self.assignment_id}#{self.position}"
@@ -109,10 +127,16 @@ class Response(models.Model):
     trial = models.ForeignKey(Trial, on_delete=models.PROTECT, related_name="responses")
     client_uuid = models.UUIDField(unique=True)
     choice = models.CharField(max_length=10)
-    side = models.CharField(max_length=10, help_text="left/right (2AFC) or same/different (JND) as clicked")
+    side = models.CharField(
+        max_length=10, help_text="left/right (2AFC) or same/different (JND) as clicked"
+    )
     rt_ms = models.PositiveIntegerField()
-    display = models.JSONField(default=dict, help_text="Window size, devicePixelRatio, achieved scale, …")
-    timing = models.JSONField(default=dict, help_text="Browser timestamps of stimulus onsets/offsets")
+    display = models.JSONField(
+        default=dict, help_text="Window size, devicePixelRatio, achieved scale, …"
+    )
+    timing = models.JSONField(
+        default=dict, help_text="Browser timestamps of stimulus onsets/offsets"
+    )
     received_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -51,7 +51,9 @@ class Verdict:
         return asdict(self)
 
 
-def evaluate(answers: Iterable[Answer], thresholds: Thresholds, *, sentinels_planned: int, final: bool) -> Verdict:
+def evaluate(
+    answers: Iterable[Answer], thresholds: Thresholds, *, sentinels_planned: int, final: bool
+) -> Verdict:
     """Judge a participant from their answers.
 
     Args:
@@ -78,18 +80,32 @@ def evaluate(answers: Iterable[Answer], thresholds: Thresholds, *, sentinels_pla
     inconsistent = sum(1 for choices in repeats if len(set(choices)) > 1)
 
     stats = {
-        "answers": n, "sentinels": s_total, "sentinels_correct": s_correct, "sentinels_planned": planned,
-        "sentinel_accuracy": (s_correct / s_total) if s_total else None, "fast_answers": fast,
-        "fast_share": (fast / n) if n else 0.0, "left_share": left_share, "repeats": len(repeats),
+        "answers": n,
+        "sentinels": s_total,
+        "sentinels_correct": s_correct,
+        "sentinels_planned": planned,
+        "sentinel_accuracy": (s_correct / s_total) if s_total else None,
+        "fast_answers": fast,
+        "fast_share": (fast / n) if n else 0.0,
+        "left_share": left_share,
+        "repeats": len(repeats),
         "repeats_inconsistent": inconsistent,
     }
     reasons: list[str] = []
     excluded = False
-    if misses > allowed_misses or (final and s_total and s_correct / s_total < thresholds.min_sentinel_accuracy):
+    if misses > allowed_misses or (
+        final and s_total and s_correct / s_total < thresholds.min_sentinel_accuracy
+    ):
         excluded = True
-        reasons.append(f"failed sentinels: {s_correct}/{s_total} correct "
-                       f"(needs {thresholds.min_sentinel_accuracy:.0%} of {planned})")
-    if n and fast / n > thresholds.max_fast_share and (final or fast > thresholds.max_fast_share * max(n, 20)):
+        reasons.append(
+            f"failed sentinels: {s_correct}/{s_total} correct "
+            f"(needs {thresholds.min_sentinel_accuracy:.0%} of {planned})"
+        )
+    if (
+        n
+        and fast / n > thresholds.max_fast_share
+        and (final or fast > thresholds.max_fast_share * max(n, 20))
+    ):
         reasons.append(f"too fast: {fast}/{n} answers under {thresholds.rt_floor_ms} ms")
     if left_share is not None and len(sides) >= thresholds.min_answers_for_bias:
         bias = max(left_share, 1.0 - left_share)

@@ -14,7 +14,10 @@ from studies.models import Study, Trial
 from .models import Assignment, Participant, Response
 from .services import completion_payload
 
-PRACTICE_COUNT = {Trial.Kind.JND: 10, Trial.Kind.TWOAFC: 3}  # JND: 10 practice pairs as in the paper
+PRACTICE_COUNT = {
+    Trial.Kind.JND: 10,
+    Trial.Kind.TWOAFC: 3,
+}  # JND: 10 practice pairs as in the paper
 
 
 def assignment_by_token(token: str) -> Assignment | None:
@@ -33,8 +36,11 @@ def _practice_answer(trial: Trial) -> str:
 
 def practice_trials(assignment: Assignment) -> list[Trial]:
     kind = assignment.items.values_list("trial__kind", flat=True).first() or Trial.Kind.TWOAFC
-    return list(Trial.objects.filter(study=assignment.study, is_practice=True, kind=kind)
-                .order_by("index")[:PRACTICE_COUNT[kind]])
+    return list(
+        Trial.objects.filter(study=assignment.study, is_practice=True, kind=kind).order_by("index")[
+            : PRACTICE_COUNT[kind]
+        ]
+    )
 
 
 def session_payload(assignment: Assignment) -> dict:
@@ -42,33 +48,53 @@ def session_payload(assignment: Assignment) -> dict:
     answers, categories, splits, distortion names or stimulus ids)."""
     study = assignment.study
     base = f"/w/{assignment.token}"
-    items = list(assignment.items.select_related("trial").annotate(
-        has_response=Count("response")).order_by("position"))
-    trials = [{
-        "position": item.position,
-        "kind": item.trial.kind,
-        "answered": bool(item.has_response),
-        "images": {slot: f"{base}/img/{item.position}/{slot}" for slot in _slots(item.trial.kind)},
-    } for item in items]
-    practice = [{
-        "kind": trial.kind,
-        "images": {slot: f"{base}/practice/{n}/{slot}" for slot in _slots(trial.kind)},
-        "answer": _practice_answer(trial),
-    } for n, trial in enumerate(practice_trials(assignment))]
+    items = list(
+        assignment.items.select_related("trial")
+        .annotate(has_response=Count("response"))
+        .order_by("position")
+    )
+    trials = [
+        {
+            "position": item.position,
+            "kind": item.trial.kind,
+            "answered": bool(item.has_response),
+            "images": {
+                slot: f"{base}/img/{item.position}/{slot}" for slot in _slots(item.trial.kind)
+            },
+        }
+        for item in items
+    ]
+    practice = [
+        {
+            "kind": trial.kind,
+            "images": {slot: f"{base}/practice/{n}/{slot}" for slot in _slots(trial.kind)},
+            "answer": _practice_answer(trial),
+        }
+        for n, trial in enumerate(practice_trials(assignment))
+    ]
     answered = sum(1 for t in trials if t["answered"])
     return {
         "status": assignment.status,
         "study": {
-            "name": study.name, "kind": study.kind, "instructions_html": render_markdown(study.instructions),
-            "patch_size": study.patch_size, "display_scale": study.display_scale,
-            "jnd": {"first_ms": study.jnd_first_ms, "gap_ms": study.jnd_gap_ms, "second_ms": study.jnd_second_ms},
+            "name": study.name,
+            "kind": study.kind,
+            "instructions_html": render_markdown(study.instructions),
+            "patch_size": study.patch_size,
+            "display_scale": study.display_scale,
+            "jnd": {
+                "first_ms": study.jnd_first_ms,
+                "gap_ms": study.jnd_gap_ms,
+                "second_ms": study.jnd_second_ms,
+            },
             "break_every": study.break_every,
         },
         "recruiter": {"kind": assignment.participant.recruiter},
         "practice": practice,
         "trials": trials,
         "progress": {"answered": answered, "total": len(trials)},
-        "completion": completion_payload(assignment) if assignment.status == Assignment.Status.COMPLETED else None,
+        "completion": completion_payload(assignment)
+        if assignment.status == Assignment.Status.COMPLETED
+        else None,
     }
 
 
@@ -101,43 +127,85 @@ def study_progress(study: Study, *, now=None) -> dict:
     """Judgments collected vs needed per kind/split/category, participants, QC pass rate, median
     time per trial and an estimate of the time to completion."""
     now = now or timezone.now()
-    rows = (Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)
-            .values("kind", "split", "category")
-            .annotate(trials=Count("id"), needed=Sum("judgments_needed"), valid=Sum("valid_count"),
-                      leased=Sum("leased_count"))
-            .order_by("kind", "split", "category"))
-    groups = [{**row, "valid": min(row["valid"] or 0, row["needed"] or 0),
-               "share": ((min(row["valid"] or 0, row["needed"] or 0) / row["needed"]) if row["needed"] else 1.0)}
-              for row in rows]
+    rows = (
+        Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)
+        .values("kind", "split", "category")
+        .annotate(
+            trials=Count("id"),
+            needed=Sum("judgments_needed"),
+            valid=Sum("valid_count"),
+            leased=Sum("leased_count"),
+        )
+        .order_by("kind", "split", "category")
+    )
+    groups = [
+        {
+            **row,
+            "valid": min(row["valid"] or 0, row["needed"] or 0),
+            "share": (
+                (min(row["valid"] or 0, row["needed"] or 0) / row["needed"])
+                if row["needed"]
+                else 1.0
+            ),
+        }
+        for row in rows
+    ]
     needed = sum(g["needed"] or 0 for g in groups)
     valid = sum(g["valid"] for g in groups)
     participants = Participant.objects.filter(study=study)
-    by_status = dict(participants.values_list("status").annotate(n=Count("id")).values_list("status", "n"))
+    by_status = dict(
+        participants.values_list("status").annotate(n=Count("id")).values_list("status", "n")
+    )
     judged = sum(by_status.values())
-    active = Assignment.objects.filter(study=study, status=Assignment.Status.ACTIVE, lease_expires_at__gte=now)
+    active = Assignment.objects.filter(
+        study=study, status=Assignment.Status.ACTIVE, lease_expires_at__gte=now
+    )
     recent = Response.objects.filter(assignment__study=study).order_by("-received_at")
     rts = list(recent.values_list("rt_ms", flat=True)[:2000])
     hour_ago = now - timedelta(hours=1)
-    last_hour = (Response.objects.filter(assignment__study=study, received_at__gte=hour_ago, item__counts=True)
-                 .exclude(participant__status=Participant.Status.EXCLUDED).count())
+    last_hour = (
+        Response.objects.filter(
+            assignment__study=study, received_at__gte=hour_ago, item__counts=True
+        )
+        .exclude(participant__status=Participant.Status.EXCLUDED)
+        .count()
+    )
     remaining = max(needed - valid, 0)
     eta_hours = (remaining / last_hour) if last_hour else None
     return {
-        "groups": groups, "needed": needed, "valid": valid, "share": (valid / needed) if needed else 0.0,
+        "groups": groups,
+        "needed": needed,
+        "valid": valid,
+        "share": (valid / needed) if needed else 0.0,
         "percent": round(100 * valid / needed) if needed else 0,
-        "participants": judged, "participants_by_status": by_status,
+        "participants": judged,
+        "participants_by_status": by_status,
         "qc_pass_rate": ((judged - by_status.get("excluded", 0)) / judged) if judged else None,
         "active_assignments": active.count(),
         "median_rt_ms": statistics.median(rts) if rts else None,
-        "judgments_last_hour": last_hour, "eta_hours": eta_hours,
+        "judgments_last_hour": last_hour,
+        "eta_hours": eta_hours,
     }
 
 
 def participant_answers_table(participant: Participant) -> list[dict]:
-    rows = (Response.objects.filter(participant=participant).select_related("trial", "item")
-            .order_by("received_at"))
-    return [{"position": r.item.position, "trial": r.trial.index, "kind": r.trial.kind, "sentinel": r.trial.is_sentinel,
-             "expected": r.trial.expected, "choice": r.choice, "side": r.side, "rt_ms": r.rt_ms,
-             "repeat": r.item.is_repeat, "at": r.received_at} for r in rows]
-
-
+    rows = (
+        Response.objects.filter(participant=participant)
+        .select_related("trial", "item")
+        .order_by("received_at")
+    )
+    return [
+        {
+            "position": r.item.position,
+            "trial": r.trial.index,
+            "kind": r.trial.kind,
+            "sentinel": r.trial.is_sentinel,
+            "expected": r.trial.expected,
+            "choice": r.choice,
+            "side": r.side,
+            "rt_ms": r.rt_ms,
+            "repeat": r.item.is_repeat,
+            "at": r.received_at,
+        }
+        for r in rows
+    ]

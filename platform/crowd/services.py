@@ -60,24 +60,33 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
     """
     now = now or timezone.now()
     if study.status != Study.Status.LIVE:
-        raise ApplicationError("This study is not accepting participants right now.", code="not_live",
-                               status_code=409)
+        raise ApplicationError(
+            "This study is not accepting participants right now.", code="not_live", status_code=409
+        )
     if not entry.external_id or len(entry.external_id) > 128:
-        raise ApplicationError("A participant id is required (at most 128 characters).", code="bad_participant")
+        raise ApplicationError(
+            "A participant id is required (at most 128 characters).", code="bad_participant"
+        )
     assignments_expire(study=study, now=now)
     with transaction.atomic():
         participant, _ = Participant.objects.get_or_create(
-            study=study, recruiter=entry.recruiter, external_id=entry.external_id)
+            study=study, recruiter=entry.recruiter, external_id=entry.external_id
+        )
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
         active = participant.assignments.filter(status=Assignment.Status.ACTIVE).first()
         if active is not None:
             return active
         used = participant.assignments.exclude(status=Assignment.Status.EXPIRED).count()
         if used >= study.max_assignments_per_participant:
-            raise ApplicationError("You have already completed the work available to you in this study. Thank you!",
-                                   code="quota_reached", status_code=409)
+            raise ApplicationError(
+                "You have already completed the work available to you in this study. Thank you!",
+                code="quota_reached",
+                status_code=409,
+            )
         if participant.status == Participant.Status.EXCLUDED:
-            raise ApplicationError("You cannot take part in this study again.", code="excluded", status_code=409)
+            raise ApplicationError(
+                "You cannot take part in this study again.", code="excluded", status_code=409
+            )
         return _assignment_create(study=study, participant=participant, entry=entry, now=now)
 
 
@@ -86,8 +95,11 @@ def _pick_kind(study: Study) -> str:
     assignment keeps the instructions and practice coherent)."""
     if study.kind != Study.Kind.BOTH:
         return study.kind
-    rows = (Trial.objects.filter(_OPEN, study=study, is_sentinel=False, is_practice=False)
-            .values("kind").annotate(open=Sum(F("judgments_needed") - F("valid_count") - F("leased_count"))))
+    rows = (
+        Trial.objects.filter(_OPEN, study=study, is_sentinel=False, is_practice=False)
+        .values("kind")
+        .annotate(open=Sum(F("judgments_needed") - F("valid_count") - F("leased_count")))
+    )
     open_by_kind = {row["kind"]: row["open"] or 0 for row in rows}
     return max((Trial.Kind.TWOAFC, Trial.Kind.JND), key=lambda k: open_by_kind.get(k, 0))
 
@@ -118,16 +130,27 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
             break
         time.sleep(ALLOCATION_RETRY_SECONDS * (attempt + 1))
     if not regular:
-        raise ApplicationError("All trials of this study have been taken. Thank you for your interest!",
-                               code="study_full", status_code=409)
-    sentinel_ids = list(Trial.objects.filter(study=study, kind=kind, is_sentinel=True).exclude(pk__in=seen)
-                        .values_list("pk", flat=True))
+        raise ApplicationError(
+            "All trials of this study have been taken. Thank you for your interest!",
+            code="study_full",
+            status_code=409,
+        )
+    sentinel_ids = list(
+        Trial.objects.filter(study=study, kind=kind, is_sentinel=True)
+        .exclude(pk__in=seen)
+        .values_list("pk", flat=True)
+    )
     rng = random.Random(f"{study.seed}:{participant.pk}:{participant.assignments.count()}")
-    sentinels = list(Trial.objects.filter(pk__in=rng.sample(sentinel_ids, min(n_sentinels, len(sentinel_ids)))))
+    sentinels = list(
+        Trial.objects.filter(pk__in=rng.sample(sentinel_ids, min(n_sentinels, len(sentinel_ids))))
+    )
 
     assignment = Assignment.objects.create(
-        study=study, participant=participant, lease_expires_at=now + timedelta(minutes=study.lease_minutes),
-        session_id=entry.session_id[:128], recruiter_study_id=entry.recruiter_study_id[:128],
+        study=study,
+        participant=participant,
+        lease_expires_at=now + timedelta(minutes=study.lease_minutes),
+        session_id=entry.session_id[:128],
+        recruiter_study_id=entry.recruiter_study_id[:128],
         turk_submit_to=entry.turk_submit_to[:200],
     )
     entries: list[tuple[Trial, bool, bool, bool]] = []  # trial, swapped, is_repeat, counts
@@ -143,18 +166,22 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
         original = entries[first]
         at = rng.randint(first + 1, len(entries))
         entries.insert(at, (original[0], not original[1], True, False))
-    items = [AssignmentItem(assignment=assignment, position=i, trial=t, swapped=s, is_repeat=r, counts=c)
-             for i, (t, s, r, c) in enumerate(entries)]
+    items = [
+        AssignmentItem(assignment=assignment, position=i, trial=t, swapped=s, is_repeat=r, counts=c)
+        for i, (t, s, r, c) in enumerate(entries)
+    ]
     AssignmentItem.objects.bulk_create(items)
     assignment.total = len(items)
     assignment.save(update_fields=["total"])
 
     swapped_ids = [t.pk for t, s, r, c in entries if c and s]
     straight_ids = [t.pk for t, s, r, c in entries if c and not s]
-    Trial.objects.filter(pk__in=swapped_ids).update(leased_count=F("leased_count") + 1,
-                                                    shown_swapped=F("shown_swapped") + 1)
-    Trial.objects.filter(pk__in=straight_ids).update(leased_count=F("leased_count") + 1,
-                                                     shown_straight=F("shown_straight") + 1)
+    Trial.objects.filter(pk__in=swapped_ids).update(
+        leased_count=F("leased_count") + 1, shown_swapped=F("shown_swapped") + 1
+    )
+    Trial.objects.filter(pk__in=straight_ids).update(
+        leased_count=F("leased_count") + 1, shown_straight=F("shown_straight") + 1
+    )
     return assignment
 
 
@@ -167,8 +194,11 @@ def assignments_expire(*, study: Study | None = None, now=None) -> int:
     expired = 0
     for pk in list(qs.values_list("pk", flat=True)[:500]):
         with transaction.atomic():
-            assignment = (Assignment.objects.select_for_update(skip_locked=True)
-                          .filter(pk=pk, status=Assignment.Status.ACTIVE, lease_expires_at__lt=now).first())
+            assignment = (
+                Assignment.objects.select_for_update(skip_locked=True)
+                .filter(pk=pk, status=Assignment.Status.ACTIVE, lease_expires_at__lt=now)
+                .first()
+            )
             if assignment is None:
                 continue  # answered meanwhile (lease extended) or being handled elsewhere
             open_items = assignment.items.filter(counts=True, response__isnull=True)
@@ -204,8 +234,17 @@ def _choice(item: AssignmentItem, answer: str) -> str:
     return left if answer == "left" else right
 
 
-def response_record(*, assignment_token: str, client_uuid: uuid.UUID, position: int, answer: str, rt_ms: int,
-                    display: dict, timing: dict, now=None) -> AnswerResult:
+def response_record(
+    *,
+    assignment_token: str,
+    client_uuid: uuid.UUID,
+    position: int,
+    answer: str,
+    rt_ms: int,
+    display: dict,
+    timing: dict,
+    now=None,
+) -> AnswerResult:
     """Store one answer exactly once. See the module docstring for the counting rules."""
     now = now or timezone.now()
     existing = Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
@@ -213,40 +252,66 @@ def response_record(*, assignment_token: str, client_uuid: uuid.UUID, position: 
         return _duplicate(existing, assignment_token)
     try:
         with transaction.atomic():
-            assignment = Assignment.objects.select_for_update().filter(token=assignment_token).first()
+            assignment = (
+                Assignment.objects.select_for_update().filter(token=assignment_token).first()
+            )
             if assignment is None:
                 raise ApplicationError("Unknown assignment.", code="not_found", status_code=404)
             if assignment.status != Assignment.Status.ACTIVE:
-                raise ApplicationError(f"This assignment is {assignment.status}; no more answers are accepted.",
-                                       code="assignment_closed", status_code=409)
+                raise ApplicationError(
+                    f"This assignment is {assignment.status}; no more answers are accepted.",
+                    code="assignment_closed",
+                    status_code=409,
+                )
             # Re-check under the lock: a concurrent retry may have stored this UUID meanwhile.
-            stored = Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
+            stored = (
+                Response.objects.filter(client_uuid=client_uuid)
+                .select_related("assignment")
+                .first()
+            )
             if stored is not None:
                 return _duplicate(stored, assignment_token)
-            item = (assignment.items.select_related("trial").filter(position=position).first())
+            item = assignment.items.select_related("trial").filter(position=position).first()
             if item is None:
-                raise ApplicationError(f"Position {position} is not part of this assignment.",
-                                       code="unknown_position", fields={"position": ["unknown"]})
+                raise ApplicationError(
+                    f"Position {position} is not part of this assignment.",
+                    code="unknown_position",
+                    fields={"position": ["unknown"]},
+                )
             if answer not in ANSWERS[item.trial.kind]:
                 raise ApplicationError(
                     f"answer must be one of {list(ANSWERS[item.trial.kind])} for this trial, not {answer!r}.",
-                    fields={"answer": ["invalid"]})
+                    fields={"answer": ["invalid"]},
+                )
             if not 0 <= rt_ms <= MAX_RT_MS:
-                raise ApplicationError(f"rt_ms must be between 0 and {MAX_RT_MS}.", fields={"rt_ms": ["out of range"]})
+                raise ApplicationError(
+                    f"rt_ms must be between 0 and {MAX_RT_MS}.", fields={"rt_ms": ["out of range"]}
+                )
             if Response.objects.filter(item=item).exists():
-                raise ApplicationError(f"Position {position} was already answered.", code="already_answered",
-                                       status_code=409)
+                raise ApplicationError(
+                    f"Position {position} was already answered.",
+                    code="already_answered",
+                    status_code=409,
+                )
             participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
             response = Response.objects.create(
-                item=item, assignment=assignment, participant=participant, trial=item.trial,
-                client_uuid=client_uuid, choice=_choice(item, answer), side=answer, rt_ms=rt_ms,
-                display=display, timing=timing,
+                item=item,
+                assignment=assignment,
+                participant=participant,
+                trial=item.trial,
+                client_uuid=client_uuid,
+                choice=_choice(item, answer),
+                side=answer,
+                rt_ms=rt_ms,
+                display=display,
+                timing=timing,
             )
             if item.counts:
                 valid = participant.status != Participant.Status.EXCLUDED
                 Trial.objects.filter(pk=item.trial_id).update(
                     leased_count=F("leased_count") - 1,
-                    valid_count=F("valid_count") + (1 if valid else 0))
+                    valid_count=F("valid_count") + (1 if valid else 0),
+                )
             assignment.answered = F("answered") + 1
             assignment.lease_expires_at = now + timedelta(minutes=assignment.study.lease_minutes)
             assignment.save(update_fields=["answered", "lease_expires_at", "updated_at"])
@@ -254,20 +319,32 @@ def response_record(*, assignment_token: str, client_uuid: uuid.UUID, position: 
             _qc_update(participant=participant, final=False)
     except IntegrityError:
         # A concurrent request stored the same UUID or the same item first.
-        existing = Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
+        existing = (
+            Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
+        )
         if existing is not None:
             return _duplicate(existing, assignment_token)
-        raise ApplicationError(f"Position {position} was already answered.", code="already_answered",
-                               status_code=409) from None
-    return AnswerResult(response=response, duplicate=False, answered=assignment.answered, total=assignment.total)
+        raise ApplicationError(
+            f"Position {position} was already answered.", code="already_answered", status_code=409
+        ) from None
+    return AnswerResult(
+        response=response, duplicate=False, answered=assignment.answered, total=assignment.total
+    )
 
 
 def _duplicate(existing: Response, token: str) -> AnswerResult:
     if existing.assignment.token != token:
-        raise ApplicationError("This answer id was already used by another assignment.", code="uuid_conflict",
-                               status_code=409)
-    return AnswerResult(response=existing, duplicate=True, answered=existing.assignment.answered,
-                        total=existing.assignment.total)
+        raise ApplicationError(
+            "This answer id was already used by another assignment.",
+            code="uuid_conflict",
+            status_code=409,
+        )
+    return AnswerResult(
+        response=existing,
+        duplicate=True,
+        answered=existing.assignment.answered,
+        total=existing.assignment.total,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -276,24 +353,46 @@ def _duplicate(existing: Response, token: str) -> AnswerResult:
 
 
 def thresholds_for(study: Study) -> qc.Thresholds:
-    return qc.Thresholds(min_sentinel_accuracy=study.qc_min_sentinel_accuracy, rt_floor_ms=study.qc_rt_floor_ms,
-                         max_fast_share=study.qc_max_fast_share, max_side_bias=study.qc_max_side_bias)
+    return qc.Thresholds(
+        min_sentinel_accuracy=study.qc_min_sentinel_accuracy,
+        rt_floor_ms=study.qc_rt_floor_ms,
+        max_fast_share=study.qc_max_fast_share,
+        max_side_bias=study.qc_max_side_bias,
+    )
 
 
 def participant_answers(participant: Participant) -> list[qc.Answer]:
-    rows = (Response.objects.filter(participant=participant)
-            .select_related("trial", "item").order_by("received_at", "id"))
-    return [qc.Answer(trial_id=r.trial_id, is_sentinel=r.trial.is_sentinel,
-                      correct=(r.choice == r.trial.expected) if r.trial.is_sentinel else None,
-                      rt_ms=r.rt_ms, side=r.side, choice=r.choice, is_repeat=r.item.is_repeat) for r in rows]
+    rows = (
+        Response.objects.filter(participant=participant)
+        .select_related("trial", "item")
+        .order_by("received_at", "id")
+    )
+    return [
+        qc.Answer(
+            trial_id=r.trial_id,
+            is_sentinel=r.trial.is_sentinel,
+            correct=(r.choice == r.trial.expected) if r.trial.is_sentinel else None,
+            rt_ms=r.rt_ms,
+            side=r.side,
+            choice=r.choice,
+            is_repeat=r.item.is_repeat,
+        )
+        for r in rows
+    ]
 
 
 def _qc_update(*, participant: Participant, final: bool) -> qc.Verdict:
     """Recompute a participant's QC; exclude them (and free their quota) when the rules say so.
     Manual decisions by a researcher win over the automatic rules."""
-    planned = AssignmentItem.objects.filter(assignment__participant=participant, trial__is_sentinel=True).count()
-    verdict = qc.evaluate(participant_answers(participant), thresholds_for(participant.study),
-                          sentinels_planned=planned, final=final)
+    planned = AssignmentItem.objects.filter(
+        assignment__participant=participant, trial__is_sentinel=True
+    ).count()
+    verdict = qc.evaluate(
+        participant_answers(participant),
+        thresholds_for(participant.study),
+        sentinels_planned=planned,
+        final=final,
+    )
     status = verdict.status
     if participant.excluded_manually:
         status = Participant.Status.EXCLUDED
@@ -301,7 +400,9 @@ def _qc_update(*, participant: Participant, final: bool) -> qc.Verdict:
         status = Participant.Status.FLAGGED
     if status == Participant.Status.EXCLUDED and participant.status != Participant.Status.EXCLUDED:
         _set_validity(participant=participant, valid=False)
-    elif status != Participant.Status.EXCLUDED and participant.status == Participant.Status.EXCLUDED:
+    elif (
+        status != Participant.Status.EXCLUDED and participant.status == Participant.Status.EXCLUDED
+    ):
         _set_validity(participant=participant, valid=True)
     participant.status = status
     participant.qc_reasons = verdict.reasons
@@ -317,13 +418,18 @@ def _set_validity(*, participant: Participant, valid: bool) -> None:
     so those trials return to the pool at once.
     """
     delta = 1 if valid else -1
-    counted = Response.objects.filter(participant=participant, item__counts=True).values_list("trial_id", flat=True)
+    counted = Response.objects.filter(participant=participant, item__counts=True).values_list(
+        "trial_id", flat=True
+    )
     for trial_id in counted:
         Trial.objects.filter(pk=trial_id).update(valid_count=F("valid_count") + delta)
     if not valid:
-        open_items = AssignmentItem.objects.filter(assignment__participant=participant,
-                                                   assignment__status=Assignment.Status.ACTIVE, counts=True,
-                                                   response__isnull=True)
+        open_items = AssignmentItem.objects.filter(
+            assignment__participant=participant,
+            assignment__status=Assignment.Status.ACTIVE,
+            counts=True,
+            response__isnull=True,
+        )
         for trial_id in open_items.values_list("trial_id", flat=True):
             Trial.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
         open_items.update(counts=False)
@@ -352,37 +458,61 @@ def completion_payload(assignment: Assignment) -> dict:
     outcome = "failed_qc" if participant.status == Participant.Status.EXCLUDED else "ok"
     code = assignment.completion_code
     redirect_url = None
-    if study.completion_url and participant.recruiter in (Participant.Recruiter.PROLIFIC, Participant.Recruiter.PLAIN):
+    if study.completion_url and participant.recruiter in (
+        Participant.Recruiter.PROLIFIC,
+        Participant.Recruiter.PLAIN,
+    ):
         redirect_url = study.completion_url.replace("{code}", code)
     mturk = None
     if participant.recruiter == Participant.Recruiter.MTURK and assignment.turk_submit_to:
-        mturk = {"submit_url": assignment.turk_submit_to.rstrip("/") + "/mturk/externalSubmit",
-                 "assignment_id": assignment.session_id}
-    return {"status": "completed", "outcome": outcome, "completion_code": code, "redirect_url": redirect_url,
-            "mturk": mturk}
+        mturk = {
+            "submit_url": assignment.turk_submit_to.rstrip("/") + "/mturk/externalSubmit",
+            "assignment_id": assignment.session_id,
+        }
+    return {
+        "status": "completed",
+        "outcome": outcome,
+        "completion_code": code,
+        "redirect_url": redirect_url,
+        "mturk": mturk,
+    }
 
 
 def assignment_complete(*, assignment_token: str, now=None) -> dict:
     """Close an assignment once every item has a stored answer and release the completion code."""
     now = now or timezone.now()
     with transaction.atomic():
-        assignment = (Assignment.objects.select_for_update().select_related("study", "participant")
-                      .filter(token=assignment_token).first())
+        assignment = (
+            Assignment.objects.select_for_update()
+            .select_related("study", "participant")
+            .filter(token=assignment_token)
+            .first()
+        )
         if assignment is None:
             raise ApplicationError("Unknown assignment.", code="not_found", status_code=404)
         if assignment.status == Assignment.Status.COMPLETED:
             return completion_payload(assignment)
         if assignment.status == Assignment.Status.EXPIRED:
-            raise ApplicationError("This assignment expired.", code="assignment_closed", status_code=409)
-        missing = list(assignment.items.filter(response__isnull=True).values_list("position", flat=True))
+            raise ApplicationError(
+                "This assignment expired.", code="assignment_closed", status_code=409
+            )
+        missing = list(
+            assignment.items.filter(response__isnull=True).values_list("position", flat=True)
+        )
         if missing:
-            raise ApplicationError(f"{len(missing)} answer(s) have not reached the server yet.", code="incomplete",
-                                   fields={"missing_positions": missing}, status_code=409)
+            raise ApplicationError(
+                f"{len(missing)} answer(s) have not reached the server yet.",
+                code="incomplete",
+                fields={"missing_positions": missing},
+                status_code=409,
+            )
         participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
         _qc_update(participant=participant, final=True)
         study = assignment.study
         failed = participant.status == Participant.Status.EXCLUDED
-        assignment.completion_code = study.completion_code_failed if failed else study.completion_code
+        assignment.completion_code = (
+            study.completion_code_failed if failed else study.completion_code
+        )
         assignment.status = Assignment.Status.COMPLETED
         assignment.completed_at = now
         assignment.save(update_fields=["completion_code", "status", "completed_at", "updated_at"])

@@ -37,24 +37,40 @@ def _entry_from_request(request, *, mturk: bool) -> tuple[services.Entry | None,
         worker, assignment_id = params.get("workerId", ""), params.get("assignmentId", "")
         if assignment_id == MTURK_PREVIEW:
             return None, "preview"
-        if not worker or not assignment_id or not params.get("turkSubmitTo", "").startswith("https://"):
-            return None, "The MTurk link is missing workerId, assignmentId or an https turkSubmitTo."
-        return services.Entry(recruiter=Participant.Recruiter.MTURK, external_id=worker, session_id=assignment_id,
-                              recruiter_study_id=params.get("hitId", ""),
-                              turk_submit_to=params["turkSubmitTo"]), None
+        if (
+            not worker
+            or not assignment_id
+            or not params.get("turkSubmitTo", "").startswith("https://")
+        ):
+            return (
+                None,
+                "The MTurk link is missing workerId, assignmentId or an https turkSubmitTo.",
+            )
+        return services.Entry(
+            recruiter=Participant.Recruiter.MTURK,
+            external_id=worker,
+            session_id=assignment_id,
+            recruiter_study_id=params.get("hitId", ""),
+            turk_submit_to=params["turkSubmitTo"],
+        ), None
     if "PROLIFIC_PID" in params:
         pid = params.get("PROLIFIC_PID", "")
         if not pid:
             return None, "The Prolific link is missing PROLIFIC_PID."
-        return services.Entry(recruiter=Participant.Recruiter.PROLIFIC, external_id=pid,
-                              session_id=params.get("SESSION_ID", ""),
-                              recruiter_study_id=params.get("STUDY_ID", "")), None
+        return services.Entry(
+            recruiter=Participant.Recruiter.PROLIFIC,
+            external_id=pid,
+            session_id=params.get("SESSION_ID", ""),
+            recruiter_study_id=params.get("STUDY_ID", ""),
+        ), None
     pid = request.COOKIES.get(PLAIN_COOKIE) or secrets.token_urlsafe(18)
     return services.Entry(recruiter=Participant.Recruiter.PLAIN, external_id=pid), None
 
 
 def _message(request, study, title: str, text: str, status: int) -> HttpResponse:
-    return render(request, "crowd/message.html", {"study": study, "title": title, "text": text}, status=status)
+    return render(
+        request, "crowd/message.html", {"study": study, "title": title, "text": text}, status=status
+    )
 
 
 @require_http_methods(["GET", "POST"])
@@ -62,20 +78,32 @@ def entry(request, slug: str, mturk: bool = False):
     study = get_object_or_404(Study, slug=slug)
     entry_data, problem = _entry_from_request(request, mturk=mturk)
     if problem == "preview":
-        return render(request, "crowd/preview.html", {"study": study,
-                                                      "instructions": render_markdown(study.instructions)})
+        return render(
+            request,
+            "crowd/preview.html",
+            {"study": study, "instructions": render_markdown(study.instructions)},
+        )
     if problem:
         return _message(request, study, "This link is incomplete", problem, 400)
     if study.status != Study.Status.LIVE:
-        return _message(request, study, "Not open", "This study is not accepting participants right now.", 409)
+        return _message(
+            request, study, "Not open", "This study is not accepting participants right now.", 409
+        )
     if request.method == "GET":
         response = render(request, "crowd/consent.html", {"study": study})
         if entry_data.recruiter == Participant.Recruiter.PLAIN:
-            response.set_cookie(PLAIN_COOKIE, entry_data.external_id, max_age=180 * 86400, samesite="Lax",
-                                httponly=True)
+            response.set_cookie(
+                PLAIN_COOKIE,
+                entry_data.external_id,
+                max_age=180 * 86400,
+                samesite="Lax",
+                httponly=True,
+            )
         return response
     if _throttled(request):
-        return _message(request, study, "Please wait", "Too many attempts; try again in a minute.", 429)
+        return _message(
+            request, study, "Please wait", "Too many attempts; try again in a minute.", 429
+        )
     if request.POST.get("consent") != "yes":
         return _message(request, study, "Consent needed", "You need to agree to take part.", 400)
     try:
@@ -89,8 +117,15 @@ def worker(request, token: str):
     assignment = selectors.assignment_by_token(token)
     if assignment is None:
         return _message(request, None, "Not found", "This assignment does not exist.", 404)
-    response = render(request, "crowd/worker.html", {"assignment": assignment, "study": assignment.study,
-                                                     "config": {"api": f"/w/{token}/api/", "token": token}})
+    response = render(
+        request,
+        "crowd/worker.html",
+        {
+            "assignment": assignment,
+            "study": assignment.study,
+            "config": {"api": f"/w/{token}/api/", "token": token},
+        },
+    )
     response["Cache-Control"] = "no-store"
     response["Referrer-Policy"] = "no-referrer"
     return response

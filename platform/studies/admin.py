@@ -28,15 +28,27 @@ def _researchers():
 
 
 def _thumb(image: ReferenceImage, size: int = 64) -> str:
-    return format_html('<img src="/api/images/{}/thumbnail/" style="max-width:{}px;max-height:{}px" alt="">',
-                       image.pk, size, size)
+    return format_html(
+        '<img src="/api/images/{}/thumbnail/" style="max-width:{}px;max-height:{}px" alt="">',
+        image.pk,
+        size,
+        size,
+    )
 
 
 class ReferenceImageInline(admin.TabularInline):
     model = ReferenceImage
     extra = 0
     can_delete = False
-    fields = ["preview", "original_name", "width", "height", "original_mode", "conversion", "sha256"]
+    fields = [
+        "preview",
+        "original_name",
+        "width",
+        "height",
+        "original_mode",
+        "conversion",
+        "sha256",
+    ]
     readonly_fields = fields
     show_change_link = True
 
@@ -49,9 +61,15 @@ class ReferenceImageInline(admin.TabularInline):
 
 
 class ImageSetForm(forms.ModelForm):
-    upload = forms.FileField(required=False, help_text="An image, or a .zip of images, to add to the set.")
-    upload_source = forms.CharField(required=False, max_length=500, label="Source of uploaded images")
-    upload_licence = forms.CharField(required=False, max_length=200, label="Licence of uploaded images")
+    upload = forms.FileField(
+        required=False, help_text="An image, or a .zip of images, to add to the set."
+    )
+    upload_source = forms.CharField(
+        required=False, max_length=500, label="Source of uploaded images"
+    )
+    upload_licence = forms.CharField(
+        required=False, max_length=200, label="Licence of uploaded images"
+    )
 
     class Meta:
         model = ImageSet
@@ -85,15 +103,23 @@ class ImageSetAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         if upload:
             try:
                 result = services.reference_images_upload(
-                    image_set=obj, data=upload.read(), name=upload.name,
+                    image_set=obj,
+                    data=upload.read(),
+                    name=upload.name,
                     source=form.cleaned_data.get("upload_source", ""),
                     licence=form.cleaned_data.get("upload_licence", ""),
                 )
             except ApplicationError as exc:
-                self.message_user(request, f"Upload refused, nothing added: {exc.message}", messages.ERROR)
+                self.message_user(
+                    request, f"Upload refused, nothing added: {exc.message}", messages.ERROR
+                )
             else:
-                self.message_user(request, f"Added {len(result.created)} image(s); "
-                                           f"{len(result.duplicates)} duplicate(s) skipped.", messages.SUCCESS)
+                self.message_user(
+                    request,
+                    f"Added {len(result.created)} image(s); "
+                    f"{len(result.duplicates)} duplicate(s) skipped.",
+                    messages.SUCCESS,
+                )
 
     def delete_model(self, request, obj):
         try:
@@ -108,12 +134,40 @@ class ImageSetAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
 @admin.register(ReferenceImage)
 class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
-    list_display = ["preview", "original_name", "image_set", "width", "height", "original_mode", "conversion"]
+    list_display = [
+        "preview",
+        "original_name",
+        "image_set",
+        "width",
+        "height",
+        "original_mode",
+        "conversion",
+    ]
     list_filter = ["image_set"]
-    fields = ["large_preview", "image_set", "original_name", "width", "height", "original_mode",
-              "original_format", "conversion", "sha256", "source", "licence"]
-    readonly_fields = ["large_preview", "image_set", "original_name", "width", "height", "original_mode",
-                       "original_format", "conversion", "sha256"]
+    fields = [
+        "large_preview",
+        "image_set",
+        "original_name",
+        "width",
+        "height",
+        "original_mode",
+        "original_format",
+        "conversion",
+        "sha256",
+        "source",
+        "licence",
+    ]
+    readonly_fields = [
+        "large_preview",
+        "image_set",
+        "original_name",
+        "width",
+        "height",
+        "original_mode",
+        "original_format",
+        "conversion",
+        "sha256",
+    ]
 
     def scoped_queryset(self, request):
         return selectors.reference_image_list(user=request.user)
@@ -127,7 +181,9 @@ class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
     @admin.display(description="image")
     def large_preview(self, obj):
-        return format_html('<img src="/api/images/{}/file/" style="max-width:512px" alt="">', obj.pk)
+        return format_html(
+            '<img src="/api/images/{}/file/" style="max-width:512px" alt="">', obj.pk
+        )
 
     def delete_model(self, request, obj):
         try:
@@ -141,13 +197,21 @@ class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
 
 class StudyForm(forms.ModelForm):
-    completion_url = forms.URLField(required=False, assume_scheme="https",
-                                    help_text=Study._meta.get_field("completion_url").help_text)
+    completion_url = forms.URLField(
+        required=False,
+        assume_scheme="https",
+        help_text=Study._meta.get_field("completion_url").help_text,
+    )
 
     class Meta:
         model = Study
-        fields = ["name", "slug", *services.STUDY_FROZEN_FIELDS,
-                  *[f for f in services.STUDY_SETTING_FIELDS if f != "name"], "collaborators"]
+        fields = [
+            "name",
+            "slug",
+            *services.STUDY_FROZEN_FIELDS,
+            *[f for f in services.STUDY_SETTING_FIELDS if f != "name"],
+            "collaborators",
+        ]
 
     def __init__(self, *args, user=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -175,8 +239,11 @@ class DistortionSpecForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
-        if data.get("severity_min") is not None and data.get("severity_max") is not None \
-                and data["severity_min"] > data["severity_max"]:
+        if (
+            data.get("severity_min") is not None
+            and data.get("severity_max") is not None
+            and data["severity_min"] > data["severity_max"]
+        ):
             raise forms.ValidationError("severity_min must not exceed severity_max.")
         return data
 
@@ -217,12 +284,16 @@ def _transition_action(target: str, label: str):
         moved = 0
         for study in queryset:
             try:
-                services.study_transition(study=study, to=target, by=request.user, note="admin action")
+                services.study_transition(
+                    study=study, to=target, by=request.user, note="admin action"
+                )
                 moved += 1
             except ApplicationError as exc:
                 modeladmin.message_user(request, f"{study}: {exc.message}", messages.ERROR)
         if moved:
-            modeladmin.message_user(request, f"{moved} study(ies) moved to {target}.", messages.SUCCESS)
+            modeladmin.message_user(
+                request, f"{moved} study(ies) moved to {target}.", messages.SUCCESS
+            )
 
     action.__name__ = f"transition_to_{target}"
     return admin.action(description=label)(action)
@@ -259,8 +330,14 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         return ScopedForm
 
     def get_urls(self):
-        return [path("<int:pk>/preview/", self.admin_site.admin_view(self.preview_view),
-                     name="studies_study_preview"), *super().get_urls()]
+        return [
+            path(
+                "<int:pk>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="studies_study_preview",
+            ),
+            *super().get_urls(),
+        ]
 
     def preview_view(self, request, pk: int):
         import base64
@@ -273,10 +350,24 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
             trials, skipped = preview_trials(study=study)
         except ApplicationError as exc:
             error = exc.message
-        rows = [{"kind": t.kind, "category": t.category, "labels": t.labels,
-                 "images": [base64.b64encode(png).decode() for png in t.pngs]} for t in trials]
-        context = {**self.admin_site.each_context(request), "study": study, "rows": rows, "skipped": skipped,
-                   "error": error, "title": f"Preview: {study.name}", "opts": self.model._meta}
+        rows = [
+            {
+                "kind": t.kind,
+                "category": t.category,
+                "labels": t.labels,
+                "images": [base64.b64encode(png).decode() for png in t.pngs],
+            }
+            for t in trials
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "study": study,
+            "rows": rows,
+            "skipped": skipped,
+            "error": error,
+            "title": f"Preview: {study.name}",
+            "opts": self.model._meta,
+        }
         return TemplateResponse(request, "admin/studies/preview.html", context)
 
     @admin.action(description="Resume generation (re-enqueue; finished trials are kept)")
@@ -294,11 +385,22 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
             return "-"
         preview = reverse("admin:studies_study_preview", args=[obj.pk])
         trials = reverse("admin:studies_trial_changelist") + f"?study__id__exact={obj.pk}"
-        error = format_html("<br><span style='color:#b00'>Error: {}</span>", obj.generation_error) \
-            if obj.generation_error else ""
-        return format_html('{} of {} trials <progress value="{}" max="{}"></progress> · <a href="{}">preview</a> · '
-                           '<a href="{}">trials</a>{}', obj.generation_done, obj.generation_total,
-                           obj.generation_done, max(obj.generation_total, 1), preview, trials, error)
+        error = (
+            format_html("<br><span style='color:#b00'>Error: {}</span>", obj.generation_error)
+            if obj.generation_error
+            else ""
+        )
+        return format_html(
+            '{} of {} trials <progress value="{}" max="{}"></progress> · <a href="{}">preview</a> · '
+            '<a href="{}">trials</a>{}',
+            obj.generation_done,
+            obj.generation_total,
+            obj.generation_done,
+            max(obj.generation_total, 1),
+            preview,
+            trials,
+            error,
+        )
 
     def get_readonly_fields(self, request, obj=None):
         readonly = ["status_badge", "generation", "history", "instructions_preview", "owner"]
@@ -314,7 +416,19 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         settings_ = [f for f in services.STUDY_SETTING_FIELDS if f not in ("name", "instructions")]
         return [
-            (None, {"fields": ["name", "slug", "owner", "status_badge", "generation", "collaborators"]}),
+            (
+                None,
+                {
+                    "fields": [
+                        "name",
+                        "slug",
+                        "owner",
+                        "status_badge",
+                        "generation",
+                        "collaborators",
+                    ]
+                },
+            ),
             ("Design (frozen once generation starts)", {"fields": services.STUDY_FROZEN_FIELDS}),
             ("Presentation, recruitment and quality control", {"fields": settings_}),
             ("Instructions", {"fields": ["instructions", "instructions_preview"]}),
@@ -326,17 +440,34 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         if obj is None or obj.pk is None:
             return "draft"
         allowed = ", ".join(obj.allowed_transitions()) or "none"
-        return format_html("<strong>{}</strong> <span style='color:#666'>(next: {})</span>", obj.get_status_display(),
-                           allowed)
+        return format_html(
+            "<strong>{}</strong> <span style='color:#666'>(next: {})</span>",
+            obj.get_status_display(),
+            allowed,
+        )
 
     @admin.display(description="history")
     def history(self, obj):
         if obj is None or obj.pk is None:
             return "-"
         rows = obj.status_changes.select_related("by")
-        return format_html_join(mark_safe("<br>"), "{} {} → {} by {} {}",
-                                ((c.at.strftime("%Y-%m-%d %H:%M"), c.from_status, c.to_status,
-                                  c.by.username if c.by else "system", c.note) for c in rows)) or "-"
+        return (
+            format_html_join(
+                mark_safe("<br>"),
+                "{} {} → {} by {} {}",
+                (
+                    (
+                        c.at.strftime("%Y-%m-%d %H:%M"),
+                        c.from_status,
+                        c.to_status,
+                        c.by.username if c.by else "system",
+                        c.note,
+                    )
+                    for c in rows
+                ),
+            )
+            or "-"
+        )
 
     @admin.display(description="preview")
     def instructions_preview(self, obj):
@@ -347,8 +478,15 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         if change:
             services.study_update(study=obj, data=data)
         else:
-            study = services.study_create(owner=request.user, slug=form.cleaned_data.get("slug") or None, **data)
-            obj.pk, obj.slug, obj.owner, obj.status = study.pk, study.slug, study.owner, study.status
+            study = services.study_create(
+                owner=request.user, slug=form.cleaned_data.get("slug") or None, **data
+            )
+            obj.pk, obj.slug, obj.owner, obj.status = (
+                study.pk,
+                study.slug,
+                study.owner,
+                study.status,
+            )
             obj._state.adding = False
 
     def delete_model(self, request, obj):
@@ -365,19 +503,49 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 def _stimulus_img(stimulus, label: str = "") -> str:
     if stimulus is None:
         return ""
-    return format_html('<img src="/api/stimuli/{}/file/" width="64" height="64" style="image-rendering:pixelated" '
-                       'title="{}" alt="">', stimulus.pk, label)
+    return format_html(
+        '<img src="/api/stimuli/{}/file/" width="64" height="64" style="image-rendering:pixelated" '
+        'title="{}" alt="">',
+        stimulus.pk,
+        label,
+    )
 
 
 @admin.register(Trial)
 class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
-    list_display = ["index", "kind", "split", "category", "is_sentinel", "is_practice", "expected", "images",
-                    "distortions", "valid_count", "judgments_needed"]
+    list_display = [
+        "index",
+        "kind",
+        "split",
+        "category",
+        "is_sentinel",
+        "is_practice",
+        "expected",
+        "images",
+        "distortions",
+        "valid_count",
+        "judgments_needed",
+    ]
     list_filter = ["study", "kind", "split", "category", "is_sentinel", "is_practice"]
     list_select_related = ["ref", "p0", "p1"]
-    readonly_fields = ["study", "kind", "split", "category", "index", "images", "distortions", "is_sentinel",
-                       "is_practice", "expected", "judgments_needed", "valid_count", "leased_count",
-                       "shown_straight", "shown_swapped", "provenance"]
+    readonly_fields = [
+        "study",
+        "kind",
+        "split",
+        "category",
+        "index",
+        "images",
+        "distortions",
+        "is_sentinel",
+        "is_practice",
+        "expected",
+        "judgments_needed",
+        "valid_count",
+        "leased_count",
+        "shown_straight",
+        "shown_swapped",
+        "provenance",
+    ]
     fields = readonly_fields
 
     def scoped_queryset(self, request):
@@ -394,8 +562,12 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
     @admin.display(description="ref · p0 · p1")
     def images(self, obj):
-        return format_html("{} {} {}", _stimulus_img(obj.ref, "reference"), _stimulus_img(obj.p0, "p0"),
-                           _stimulus_img(obj.p1, "p1"))
+        return format_html(
+            "{} {} {}",
+            _stimulus_img(obj.ref, "reference"),
+            _stimulus_img(obj.p0, "p0"),
+            _stimulus_img(obj.p1, "p1"),
+        )
 
     @admin.display(description="p0 / p1")
     def distortions(self, obj):
@@ -409,5 +581,7 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     def provenance(self, obj):
         import json
 
-        return format_html("<pre>{}</pre>", json.dumps({"p0": obj.p0.provenance, "p1": obj.p1.provenance},
-                                                      indent=1)[:6000])
+        return format_html(
+            "<pre>{}</pre>",
+            json.dumps({"p0": obj.p0.provenance, "p1": obj.p1.provenance}, indent=1)[:6000],
+        )

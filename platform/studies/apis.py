@@ -40,15 +40,28 @@ class ImageSetOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ImageSet
-        fields = ["id", "name", "description", "min_side", "owner", "collaborators", "image_count",
-                  "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "description",
+            "min_side",
+            "owner",
+            "collaborators",
+            "image_count",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class ImageSetListApi(APIView):
     @extend_schema(responses=ImageSetOutput(many=True), operation_id="image_sets_list")
     def get(self, request):
-        return _paginated(request, self, selectors.image_set_list(user=request.user).order_by("-created_at"),
-                          ImageSetOutput)
+        return _paginated(
+            request,
+            self,
+            selectors.image_set_list(user=request.user).order_by("-created_at"),
+            ImageSetOutput,
+        )
 
 
 class ImageSetCreateApi(APIView):
@@ -61,7 +74,9 @@ class ImageSetCreateApi(APIView):
         min_side = serializers.IntegerField(required=False, default=64, min_value=8, max_value=4096)
         collaborators = UsernameListField(required=False, default=list)
 
-    @extend_schema(request=InputSerializer, responses={201: ImageSetOutput}, operation_id="image_sets_create")
+    @extend_schema(
+        request=InputSerializer, responses={201: ImageSetOutput}, operation_id="image_sets_create"
+    )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -85,13 +100,21 @@ class ImageSetUpdateApi(APIView):
         min_side = serializers.IntegerField(required=False, min_value=8, max_value=4096)
         collaborators = UsernameListField(required=False)
 
-    @extend_schema(request=InputSerializer, responses=ImageSetOutput, operation_id="image_sets_update")
+    @extend_schema(
+        request=InputSerializer, responses=ImageSetOutput, operation_id="image_sets_update"
+    )
     def patch(self, request, pk: int):
         image_set = selectors.image_set_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        if "collaborators" in data.validated_data and image_set.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError("Only the owner can change collaborators.", code="owner_only", status_code=403)
+        if (
+            "collaborators" in data.validated_data
+            and image_set.owner_id != request.user.pk
+            and not request.user.is_superuser
+        ):
+            raise ApplicationError(
+                "Only the owner can change collaborators.", code="owner_only", status_code=403
+            )
         image_set = services.image_set_update(image_set=image_set, data=data.validated_data)
         return Response(ImageSetOutput(image_set).data)
 
@@ -101,7 +124,9 @@ class ImageSetDeleteApi(APIView):
     def delete(self, request, pk: int):
         image_set = selectors.image_set_get(user=request.user, pk=pk)
         if image_set.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError("Only the owner can delete an image set.", code="owner_only", status_code=403)
+            raise ApplicationError(
+                "Only the owner can delete an image set.", code="owner_only", status_code=403
+            )
         services.image_set_delete(image_set=image_set)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -117,8 +142,22 @@ class ReferenceImageOutput(serializers.ModelSerializer):
 
     class Meta:
         model = ReferenceImage
-        fields = ["id", "image_set", "sha256", "original_name", "original_mode", "original_format", "conversion",
-                  "width", "height", "source", "licence", "file_url", "thumbnail_url", "created_at"]
+        fields = [
+            "id",
+            "image_set",
+            "sha256",
+            "original_name",
+            "original_mode",
+            "original_format",
+            "conversion",
+            "width",
+            "height",
+            "source",
+            "licence",
+            "file_url",
+            "thumbnail_url",
+            "created_at",
+        ]
 
     def get_file_url(self, obj) -> str:
         return f"/api/images/{obj.pk}/file/"
@@ -131,8 +170,12 @@ class ReferenceImageListApi(APIView):
     @extend_schema(responses=ReferenceImageOutput(many=True), operation_id="image_sets_images_list")
     def get(self, request, pk: int):
         image_set = selectors.image_set_get(user=request.user, pk=pk)
-        return _paginated(request, self, selectors.reference_image_list(user=request.user, image_set=image_set),
-                          ReferenceImageOutput)
+        return _paginated(
+            request,
+            self,
+            selectors.reference_image_list(user=request.user, image_set=image_set),
+            ReferenceImageOutput,
+        )
 
 
 class ReferenceImageUploadApi(APIView):
@@ -146,7 +189,9 @@ class ReferenceImageUploadApi(APIView):
 
         file = serializers.FileField(allow_empty_file=True)
         source = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-        licence = serializers.CharField(required=False, allow_blank=True, default="", max_length=200)
+        licence = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=200
+        )
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -155,31 +200,43 @@ class ReferenceImageUploadApi(APIView):
         created = ReferenceImageOutput(many=True)
         duplicates = ReferenceImageOutput(many=True)
 
-    @extend_schema(request={"multipart/form-data": InputSerializer}, responses={201: OutputSerializer},
-                   operation_id="image_sets_images_upload")
+    @extend_schema(
+        request={"multipart/form-data": InputSerializer},
+        responses={201: OutputSerializer},
+        operation_id="image_sets_images_upload",
+    )
     def post(self, request, pk: int):
         image_set = selectors.image_set_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         upload = data.validated_data["file"]
         result = services.reference_images_upload(
-            image_set=image_set, data=upload.read(), name=upload.name,
-            source=data.validated_data["source"], licence=data.validated_data["licence"],
+            image_set=image_set,
+            data=upload.read(),
+            name=upload.name,
+            source=data.validated_data["source"],
+            licence=data.validated_data["licence"],
         )
-        return Response(self.OutputSerializer(result).data,
-                        status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+        return Response(
+            self.OutputSerializer(result).data,
+            status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+        )
 
 
 class ReferenceImageDetailApi(APIView):
     @extend_schema(responses=ReferenceImageOutput, operation_id="images_retrieve")
     def get(self, request, pk: int):
-        return Response(ReferenceImageOutput(selectors.reference_image_get(user=request.user, pk=pk)).data)
+        return Response(
+            ReferenceImageOutput(selectors.reference_image_get(user=request.user, pk=pk)).data
+        )
 
 
 class ReferenceImageDeleteApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="images_delete")
     def delete(self, request, pk: int):
-        services.reference_image_delete(image=selectors.reference_image_get(user=request.user, pk=pk))
+        services.reference_image_delete(
+            image=selectors.reference_image_get(user=request.user, pk=pk)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -218,13 +275,45 @@ class StudyOutput(serializers.ModelSerializer):
 
     class Meta:
         model = Study
-        fields = ["id", "name", "slug", "kind", "status", "allowed_transitions", "image_set", "seed", "patch_size",
-                  "display_scale", "judgments_train", "judgments_val", "judgments_jnd", "assignment_size",
-                  "sentinel_rate", "jnd_first_ms", "jnd_gap_ms", "jnd_second_ms", "instructions",
-                  "jnd_identical_share", "break_every", "max_assignments_per_participant", "lease_minutes",
-                  "completion_url", "completion_code", "completion_code_failed", "qc_min_sentinel_accuracy",
-                  "qc_rt_floor_ms", "qc_max_fast_share", "qc_max_side_bias", "generation_total",
-                  "generation_done", "generation_error", "owner", "collaborators", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "status",
+            "allowed_transitions",
+            "image_set",
+            "seed",
+            "patch_size",
+            "display_scale",
+            "judgments_train",
+            "judgments_val",
+            "judgments_jnd",
+            "assignment_size",
+            "sentinel_rate",
+            "jnd_first_ms",
+            "jnd_gap_ms",
+            "jnd_second_ms",
+            "instructions",
+            "jnd_identical_share",
+            "break_every",
+            "max_assignments_per_participant",
+            "lease_minutes",
+            "completion_url",
+            "completion_code",
+            "completion_code_failed",
+            "qc_min_sentinel_accuracy",
+            "qc_rt_floor_ms",
+            "qc_max_fast_share",
+            "qc_max_side_bias",
+            "generation_total",
+            "generation_done",
+            "generation_error",
+            "owner",
+            "collaborators",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class _StudyDesignInput(serializers.Serializer):
@@ -246,7 +335,9 @@ class _StudyDesignInput(serializers.Serializer):
     instructions = serializers.CharField(required=False, allow_blank=True, max_length=50000)
     jnd_identical_share = serializers.FloatField(required=False, min_value=0.0, max_value=0.9)
     break_every = serializers.IntegerField(required=False, min_value=0, max_value=10000)
-    max_assignments_per_participant = serializers.IntegerField(required=False, min_value=1, max_value=1000)
+    max_assignments_per_participant = serializers.IntegerField(
+        required=False, min_value=1, max_value=1000
+    )
     lease_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
     completion_url = serializers.URLField(required=False, allow_blank=True)
     completion_code = serializers.CharField(required=False, max_length=40)
@@ -260,9 +351,13 @@ class _StudyDesignInput(serializers.Serializer):
     def resolve_image_set(self, request, data: dict) -> dict:
         if data.get("image_set") is not None:
             # Another researcher's image set is "not found" too: ids must not leak.
-            image_set = selectors.image_set_list(user=request.user).filter(pk=data["image_set"]).first()
+            image_set = (
+                selectors.image_set_list(user=request.user).filter(pk=data["image_set"]).first()
+            )
             if image_set is None:
-                raise serializers.ValidationError({"image_set": [f"Image set {data['image_set']} not found."]})
+                raise serializers.ValidationError(
+                    {"image_set": [f"Image set {data['image_set']} not found."]}
+                )
             data["image_set"] = image_set
         return data
 
@@ -270,7 +365,12 @@ class _StudyDesignInput(serializers.Serializer):
 class StudyListApi(APIView):
     @extend_schema(responses=StudyOutput(many=True), operation_id="studies_list")
     def get(self, request):
-        return _paginated(request, self, selectors.study_list(user=request.user).order_by("-created_at"), StudyOutput)
+        return _paginated(
+            request,
+            self,
+            selectors.study_list(user=request.user).order_by("-created_at"),
+            StudyOutput,
+        )
 
 
 class StudyCreateApi(APIView):
@@ -281,7 +381,9 @@ class StudyCreateApi(APIView):
         name = serializers.CharField(max_length=200)
         slug = serializers.SlugField(max_length=80, required=False)
 
-    @extend_schema(request=InputSerializer, responses={201: StudyOutput}, operation_id="studies_create")
+    @extend_schema(
+        request=InputSerializer, responses={201: StudyOutput}, operation_id="studies_create"
+    )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -309,8 +411,14 @@ class StudyUpdateApi(APIView):
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.resolve_image_set(request, dict(serializer.validated_data))
-        if "collaborators" in data and study.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError("Only the owner can change collaborators.", code="owner_only", status_code=403)
+        if (
+            "collaborators" in data
+            and study.owner_id != request.user.pk
+            and not request.user.is_superuser
+        ):
+            raise ApplicationError(
+                "Only the owner can change collaborators.", code="owner_only", status_code=403
+            )
         return Response(StudyOutput(services.study_update(study=study, data=data)).data)
 
 
@@ -319,7 +427,9 @@ class StudyDeleteApi(APIView):
     def delete(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
         if study.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError("Only the owner can delete a study.", code="owner_only", status_code=403)
+            raise ApplicationError(
+                "Only the owner can delete a study.", code="owner_only", status_code=403
+            )
         services.study_delete(study=study)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -332,13 +442,19 @@ class StudyTransitionApi(APIView):
         status = serializers.CharField(max_length=16)
         note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
 
-    @extend_schema(request=InputSerializer, responses=StudyOutput, operation_id="studies_transition")
+    @extend_schema(
+        request=InputSerializer, responses=StudyOutput, operation_id="studies_transition"
+    )
     def post(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        study = services.study_transition(study=study, to=data.validated_data["status"], by=request.user,
-                                          note=data.validated_data["note"])
+        study = services.study_transition(
+            study=study,
+            to=data.validated_data["status"],
+            by=request.user,
+            note=data.validated_data["note"],
+        )
         return Response(StudyOutput(study).data)
 
 
@@ -363,8 +479,15 @@ class DistortionRegistryApi(APIView):
     def get(self, request):
         import experiments
 
-        rows = [{"name": d.name, "family": d.family, "description": getattr(d, "description", "") or "",
-                 "needs_model": bool(d.model_kind)} for d in experiments.list_distortions()]
+        rows = [
+            {
+                "name": d.name,
+                "family": d.family,
+                "description": getattr(d, "description", "") or "",
+                "needs_model": bool(d.model_kind),
+            }
+            for d in experiments.list_distortions()
+        ]
         return Response(self.OutputSerializer(rows, many=True).data)
 
 
@@ -397,13 +520,18 @@ class StudyDistortionsApi(APIView):
         severity_max = serializers.FloatField(default=1.0)
         weight = serializers.FloatField(default=1.0, min_value=0.0)
 
-    @extend_schema(responses=DistortionSpecOutput(many=True), operation_id="studies_distortions_list")
+    @extend_schema(
+        responses=DistortionSpecOutput(many=True), operation_id="studies_distortions_list"
+    )
     def get(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
         return Response(DistortionSpecOutput(study.distortion_specs.all(), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={201: DistortionSpecOutput},
-                   operation_id="studies_distortions_add")
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: DistortionSpecOutput},
+        operation_id="studies_distortions_add",
+    )
     def post(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
@@ -429,9 +557,15 @@ class StudyQuotasApi(APIView):
         study = selectors.study_get(user=request.user, pk=pk)
         return Response(TrialQuotaOutput(study.quotas.all(), many=True).data)
 
-    @extend_schema(request=InputSerializer, responses={200: TrialQuotaOutput}, operation_id="studies_quotas_set")
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: TrialQuotaOutput},
+        operation_id="studies_quotas_set",
+    )
     def post(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        return Response(TrialQuotaOutput(services.trial_quota_set(study=study, **data.validated_data)).data)
+        return Response(
+            TrialQuotaOutput(services.trial_quota_set(study=study, **data.validated_data)).data
+        )

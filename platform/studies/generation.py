@@ -62,12 +62,20 @@ def _kinds(study: Study) -> list[str]:
     return ["2afc", "jnd"] if study.kind == Study.Kind.BOTH else [study.kind]
 
 
-def design_dicts(study: Study, *, model_shas: dict[int, list[str]] | None = None) -> dict[str, dict]:
+def design_dicts(
+    study: Study, *, model_shas: dict[int, list[str]] | None = None
+) -> dict[str, dict]:
     """The TrialDesign dicts (one per kind) the researcher's specs and quotas describe."""
-    images = sorted(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", flat=True))
+    images = sorted(
+        ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", flat=True)
+    )
     categories: dict[str, list[dict]] = defaultdict(list)
     for spec in study.distortion_specs.all().order_by("id"):
-        choice = {"name": spec.name, "severity": [spec.severity_min, spec.severity_max], "weight": spec.weight}
+        choice = {
+            "name": spec.name,
+            "severity": [spec.severity_min, spec.severity_max],
+            "weight": spec.weight,
+        }
         if model_shas is not None and spec.pk in model_shas:
             choice["models"] = model_shas[spec.pk]
         categories[spec.category].append(choice)
@@ -77,9 +85,13 @@ def design_dicts(study: Study, *, model_shas: dict[int, list[str]] | None = None
         for quota in study.quotas.filter(kind=kind):
             counts[quota.split][quota.category] = quota.count
         designs[kind] = {
-            "seed": study.seed, "kind": kind, "images": images,
+            "seed": study.seed,
+            "kind": kind,
+            "images": images,
             "categories": {label: {"choices": choices} for label, choices in categories.items()},
-            "counts": dict(counts), "patch_size": study.patch_size, "sentinel_rate": study.sentinel_rate,
+            "counts": dict(counts),
+            "patch_size": study.patch_size,
+            "sentinel_rate": study.sentinel_rate,
             "jnd_identical_share": study.jnd_identical_share,
         }
     return designs
@@ -89,29 +101,46 @@ def _practice_dict(design: dict) -> dict:
     """A small design whose sentinel trials serve as practice: for 2AFC, 3 obvious trials; for
     JND, the paper's 10 pairs (4 identical, 5 distorted, 1 obviously different)."""
     first = sorted(design["categories"])[0]
-    practice = {**design, "seed": design["seed"] + PRACTICE_SEED_OFFSET,
-                "categories": {first: design["categories"][first]}}
+    practice = {
+        **design,
+        "seed": design["seed"] + PRACTICE_SEED_OFFSET,
+        "categories": {first: design["categories"][first]},
+    }
     if design["kind"] == "2afc":
         return {**practice, "counts": {"practice": {first: 3}}, "sentinel_rate": 0.5}
-    return {**practice, "counts": {"practice": {first: 9}}, "sentinel_rate": 0.1, "jnd_identical_share": 4 / 9,
-            "jnd_sentinel_identical_share": 0.0}
+    return {
+        **practice,
+        "counts": {"practice": {first: 9}},
+        "sentinel_rate": 0.1,
+        "jnd_identical_share": 4 / 9,
+        "jnd_sentinel_identical_share": 0.0,
+    }
 
 
 def validate_design(study: Study) -> dict[str, object]:
     """Check the study can be generated; raise ApplicationError naming the first problem."""
     ex = _experiments()
     if study.image_set is None or not study.image_set.images.exists():
-        raise ApplicationError("The study's image set has no images.", fields={"image_set": ["empty"]})
+        raise ApplicationError(
+            "The study's image set has no images.", fields={"image_set": ["empty"]}
+        )
     if not study.distortion_specs.exists():
-        raise ApplicationError("Choose at least one distortion.", fields={"distortion_specs": ["none"]})
+        raise ApplicationError(
+            "Choose at least one distortion.", fields={"distortion_specs": ["none"]}
+        )
     kinds = _kinds(study)
     quota_kinds = set(study.quotas.values_list("kind", flat=True))
     missing = [k for k in kinds if k not in quota_kinds]
     if missing:
-        raise ApplicationError(f"No trial counts for {', '.join(missing)} trials; add counts per split and category.",
-                               fields={"quotas": ["missing"]})
-    placeholder = {spec.pk: ["0" * 64] for spec in study.distortion_specs.all()
-                   if ex.get_distortion(spec.name).info.model_kind}
+        raise ApplicationError(
+            f"No trial counts for {', '.join(missing)} trials; add counts per split and category.",
+            fields={"quotas": ["missing"]},
+        )
+    placeholder = {
+        spec.pk: ["0" * 64]
+        for spec in study.distortion_specs.all()
+        if ex.get_distortion(spec.name).info.model_kind
+    }
     designs = {}
     try:
         for kind, data in design_dicts(study, model_shas=placeholder).items():
@@ -138,7 +167,9 @@ def _image_pixels(name: str) -> np.ndarray:
 
 
 def image_loader(study: Study):
-    by_sha = dict(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", "file"))
+    by_sha = dict(
+        ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", "file")
+    )
 
     def load(sha256: str) -> np.ndarray:
         if sha256 not in by_sha:
@@ -167,12 +198,19 @@ def model_loader(study: Study):
 def _training_patches(study: Study) -> list[np.ndarray]:
     ex = _experiments()
     load = image_loader(study)
-    shas = sorted(ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", flat=True))
+    shas = sorted(
+        ReferenceImage.objects.filter(image_set=study.image_set).values_list("sha256", flat=True)
+    )
     per_image = max(TRAINING_PATCHES // len(shas), 1)
     patches = []
     for sha in shas:
-        records = ex.sample_patches(load(sha), image_sha256=sha, seed=study.seed + 104729, count=per_image,
-                                    size=study.patch_size)
+        records = ex.sample_patches(
+            load(sha),
+            image_sha256=sha,
+            seed=study.seed + 104729,
+            count=per_image,
+            size=study.patch_size,
+        )
         patches += [r.pixels for r in records]
     return patches
 
@@ -194,11 +232,16 @@ def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[
             seed = (study.seed * 1009 + spec.pk * 31 + n) % (2**31)
             model = ex.train_model(kind, patches, seed=seed, steps=model_steps)
             if not ModelArtifact.objects.filter(study=study, sha256=model.sha256).exists():
-                artifact = ModelArtifact(study=study, sha256=model.sha256, kind=kind,
-                                         params={"hparams": model.hparams, "training": model.training,
-                                                 "spec": spec.pk})
+                artifact = ModelArtifact(
+                    study=study,
+                    sha256=model.sha256,
+                    kind=kind,
+                    params={"hparams": model.hparams, "training": model.training, "spec": spec.pk},
+                )
                 artifact.file.save(f"{model.sha256}.bin", ContentFile(model.data), save=False)
-                with contextlib.suppress(IntegrityError):  # another worker stored the same model first
+                with contextlib.suppress(
+                    IntegrityError
+                ):  # another worker stored the same model first
                     artifact.save()
             shas.append(model.sha256)
         model_shas[spec.pk] = shas
@@ -209,8 +252,11 @@ def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[
         designs[f"practice-{kind}"] = ex.TrialDesign.from_dict(_practice_dict(data)).to_dict()
     blocks = plan_blocks(designs)
     Study.objects.filter(pk=study.pk).update(
-        design=designs, generation_total=sum(b.total - b.practice_from for b in blocks), generation_done=0,
-        generation_error="")
+        design=designs,
+        generation_total=sum(b.total - b.practice_from for b in blocks),
+        generation_done=0,
+        generation_error="",
+    )
     study.refresh_from_db()
     return blocks
 
@@ -265,11 +311,17 @@ def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
     ex = _experiments()
     blocks = plan_blocks(study.design)
     designs = {name: ex.TrialDesign.from_dict(data) for name, data in study.design.items()}
-    existing = set(Trial.objects.filter(study=study, index__gte=start, index__lt=stop).values_list("index", flat=True))
+    existing = set(
+        Trial.objects.filter(study=study, index__gte=start, index__lt=stop).values_list(
+            "index", flat=True
+        )
+    )
     load_image, load_model = image_loader(study), model_loader(study)
     created = 0
     for block in blocks:
-        for index in range(max(start, block.offset + block.practice_from), min(stop, block.offset + block.total)):
+        for index in range(
+            max(start, block.offset + block.practice_from), min(stop, block.offset + block.total)
+        ):
             if index in existing:
                 continue
             plan = ex.plan_trial(designs[block.name], index - block.offset)
@@ -279,17 +331,29 @@ def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
             with transaction.atomic():
                 cache: dict[str, Stimulus] = {}
                 ref = _store_stimulus(study, rendered.reference, cache)
-                p0 = _store_stimulus(study, rendered.p0, cache)  # JND: the reference itself (same bytes)
+                p0 = _store_stimulus(
+                    study, rendered.p0, cache
+                )  # JND: the reference itself (same bytes)
                 p1 = _store_stimulus(study, rendered.p1, cache)
                 split = "practice" if practice else plan.split
                 try:
                     with transaction.atomic():
                         Trial.objects.create(
-                            study=study, kind=kind, split=split[:8], category=plan.category, index=index,
-                            ref=ref if kind == "2afc" else None, p0=p0, p1=p1,
-                            is_sentinel=plan.sentinel and not practice, is_practice=practice,
+                            study=study,
+                            kind=kind,
+                            split=split[:8],
+                            category=plan.category,
+                            index=index,
+                            ref=ref if kind == "2afc" else None,
+                            p0=p0,
+                            p1=p1,
+                            is_sentinel=plan.sentinel and not practice,
+                            is_practice=practice,
                             expected=_expected(kind, plan.expected),
-                            judgments_needed=_needed(study, kind, plan.split, practice, plan.sentinel))
+                            judgments_needed=_needed(
+                                study, kind, plan.split, practice, plan.sentinel
+                            ),
+                        )
                 except IntegrityError:
                     continue  # another worker made this trial meanwhile
             created += 1
@@ -337,7 +401,9 @@ def generation_discard(*, study: Study) -> None:
     for artifact in ModelArtifact.objects.filter(study=study):
         artifact.file.storage.delete(artifact.file.name)
         artifact.delete()
-    Study.objects.filter(pk=study.pk).update(design={}, generation_total=0, generation_done=0, generation_error="")
+    Study.objects.filter(pk=study.pk).update(
+        design={}, generation_total=0, generation_done=0, generation_error=""
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -359,8 +425,13 @@ def preview_trials(*, study: Study, per_category: int = 4) -> tuple[list[Preview
     preview (listed in the second return value) and shown after generation."""
     ex = _experiments()
     validate_design(study)
-    skipped = sorted({spec.name for spec in study.distortion_specs.all()
-                      if ex.get_distortion(spec.name).info.model_kind})
+    skipped = sorted(
+        {
+            spec.name
+            for spec in study.distortion_specs.all()
+            if ex.get_distortion(spec.name).info.model_kind
+        }
+    )
     specs = [spec for spec in study.distortion_specs.all() if spec.name not in skipped]
     out: list[PreviewTrial] = []
     if not specs:
@@ -370,13 +441,28 @@ def preview_trials(*, study: Study, per_category: int = 4) -> tuple[list[Preview
         categories = {}
         for spec in specs:
             categories.setdefault(spec.category, []).append(
-                {"name": spec.name, "severity": [spec.severity_min, spec.severity_max], "weight": spec.weight})
-        data = {**data, "categories": {k: {"choices": v} for k, v in categories.items()},
-                "counts": {"preview": dict.fromkeys(categories, per_category)}, "sentinel_rate": 0.0}
+                {
+                    "name": spec.name,
+                    "severity": [spec.severity_min, spec.severity_max],
+                    "weight": spec.weight,
+                }
+            )
+        data = {
+            **data,
+            "categories": {k: {"choices": v} for k, v in categories.items()},
+            "counts": {"preview": dict.fromkeys(categories, per_category)},
+            "sentinel_rate": 0.0,
+        }
         design = ex.TrialDesign.from_dict(data)
         for index in range(design.total_trials):
             plan = ex.plan_trial(design, index)
             rendered = ex.render_trial(plan, load_image=load_image)
-            out.append(PreviewTrial(kind, plan.category, (plan.p0.label, plan.p1.label),
-                                    (rendered.reference.png(), rendered.p0.png(), rendered.p1.png())))
+            out.append(
+                PreviewTrial(
+                    kind,
+                    plan.category,
+                    (plan.p0.label, plan.p1.label),
+                    (rendered.reference.png(), rendered.p0.png(), rendered.p1.png()),
+                )
+            )
     return out, skipped

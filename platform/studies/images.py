@@ -54,25 +54,37 @@ def _to_rgb8(image: Image.Image) -> tuple[Image.Image, str]:
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
         # 16-bit (or 32-bit integer) greyscale: scale the full 16-bit range down to 8 bits.
         array = np.asarray(image, dtype=np.float64)
-        scale = 257.0 if mode.startswith("I;16") or array.max(initial=0) <= 65535 else array.max() / 255.0
+        scale = (
+            257.0
+            if mode.startswith("I;16") or array.max(initial=0) <= 65535
+            else array.max() / 255.0
+        )
         grey = np.clip(np.rint(array / scale), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB"), f"{mode} (16-bit greyscale) scaled to 8-bit RGB"
+        return Image.fromarray(grey, "L").convert(
+            "RGB"
+        ), f"{mode} (16-bit greyscale) scaled to 8-bit RGB"
     if mode == "F":
         array = np.asarray(image, dtype=np.float64)
         lo, hi = float(np.nanmin(array)), float(np.nanmax(array))
         span = hi - lo if hi > lo else 1.0
         grey = np.clip(np.rint((array - lo) / span * 255.0), 0, 255).astype(np.uint8)
-        return Image.fromarray(grey, "L").convert("RGB"), "F (float greyscale) min-max scaled to 8-bit RGB"
+        return Image.fromarray(grey, "L").convert(
+            "RGB"
+        ), "F (float greyscale) min-max scaled to 8-bit RGB"
     if mode == "CMYK":
         return image.convert("RGB"), "CMYK converted to RGB (naive, no ICC profile)"
     if mode in ("P", "PA"):
         rgba = image.convert("RGBA")
         has_alpha = "transparency" in image.info or mode == "PA"
         if has_alpha:
-            return _flatten_alpha(rgba), f"{mode} (palette with transparency) converted to RGB, alpha composited on white"
+            return _flatten_alpha(
+                rgba
+            ), f"{mode} (palette with transparency) converted to RGB, alpha composited on white"
         return rgba.convert("RGB"), f"{mode} (palette) converted to RGB"
     if mode in ("RGBA", "LA", "RGBa", "La"):
-        return _flatten_alpha(image.convert("RGBA")), f"{mode} alpha composited on white, converted to RGB"
+        return _flatten_alpha(
+            image.convert("RGBA")
+        ), f"{mode} alpha composited on white, converted to RGB"
     if mode in ("L", "1", "YCbCr", "LAB", "HSV"):
         return image.convert("RGB"), f"{mode} converted to RGB"
     return image.convert("RGB"), f"{mode} converted to RGB"
@@ -169,8 +181,14 @@ def iter_zip_members(
         for info in archive.infolist():
             member = info.filename
             parts = member.replace("\\", "/").split("/")
-            if member.startswith(("/", "\\")) or ".." in parts or (len(member) > 1 and member[1] == ":"):
-                raise ImageRejected(f"{name}: member {member!r} has an unsafe path (absolute or containing '..').")
+            if (
+                member.startswith(("/", "\\"))
+                or ".." in parts
+                or (len(member) > 1 and member[1] == ":")
+            ):
+                raise ImageRejected(
+                    f"{name}: member {member!r} has an unsafe path (absolute or containing '..')."
+                )
             if info.is_dir() or parts[0] == "__MACOSX" or parts[-1].startswith("."):
                 continue
             if member.lower().endswith((".zip", ".jar", ".tar", ".gz", ".tgz", ".7z", ".rar")):
@@ -182,7 +200,9 @@ def iter_zip_members(
                 )
             members.append(info)
         if len(members) > max_members:
-            raise ImageRejected(f"{name}: archive holds {len(members)} files; the limit is {max_members}.")
+            raise ImageRejected(
+                f"{name}: archive holds {len(members)} files; the limit is {max_members}."
+            )
         if not members:
             raise ImageRejected(f"{name}: archive contains no files.")
         for info in members:
@@ -190,7 +210,11 @@ def iter_zip_members(
                 # Read at most the declared size + 1: a lying header cannot expand without bound.
                 content = handle.read(info.file_size + 1)
             if len(content) > info.file_size:
-                raise ImageRejected(f"{name}: member {info.filename!r} is larger than its header says.")
+                raise ImageRejected(
+                    f"{name}: member {info.filename!r} is larger than its header says."
+                )
             if is_zip(content):
-                raise ImageRejected(f"{name}: nested archives are not accepted ({info.filename!r}).")
+                raise ImageRejected(
+                    f"{name}: nested archives are not accepted ({info.filename!r})."
+                )
             yield info.filename, content

@@ -32,14 +32,18 @@ def _sort_key() -> int:
 class ImageSet(TimeStampedModel):
     """A named collection of reference photographs that studies draw patches from."""
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="image_sets")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="image_sets"
+    )
     collaborators = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="shared_image_sets"
     )
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     # Shorter side an image must have to be accepted: the largest patch size studies may ask for.
-    min_side = models.PositiveIntegerField(default=64, validators=[MinValueValidator(8), MaxValueValidator(4096)])
+    min_side = models.PositiveIntegerField(
+        default=64, validators=[MinValueValidator(8), MaxValueValidator(4096)]
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -114,61 +118,118 @@ class Study(TimeStampedModel):
         Status.CLOSED: (Status.LIVE,),
     }
 
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="studies")
-    collaborators = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="shared_studies")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="studies"
+    )
+    collaborators = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="shared_studies"
+    )
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=80, unique=True)
     kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TWOAFC)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False)
-    image_set = models.ForeignKey(ImageSet, on_delete=models.PROTECT, related_name="studies", null=True, blank=True)
-    seed = models.PositiveIntegerField(default=_random_seed, help_text="Seeds every random draw of the study")
-    patch_size = models.PositiveIntegerField(default=64, validators=[MinValueValidator(16), MaxValueValidator(512)])
+    status = models.CharField(
+        max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    image_set = models.ForeignKey(
+        ImageSet, on_delete=models.PROTECT, related_name="studies", null=True, blank=True
+    )
+    seed = models.PositiveIntegerField(
+        default=_random_seed, help_text="Seeds every random draw of the study"
+    )
+    patch_size = models.PositiveIntegerField(
+        default=64, validators=[MinValueValidator(16), MaxValueValidator(512)]
+    )
     display_scale = models.PositiveSmallIntegerField(
-        default=4, validators=[MinValueValidator(1), MaxValueValidator(8)],
+        default=4,
+        validators=[MinValueValidator(1), MaxValueValidator(8)],
         help_text="Integer upscaling in device pixels (nearest neighbour)",
     )
-    judgments_train = models.PositiveSmallIntegerField(default=2, validators=[MinValueValidator(1), MaxValueValidator(50)])
-    judgments_val = models.PositiveSmallIntegerField(default=5, validators=[MinValueValidator(1), MaxValueValidator(50)])
-    judgments_jnd = models.PositiveSmallIntegerField(default=3, validators=[MinValueValidator(1), MaxValueValidator(50)])
+    judgments_train = models.PositiveSmallIntegerField(
+        default=2, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    judgments_val = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
+    judgments_jnd = models.PositiveSmallIntegerField(
+        default=3, validators=[MinValueValidator(1), MaxValueValidator(50)]
+    )
     assignment_size = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(1), MaxValueValidator(2000)],
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(2000)],
         help_text="Trials per assignment, sentinels included",
     )
     sentinel_rate = models.FloatField(
-        default=0.1, validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
         help_text="Share of an assignment's trials that are sentinels",
     )
-    jnd_first_ms = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)])
-    jnd_gap_ms = models.PositiveIntegerField(default=250, validators=[MinValueValidator(0), MaxValueValidator(10000)])
-    jnd_second_ms = models.PositiveIntegerField(default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)])
-    instructions = models.TextField(blank=True, help_text="Markdown shown to participants (rendered safely)")
+    jnd_first_ms = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)]
+    )
+    jnd_gap_ms = models.PositiveIntegerField(
+        default=250, validators=[MinValueValidator(0), MaxValueValidator(10000)]
+    )
+    jnd_second_ms = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)]
+    )
+    instructions = models.TextField(
+        blank=True, help_text="Markdown shown to participants (rendered safely)"
+    )
     jnd_identical_share = models.FloatField(
-        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(0.9)],
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(0.9)],
         help_text="Share of JND pairs (non-sentinel) that are identical",
     )
     # Recruitment and completion
-    max_assignments_per_participant = models.PositiveSmallIntegerField(default=1, validators=[MinValueValidator(1)])
-    lease_minutes = models.PositiveIntegerField(default=45, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
-                                                help_text="An assignment idle this long returns its trials to the pool")
-    completion_url = models.URLField(blank=True, help_text="Where participants go after finishing; {code} is replaced "
-                                     "by the completion code (e.g. https://app.prolific.com/submissions/complete?cc={code})")
-    completion_code = models.CharField(max_length=40, default=_completion_code,
-                                       help_text="Code for participants who pass QC")
-    completion_code_failed = models.CharField(max_length=40, default=_completion_code,
-                                              help_text="Code for participants who fail QC (a distinct Prolific code)")
-    break_every = models.PositiveIntegerField(default=50, help_text="Offer a break after this many trials (0: never)")
+    max_assignments_per_participant = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)]
+    )
+    lease_minutes = models.PositiveIntegerField(
+        default=45,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        help_text="An assignment idle this long returns its trials to the pool",
+    )
+    completion_url = models.URLField(
+        blank=True,
+        help_text="Where participants go after finishing; {code} is replaced "
+        "by the completion code (e.g. https://app.prolific.com/submissions/complete?cc={code})",
+    )
+    completion_code = models.CharField(
+        max_length=40, default=_completion_code, help_text="Code for participants who pass QC"
+    )
+    completion_code_failed = models.CharField(
+        max_length=40,
+        default=_completion_code,
+        help_text="Code for participants who fail QC (a distinct Prolific code)",
+    )
+    break_every = models.PositiveIntegerField(
+        default=50, help_text="Offer a break after this many trials (0: never)"
+    )
     # Quality control (see crowd.qc)
-    qc_min_sentinel_accuracy = models.FloatField(default=0.93, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
-    qc_rt_floor_ms = models.PositiveIntegerField(default=250, help_text="Answers faster than this count as too fast")
-    qc_max_fast_share = models.FloatField(default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
-    qc_max_side_bias = models.FloatField(default=0.85, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
-                                         help_text="Flag when more than this share of answers picks one side")
+    qc_min_sentinel_accuracy = models.FloatField(
+        default=0.93, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    qc_rt_floor_ms = models.PositiveIntegerField(
+        default=250, help_text="Answers faster than this count as too fast"
+    )
+    qc_max_fast_share = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    qc_max_side_bias = models.FloatField(
+        default=0.85,
+        validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        help_text="Flag when more than this share of answers picks one side",
+    )
     # Generation progress (written by the stimuli task)
     generation_total = models.PositiveIntegerField(default=0, editable=False)
     generation_done = models.PositiveIntegerField(default=0, editable=False)
     generation_error = models.TextField(blank=True, editable=False)
-    design = models.JSONField(default=dict, blank=True, editable=False,
-                              help_text="The frozen trial designs generation used (experiments.TrialDesign dicts)")
+    design = models.JSONField(
+        default=dict,
+        blank=True,
+        editable=False,
+        help_text="The frozen trial designs generation used (experiments.TrialDesign dicts)",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -187,7 +248,9 @@ class StudyStatusChange(models.Model):
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="status_changes")
     from_status = models.CharField(max_length=16)
     to_status = models.CharField(max_length=16)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
     at = models.DateTimeField(auto_now_add=True)
     note = models.CharField(max_length=500, blank=True)
 
@@ -208,17 +271,30 @@ class DistortionSpec(TimeStampedModel):
     a severity range in [0, 1], a category label for scoring, and a relative weight."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="distortion_specs")
-    name = models.CharField(max_length=80, help_text="Registry name from experiments.list_distortions()")
+    name = models.CharField(
+        max_length=80, help_text="Registry name from experiments.list_distortions()"
+    )
     family = models.CharField(max_length=20, editable=False, blank=True)
-    category = models.CharField(max_length=40, default="traditional",
-                                help_text="Scoring category (BAPPS: traditional, cnn, superres, deblur, color, frameinterp)")
-    severity_min = models.FloatField(default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
-    severity_max = models.FloatField(default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)])
+    category = models.CharField(
+        max_length=40,
+        default="traditional",
+        help_text="Scoring category (BAPPS: traditional, cnn, superres, deblur, color, frameinterp)",
+    )
+    severity_min = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    severity_max = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
     weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0)])
 
     class Meta:
         ordering = ["study", "id"]
-        constraints = [models.UniqueConstraint(fields=["study", "name", "category"], name="unique_spec_per_category")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "name", "category"], name="unique_spec_per_category"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} [{self.category}] {self.severity_min:.2f}–{self.severity_max:.2f}"
@@ -235,11 +311,17 @@ class TrialQuota(models.Model):
     kind = models.CharField(max_length=8, choices=[("2afc", "2AFC"), ("jnd", "JND")])
     split = models.CharField(max_length=8, choices=Split.choices, default=Split.VAL)
     category = models.CharField(max_length=40, default="traditional")
-    count = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(1_000_000)])
+    count = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)]
+    )
 
     class Meta:
         ordering = ["study", "kind", "split", "category"]
-        constraints = [models.UniqueConstraint(fields=["study", "kind", "split", "category"], name="unique_quota")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["study", "kind", "split", "category"], name="unique_quota"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.count} {self.kind} {self.split}/{self.category}"
@@ -256,7 +338,9 @@ class ModelArtifact(TimeStampedModel):
     params = models.JSONField(default=dict)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["study", "sha256"], name="unique_artifact_per_study")]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "sha256"], name="unique_artifact_per_study")
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.sha256[:12]}"
@@ -272,7 +356,9 @@ class Patch(models.Model):
     scale = models.FloatField(default=1.0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["study", "image", "index"], name="unique_patch")]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "image", "index"], name="unique_patch")
+        ]
 
     def __str__(self) -> str:
         return f"patch {self.index} of {self.image_id}"
@@ -288,7 +374,9 @@ class Stimulus(models.Model):
     provenance that regenerates it bit for bit (`experiments.regenerate`)."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="stimuli")
-    patch = models.ForeignKey(Patch, on_delete=models.CASCADE, related_name="stimuli", null=True, blank=True)
+    patch = models.ForeignKey(
+        Patch, on_delete=models.CASCADE, related_name="stimuli", null=True, blank=True
+    )
     file = models.FileField(upload_to=_stimulus_path)
     sha256 = models.CharField(max_length=64, db_index=True, help_text="sha256 of the PNG bytes")
     provenance = models.JSONField()
@@ -312,15 +400,21 @@ class Trial(models.Model):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
     kind = models.CharField(max_length=8, choices=Kind.choices)
-    split = models.CharField(max_length=8, default="val", help_text="train / val, or sentinel / practice")
+    split = models.CharField(
+        max_length=8, default="val", help_text="train / val, or sentinel / practice"
+    )
     category = models.CharField(max_length=40)
     index = models.PositiveIntegerField(help_text="Position in the study's generation plan")
-    ref = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    ref = models.ForeignKey(
+        Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
     p0 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
     p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
     is_sentinel = models.BooleanField(default=False)
     is_practice = models.BooleanField(default=False)
-    expected = models.CharField(max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different")
+    expected = models.CharField(
+        max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different"
+    )
     judgments_needed = models.PositiveSmallIntegerField(default=0)
     # Counters kept by the crowd services under row locks (allocation reads them in one query).
     valid_count = models.PositiveIntegerField(default=0)
@@ -332,8 +426,12 @@ class Trial(models.Model):
 
     class Meta:
         ordering = ["study", "index"]
-        constraints = [models.UniqueConstraint(fields=["study", "index"], name="unique_trial_index")]
-        indexes = [models.Index(fields=["study", "kind", "is_sentinel", "is_practice", "valid_count"])]
+        constraints = [
+            models.UniqueConstraint(fields=["study", "index"], name="unique_trial_index")
+        ]
+        indexes = [
+            models.Index(fields=["study", "kind", "is_sentinel", "is_practice", "valid_count"])
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} trial {self.index} ({self.split}/{self.category})"

@@ -58,4 +58,6 @@ def user_can_access_study(*, user, study: Study) -> bool:
 
 
 def stimulus_get(*, user, pk) -> Stimulus:
-    return get_object_or_404(Stimulus.objects.filter(study__in=study_list(user=user).values("pk")), pk=pk)
+    return get_object_or_404(
+        Stimulus.objects.filter(study__in=study_list(user=user).values("pk")), pk=pk
+    )

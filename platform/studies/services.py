@@ -36,8 +36,14 @@ from .models import ImageSet, ReferenceImage, Study, StudyStatusChange
 
 
 @transaction.atomic
-def image_set_create(*, owner: AbstractBaseUser, name: str, description: str = "", min_side: int = 64,
-                     collaborators: Iterable[AbstractBaseUser] = ()) -> ImageSet:
+def image_set_create(
+    *,
+    owner: AbstractBaseUser,
+    name: str,
+    description: str = "",
+    min_side: int = 64,
+    collaborators: Iterable[AbstractBaseUser] = (),
+) -> ImageSet:
     image_set = ImageSet(owner=owner, name=name, description=description, min_side=min_side)
     image_set.full_clean()
     image_set.save()
@@ -49,13 +55,16 @@ def image_set_create(*, owner: AbstractBaseUser, name: str, description: str = "
 def image_set_update(*, image_set: ImageSet, data: dict) -> ImageSet:
     if "min_side" in data and data["min_side"] > image_set.min_side:
         too_small = image_set.images.filter(width__lt=data["min_side"]) | image_set.images.filter(
-            height__lt=data["min_side"])
+            height__lt=data["min_side"]
+        )
         if too_small.exists():
             raise ApplicationError(
                 f"min_side cannot rise to {data['min_side']}: {too_small.count()} image(s) in the set are smaller.",
                 fields={"min_side": ["smaller images exist"]},
             )
-    image_set, _ = model_update(instance=image_set, data=data, fields=["name", "description", "min_side"])
+    image_set, _ = model_update(
+        instance=image_set, data=data, fields=["name", "description", "min_side"]
+    )
     if "collaborators" in data:
         image_set.collaborators.set(data["collaborators"])
     return image_set
@@ -64,8 +73,11 @@ def image_set_update(*, image_set: ImageSet, data: dict) -> ImageSet:
 @transaction.atomic
 def image_set_delete(*, image_set: ImageSet) -> None:
     if image_set.studies.exists():
-        raise ApplicationError("This image set is used by a study; delete or re-point the study first.",
-                               code="in_use", status_code=409)
+        raise ApplicationError(
+            "This image set is used by a study; delete or re-point the study first.",
+            code="in_use",
+            status_code=409,
+        )
     for image in image_set.images.all():
         _delete_files(image)
     image_set.delete()
@@ -81,34 +93,51 @@ def _decode_upload(*, data: bytes, name: str, min_side: int) -> list[DecodedImag
     max_pixels = settings.PERCEPTLAB_MAX_IMAGE_PIXELS
     if is_zip(data):
         if len(data) > settings.PERCEPTLAB_MAX_ZIP_BYTES:
-            raise ImageRejected(f"{name}: archive is {len(data):,} bytes; the limit is {settings.PERCEPTLAB_MAX_ZIP_BYTES:,}.")
+            raise ImageRejected(
+                f"{name}: archive is {len(data):,} bytes; the limit is {settings.PERCEPTLAB_MAX_ZIP_BYTES:,}."
+            )
         decoded = []
         for member, content in iter_zip_members(
-            data, name=name, max_members=settings.PERCEPTLAB_MAX_ZIP_MEMBERS,
+            data,
+            name=name,
+            max_members=settings.PERCEPTLAB_MAX_ZIP_MEMBERS,
             max_total_bytes=settings.PERCEPTLAB_MAX_ZIP_BYTES,
         ):
             if not member.lower().endswith(IMAGE_SUFFIXES):
-                raise ImageRejected(f"{name}: member {member!r} is not an image file (by its extension).")
-            decoded.append(decode_image(content, name=f"{name}:{member}", min_side=min_side, max_pixels=max_pixels))
+                raise ImageRejected(
+                    f"{name}: member {member!r} is not an image file (by its extension)."
+                )
+            decoded.append(
+                decode_image(
+                    content, name=f"{name}:{member}", min_side=min_side, max_pixels=max_pixels
+                )
+            )
         return decoded
     if len(data) > settings.PERCEPTLAB_MAX_IMAGE_BYTES:
-        raise ImageRejected(f"{name}: file is {len(data):,} bytes; the limit is {settings.PERCEPTLAB_MAX_IMAGE_BYTES:,}.")
+        raise ImageRejected(
+            f"{name}: file is {len(data):,} bytes; the limit is {settings.PERCEPTLAB_MAX_IMAGE_BYTES:,}."
+        )
     return [decode_image(data, name=name, min_side=min_side, max_pixels=max_pixels)]
 
 
-def reference_images_upload(*, image_set: ImageSet, data: bytes, name: str, source: str = "",
-                            licence: str = "") -> UploadResult:
+def reference_images_upload(
+    *, image_set: ImageSet, data: bytes, name: str, source: str = "", licence: str = ""
+) -> UploadResult:
     """Add one image, or every image of a zip archive, to an image set.
 
     All files are decoded and checked before anything is stored: one bad member refuses the
     whole archive. Images whose pixels are already in the set are reported as duplicates.
     """
     if not data:
-        raise ApplicationError(f"{name or 'upload'}: the file is empty.", fields={"file": ["empty file"]})
+        raise ApplicationError(
+            f"{name or 'upload'}: the file is empty.", fields={"file": ["empty file"]}
+        )
     try:
         decoded = _decode_upload(data=data, name=name, min_side=image_set.min_side)
     except ImageRejected as exc:
-        raise ApplicationError(str(exc), code="invalid_image", fields={"file": [str(exc)]}) from None
+        raise ApplicationError(
+            str(exc), code="invalid_image", fields={"file": [str(exc)]}
+        ) from None
 
     result = UploadResult()
     written: list[ReferenceImage] = []
@@ -116,15 +145,23 @@ def reference_images_upload(*, image_set: ImageSet, data: bytes, name: str, sour
         with transaction.atomic():
             seen: dict[str, ReferenceImage] = {}
             for item in decoded:
-                existing = seen.get(item.sha256) or image_set.images.filter(sha256=item.sha256).first()
+                existing = (
+                    seen.get(item.sha256) or image_set.images.filter(sha256=item.sha256).first()
+                )
                 if existing is not None:
                     result.duplicates.append(existing)
                     continue
                 image = ReferenceImage(
-                    image_set=image_set, sha256=item.sha256, original_name=item.name[-255:],
-                    original_mode=item.original_mode, original_format=item.original_format,
-                    conversion=item.conversion, source=source, licence=licence,
-                    width=item.rgb.width, height=item.rgb.height,
+                    image_set=image_set,
+                    sha256=item.sha256,
+                    original_name=item.name[-255:],
+                    original_mode=item.original_mode,
+                    original_format=item.original_format,
+                    conversion=item.conversion,
+                    source=source,
+                    licence=licence,
+                    width=item.rgb.width,
+                    height=item.rgb.height,
                 )
                 image.file.save("image.png", ContentFile(encode_png(item.rgb)), save=False)
                 written.append(image)
@@ -135,7 +172,9 @@ def reference_images_upload(*, image_set: ImageSet, data: bytes, name: str, sour
     except (IntegrityError, OSError) as exc:
         for image in written:
             _delete_files(image)
-        raise ApplicationError(f"Could not store the upload: {exc}", code="store_failed", status_code=409) from None
+        raise ApplicationError(
+            f"Could not store the upload: {exc}", code="store_failed", status_code=409
+        ) from None
     except BaseException:
         for image in written:
             _delete_files(image)
@@ -157,8 +196,11 @@ def _delete_files(image: ReferenceImage) -> None:
 def reference_image_delete(*, image: ReferenceImage) -> None:
     busy = image.image_set.studies.exclude(status=Study.Status.DRAFT)
     if busy.exists():
-        raise ApplicationError("This image belongs to a study that is past the draft stage; it cannot be deleted.",
-                               code="in_use", status_code=409)
+        raise ApplicationError(
+            "This image belongs to a study that is past the draft stage; it cannot be deleted.",
+            code="in_use",
+            status_code=409,
+        )
     _delete_files(image)
     image.delete()
 
@@ -169,14 +211,34 @@ def reference_image_delete(*, image: ReferenceImage) -> None:
 
 # Fields that shape the generated stimuli and trials: frozen once a study leaves draft.
 STUDY_FROZEN_FIELDS = [
-    "kind", "image_set", "seed", "patch_size", "judgments_train", "judgments_val", "judgments_jnd",
+    "kind",
+    "image_set",
+    "seed",
+    "patch_size",
+    "judgments_train",
+    "judgments_val",
+    "judgments_jnd",
     "jnd_identical_share",
 ]
 # Presentation, recruitment and QC settings: may change at any time.
 STUDY_SETTING_FIELDS = [
-    "name", "instructions", "display_scale", "assignment_size", "sentinel_rate", "jnd_first_ms", "jnd_gap_ms",
-    "jnd_second_ms", "break_every", "max_assignments_per_participant", "lease_minutes", "completion_url",
-    "completion_code", "completion_code_failed", "qc_min_sentinel_accuracy", "qc_rt_floor_ms", "qc_max_fast_share",
+    "name",
+    "instructions",
+    "display_scale",
+    "assignment_size",
+    "sentinel_rate",
+    "jnd_first_ms",
+    "jnd_gap_ms",
+    "jnd_second_ms",
+    "break_every",
+    "max_assignments_per_participant",
+    "lease_minutes",
+    "completion_url",
+    "completion_code",
+    "completion_code_failed",
+    "qc_min_sentinel_accuracy",
+    "qc_rt_floor_ms",
+    "qc_max_fast_share",
     "qc_max_side_bias",
 ]
 STUDY_DESIGN_FIELDS = STUDY_FROZEN_FIELDS + STUDY_SETTING_FIELDS
@@ -195,22 +257,33 @@ def _check_image_set(*, study: Study) -> None:
     if image_set is None:
         return
     if image_set.min_side < study.patch_size:
-        smaller = image_set.images.filter(width__lt=study.patch_size) | image_set.images.filter(height__lt=study.patch_size)
+        smaller = image_set.images.filter(width__lt=study.patch_size) | image_set.images.filter(
+            height__lt=study.patch_size
+        )
         if smaller.exists():
             raise ApplicationError(
                 f"patch_size {study.patch_size} is larger than {smaller.count()} image(s) in image set "
-                f"{image_set.name!r}.", fields={"patch_size": ["larger than some images"]},
+                f"{image_set.name!r}.",
+                fields={"patch_size": ["larger than some images"]},
             )
 
 
 @transaction.atomic
-def study_create(*, owner: AbstractBaseUser, name: str, slug: str | None = None,
-                 collaborators: Iterable[AbstractBaseUser] = (), **design) -> Study:
+def study_create(
+    *,
+    owner: AbstractBaseUser,
+    name: str,
+    slug: str | None = None,
+    collaborators: Iterable[AbstractBaseUser] = (),
+    **design,
+) -> Study:
     unknown = set(design) - set(STUDY_DESIGN_FIELDS)
     if unknown:
         raise ApplicationError(f"Unknown study fields: {sorted(unknown)}")
     if slug and Study.objects.filter(slug=slug).exists():
-        raise ApplicationError(f"A study with slug {slug!r} already exists.", fields={"slug": ["taken"]})
+        raise ApplicationError(
+            f"A study with slug {slug!r} already exists.", fields={"slug": ["taken"]}
+        )
     study = Study(owner=owner, name=name, slug=slug or _unique_slug(name), **design)
     study.full_clean()
     _check_image_set(study=study)
@@ -228,7 +301,9 @@ def study_update(*, study: Study, data: dict) -> Study:
         if changed:
             raise ApplicationError(
                 f"The design of a study can only change while it is a draft (it is {study.status}); "
-                f"cannot change {changed}.", code="not_draft", status_code=409,
+                f"cannot change {changed}.",
+                code="not_draft",
+                status_code=409,
             )
     study, _ = model_update(instance=study, data=data, fields=STUDY_DESIGN_FIELDS)
     _check_image_set(study=study)
@@ -240,12 +315,17 @@ def study_update(*, study: Study, data: dict) -> Study:
 @transaction.atomic
 def study_delete(*, study: Study) -> None:
     if study.status not in (Study.Status.DRAFT, Study.Status.READY):
-        raise ApplicationError(f"Only draft or ready studies can be deleted (this one is {study.status}).",
-                               code="not_deletable", status_code=409)
+        raise ApplicationError(
+            f"Only draft or ready studies can be deleted (this one is {study.status}).",
+            code="not_deletable",
+            status_code=409,
+        )
     study.delete()
 
 
-def study_transition(*, study: Study, to: str, by: AbstractBaseUser | None = None, note: str = "") -> Study:
+def study_transition(
+    *, study: Study, to: str, by: AbstractBaseUser | None = None, note: str = ""
+) -> Study:
     """Move a study to another status, if `Study.TRANSITIONS` allows it.
 
     The row is locked while checking, so two concurrent requests cannot both move it. Side
@@ -254,18 +334,22 @@ def study_transition(*, study: Study, to: str, by: AbstractBaseUser | None = Non
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
         if to not in Study.Status.values:
-            raise ApplicationError(f"Unknown status {to!r}; statuses are {list(Study.Status.values)}.",
-                                   fields={"status": ["unknown"]})
+            raise ApplicationError(
+                f"Unknown status {to!r}; statuses are {list(Study.Status.values)}.",
+                fields={"status": ["unknown"]},
+            )
         allowed = locked.allowed_transitions()
         if to not in allowed:
             raise ApplicationError(
                 f"Cannot move study from {locked.status} to {to}; allowed: {', '.join(allowed) or 'none'}.",
-                code="illegal_transition", fields={"status": [f"not allowed from {locked.status}"]},
+                code="illegal_transition",
+                fields={"status": [f"not allowed from {locked.status}"]},
                 status_code=409,
             )
         if to == Study.Status.GENERATING and locked.image_set is None:
-            raise ApplicationError("Choose an image set before generating stimuli.",
-                                   fields={"image_set": ["required"]})
+            raise ApplicationError(
+                "Choose an image set before generating stimuli.", fields={"image_set": ["required"]}
+            )
         if to == Study.Status.GENERATING:
             from .generation import validate_design
 
@@ -273,16 +357,27 @@ def study_transition(*, study: Study, to: str, by: AbstractBaseUser | None = Non
         if to == Study.Status.READY:
             planned, made = locked.generation_total, locked.trials.count()
             if not planned or made < planned:
-                raise ApplicationError(f"Generation is not finished ({made} of {planned} trials).",
-                                       code="not_generated", status_code=409)
+                raise ApplicationError(
+                    f"Generation is not finished ({made} of {planned} trials).",
+                    code="not_generated",
+                    status_code=409,
+                )
         if to == Study.Status.DRAFT:
             from .generation import generation_discard
 
             generation_discard(study=locked)
-        if to == Study.Status.LIVE and not locked.trials.filter(is_sentinel=False, is_practice=False).exists():
-            raise ApplicationError("This study has no trials to collect judgments for.", code="no_trials",
-                                   status_code=409)
-        StudyStatusChange.objects.create(study=locked, from_status=locked.status, to_status=to, by=by, note=note)
+        if (
+            to == Study.Status.LIVE
+            and not locked.trials.filter(is_sentinel=False, is_practice=False).exists()
+        ):
+            raise ApplicationError(
+                "This study has no trials to collect judgments for.",
+                code="no_trials",
+                status_code=409,
+            )
+        StudyStatusChange.objects.create(
+            study=locked, from_status=locked.status, to_status=to, by=by, note=note
+        )
         locked.status = to
         locked.save(update_fields=["status", "updated_at"])
         if to == Study.Status.GENERATING:
@@ -301,13 +396,24 @@ def study_transition(*, study: Study, to: str, by: AbstractBaseUser | None = Non
 
 def _require_draft(study: Study) -> None:
     if study.status != Study.Status.DRAFT:
-        raise ApplicationError(f"Distortions and trial counts can only change while the study is a draft "
-                               f"(it is {study.status}).", code="not_draft", status_code=409)
+        raise ApplicationError(
+            f"Distortions and trial counts can only change while the study is a draft "
+            f"(it is {study.status}).",
+            code="not_draft",
+            status_code=409,
+        )
 
 
 @transaction.atomic
-def distortion_spec_add(*, study: Study, name: str, category: str = "traditional", severity_min: float = 0.0,
-                        severity_max: float = 1.0, weight: float = 1.0):
+def distortion_spec_add(
+    *,
+    study: Study,
+    name: str,
+    category: str = "traditional",
+    severity_min: float = 0.0,
+    severity_max: float = 1.0,
+    weight: float = 1.0,
+):
     import difflib
 
     import experiments
@@ -321,12 +427,24 @@ def distortion_spec_add(*, study: Study, name: str, category: str = "traditional
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ApplicationError(f"Unknown distortion {name!r}.{hint}", fields={"name": ["unknown"]})
     if not (0.0 <= severity_min <= severity_max <= 1.0):
-        raise ApplicationError(f"Severity range [{severity_min}, {severity_max}] must lie within [0, 1] with "
-                               "min ≤ max.", fields={"severity_min": ["out of range"]})
+        raise ApplicationError(
+            f"Severity range [{severity_min}, {severity_max}] must lie within [0, 1] with "
+            "min ≤ max.",
+            fields={"severity_min": ["out of range"]},
+        )
     if DistortionSpec.objects.filter(study=study, name=name, category=category).exists():
-        raise ApplicationError(f"{name} is already chosen for category {category!r}.", fields={"name": ["duplicate"]})
-    spec = DistortionSpec(study=study, name=name, family=experiments.get_distortion(name).info.family,
-                          category=category, severity_min=severity_min, severity_max=severity_max, weight=weight)
+        raise ApplicationError(
+            f"{name} is already chosen for category {category!r}.", fields={"name": ["duplicate"]}
+        )
+    spec = DistortionSpec(
+        study=study,
+        name=name,
+        family=experiments.get_distortion(name).info.family,
+        category=category,
+        severity_min=severity_min,
+        severity_max=severity_max,
+        weight=weight,
+    )
     spec.full_clean()
     spec.save()
     return spec
@@ -344,13 +462,18 @@ def trial_quota_set(*, study: Study, kind: str, split: str, category: str, count
 
     _require_draft(study)
     if count < 1:
-        raise ApplicationError("Zero trials requested: count must be at least 1 (remove the row instead).",
-                               fields={"count": ["must be >= 1"]})
+        raise ApplicationError(
+            "Zero trials requested: count must be at least 1 (remove the row instead).",
+            fields={"count": ["must be >= 1"]},
+        )
     allowed = {"both": ("2afc", "jnd")}.get(study.kind, (study.kind,))
     if kind not in allowed:
-        raise ApplicationError(f"This is a {study.kind} study; trial kind must be one of {list(allowed)}.",
-                               fields={"kind": ["invalid"]})
-    quota, _ = TrialQuota.objects.update_or_create(study=study, kind=kind, split=split, category=category,
-                                                   defaults={"count": count})
+        raise ApplicationError(
+            f"This is a {study.kind} study; trial kind must be one of {list(allowed)}.",
+            fields={"kind": ["invalid"]},
+        )
+    quota, _ = TrialQuota.objects.update_or_create(
+        study=study, kind=kind, split=split, category=category, defaults={"count": count}
+    )
     quota.full_clean()
     return quota

@@ -33,7 +33,9 @@ def generate_study(study_id: int) -> dict:
     try:
         from django.conf import settings
 
-        blocks = generation.generation_prepare(study=study, model_steps=settings.PERCEPTLAB_MODEL_STEPS or None)
+        blocks = generation.generation_prepare(
+            study=study, model_steps=settings.PERCEPTLAB_MODEL_STEPS or None
+        )
     except Exception as exc:
         _fail(study_id, exc)
         raise

@@ -24,7 +24,9 @@ def choose(item) -> str:
 
 
 def judged_study(owner, *, trials: int = 6, people: int = 3):
-    study = make_live_study(owner, trials=trials, sentinels=2, needed=people, assignment_size=trials + 3)
+    study = make_live_study(
+        owner, trials=trials, sentinels=2, needed=people, assignment_size=trials + 3
+    )
     collect(study, people, choose)
     return study
 
@@ -32,6 +34,7 @@ def judged_study(owner, *, trials: int = 6, people: int = 3):
 def frozen_dataset(owner, *, exclude_one: bool = False, **kwargs):
     study = judged_study(owner, **kwargs)
     if exclude_one:
-        participant_set_excluded(participant=Participant.objects.get(study=study, external_id="person-0"),
-                                 excluded=True)
+        participant_set_excluded(
+            participant=Participant.objects.get(study=study, external_id="person-0"), excluded=True
+        )
     return datasets.dataset_freeze(study=study, by=owner)

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def objects(alice, bob):
-    study = make_live_study(alice, trials=4, sentinels=0, needed=1, assignment_size=4, sentinel_rate=0.0)
+    study = make_live_study(
+        alice, trials=4, sentinels=0, needed=1, assignment_size=4, sentinel_rate=0.0
+    )
     study_services.study_update(study=study, data={"collaborators": [bob]})
     collect(study, 1, lambda item: "left")
     dataset = datasets.dataset_freeze(study=study, by=alice)
@@ -29,9 +31,27 @@ ENDPOINTS = {
     "dataset list": ("get", "/api/datasets/", None, 200, 200),
     "dataset detail": ("get", "/api/datasets/{dataset}/", None, 200, 200),
     "dataset freeze": ("post", "/api/datasets/freeze/", lambda o: {"study": o["study"]}, 201, 201),
-    "dataset publish": ("post", "/api/datasets/{dataset}/publish/", lambda o: {"is_public": True}, 200, 403),
-    "dataset score": ("post", "/api/datasets/{dataset}/score/", lambda o: {"metric": "psnr"}, 201, 201),
-    "dataset fit (no train split)": ("post", "/api/datasets/{dataset}/fit/", lambda o: {}, 400, 400),
+    "dataset publish": (
+        "post",
+        "/api/datasets/{dataset}/publish/",
+        lambda o: {"is_public": True},
+        200,
+        403,
+    ),
+    "dataset score": (
+        "post",
+        "/api/datasets/{dataset}/score/",
+        lambda o: {"metric": "psnr"},
+        201,
+        201,
+    ),
+    "dataset fit (no train split)": (
+        "post",
+        "/api/datasets/{dataset}/fit/",
+        lambda o: {},
+        400,
+        400,
+    ),
     "score run detail": ("get", "/api/score-runs/{score}/", None, 200, 200),
     "fit run detail": ("get", "/api/fit-runs/{fit}/", None, 200, 200),
     "fit run cancel": ("post", "/api/fit-runs/{fit}/cancel/", None, 200, 200),
@@ -74,8 +94,14 @@ def test_anonymous(api, objects, name):
     assert _call(api, None, name, objects).status_code == 401
 
 
-ADMIN_PAGES = ["/admin/analysis/dataset/", "/admin/analysis/fitrun/", "/admin/analysis/scorerun/",
-               "/admin/studies/trial/", "/admin/crowd/participant/", "/admin/crowd/studycollection/"]
+ADMIN_PAGES = [
+    "/admin/analysis/dataset/",
+    "/admin/analysis/fitrun/",
+    "/admin/analysis/scorerun/",
+    "/admin/studies/trial/",
+    "/admin/crowd/participant/",
+    "/admin/crowd/studycollection/",
+]
 
 
 @pytest.mark.parametrize("page", ADMIN_PAGES)
@@ -85,9 +111,14 @@ def test_admin_changelists(client, researchers, objects, page, persona, sees):
     response = client.get(page)
     assert response.status_code == 200
     body = response.content.decode()
-    marker = {"/admin/analysis/dataset/": "2afc live study", "/admin/analysis/fitrun/": f">{objects['fit']}<",
-              "/admin/analysis/scorerun/": f">{objects['score']}<", "/admin/studies/trial/": "traditional",
-              "/admin/crowd/participant/": "prolific", "/admin/crowd/studycollection/": "2afc live study"}[page]
+    marker = {
+        "/admin/analysis/dataset/": "2afc live study",
+        "/admin/analysis/fitrun/": f">{objects['fit']}<",
+        "/admin/analysis/scorerun/": f">{objects['score']}<",
+        "/admin/studies/trial/": "traditional",
+        "/admin/crowd/participant/": "prolific",
+        "/admin/crowd/studycollection/": "2afc live study",
+    }[page]
     if page == "/admin/crowd/participant/":
         from crowd.models import Participant
 

@@ -63,8 +63,15 @@ def _bapps_folder(root, *, n=4, jnd_only=False):
         return rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)
 
     if not jnd_only:
-        write_2afc(root, "val", "traditional", [(img(), img(), img(), float(j)) for j in rng.random(n).round(1)])
-    write_jnd(root, "val", "traditional", [(img(), img(), float(s)) for s in (0, 1 / 3, 2 / 3, 1)[:n]])
+        write_2afc(
+            root,
+            "val",
+            "traditional",
+            [(img(), img(), img(), float(j)) for j in rng.random(n).round(1)],
+        )
+    write_jnd(
+        root, "val", "traditional", [(img(), img(), float(s)) for s in (0, 1 / 3, 2 / 3, 1)[:n]]
+    )
     return root
 
 
@@ -74,7 +81,10 @@ def test_import_reads_a_bapps_folder(alice, tmp_path):
     datasets.dataset_import_run(dataset=dataset)
     dataset.refresh_from_db()
     assert dataset.status == "ready"
-    assert dataset.counts == {"2afc": {"val": {"traditional": 4}}, "jnd": {"val": {"traditional": 4}}}
+    assert dataset.counts == {
+        "2afc": {"val": {"traditional": 4}},
+        "jnd": {"val": {"traditional": 4}},
+    }
     item = dataset.items.get(kind="2afc", index=0)
     assert datasets.read_png(item.ref).shape == (64, 64, 3)
 
@@ -92,7 +102,9 @@ def test_import_of_a_folder_with_missing_files_keeps_nothing(alice, tmp_path):
         datasets.dataset_import_create(owner=alice, name="nowhere", path=str(tmp_path / "missing"))
 
 
-def test_score_run_computes_2afc_with_ci_and_human_ceiling(alice, judged_study, django_capture_on_commit_callbacks):
+def test_score_run_computes_2afc_with_ci_and_human_ceiling(
+    alice, judged_study, django_capture_on_commit_callbacks
+):
     dataset = datasets.dataset_freeze(study=judged_study, by=alice)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.score_run_create(dataset=dataset, metric="l2", by=alice)
@@ -108,11 +120,14 @@ def test_score_run_computes_2afc_with_ci_and_human_ceiling(alice, judged_study, 
     assert run.credits.name
 
 
-@pytest.mark.parametrize(("metric", "split", "message"), [
-    ("no-such-metric", "val", "Unknown metric 'no-such-metric'"),
-    ("fitted:999", "val", "not available"),
-    ("l2", "train", "has no 'train' split"),
-])
+@pytest.mark.parametrize(
+    ("metric", "split", "message"),
+    [
+        ("no-such-metric", "val", "Unknown metric 'no-such-metric'"),
+        ("fitted:999", "val", "not available"),
+        ("l2", "train", "has no 'train' split"),
+    ],
+)
 def test_bad_score_requests_are_refused(alice, judged_study, metric, split, message):
     dataset = datasets.dataset_freeze(study=judged_study, by=alice)
     with pytest.raises(ApplicationError, match=message):
@@ -121,7 +136,9 @@ def test_bad_score_requests_are_refused(alice, judged_study, metric, split, mess
 
 
 def test_fit_on_a_jnd_only_dataset_is_refused(alice, tmp_path):
-    dataset = datasets.dataset_import_create(owner=alice, name="jnd", path=str(_bapps_folder(tmp_path, jnd_only=True)))
+    dataset = datasets.dataset_import_create(
+        owner=alice, name="jnd", path=str(_bapps_folder(tmp_path, jnd_only=True))
+    )
     datasets.dataset_import_run(dataset=dataset)
     with pytest.raises(ApplicationError, match="needs 2AFC judgments in a train split"):
         services.fit_run_create(dataset=dataset, by=alice)

@@ -66,7 +66,9 @@ def test_bapps_export_reads_back_with_the_same_judges_and_images(dataset, run_ex
     for n, item in enumerate(items):
         triplet = subset[n]
         for member in ("ref", "p0", "p1"):
-            assert np.array_equal(getattr(triplet, member), datasets.read_png(getattr(item, member)))
+            assert np.array_equal(
+                getattr(triplet, member), datasets.read_png(getattr(item, member))
+            )
     index = list(csv.DictReader((root / "index.csv").open()))
     assert [int(r["dataset_item"]) for r in index] == [i.pk for i in items]
     assert (root / "README.md").read_text().startswith("# Datasheet")
@@ -100,23 +102,41 @@ def test_long_table_has_one_row_per_judgment_with_qc_columns(dataset, run_export
     export = run_export(dataset, "csv")
     text = _read(export).decode()
     rows = list(csv.DictReader(io.StringIO(text)))
-    assert list(rows[0])[:6] == ["observer", "session", "scene", "condition_A", "condition_B", "is_A_selected"]
+    assert list(rows[0])[:6] == [
+        "observer",
+        "session",
+        "scene",
+        "condition_A",
+        "condition_B",
+        "is_A_selected",
+    ]
     assert tuple(rows[0]) == exports.LONG_COLUMNS
     responses = Response.objects.filter(trial__study=dataset.study)
     assert len(rows) == responses.count() == 3 * 8  # 6 trials + 2 sentinels, 3 people
-    assert sorted(int(r["response_id"]) for r in rows) == sorted(responses.values_list("pk", flat=True))
+    assert sorted(int(r["response_id"]) for r in rows) == sorted(
+        responses.values_list("pk", flat=True)
+    )
     # Valid rows are exactly the judgments the dataset counted (QC exclusion, sentinels, repeats out).
-    assert sum(r["valid"] == "true" for r in rows) == sum(i.n_judgments for i in dataset.items.all()) == 12
+    assert (
+        sum(r["valid"] == "true" for r in rows)
+        == sum(i.n_judgments for i in dataset.items.all())
+        == 12
+    )
     excluded = [r for r in rows if r["participant_status"] == "excluded"]
     assert len(excluded) == 8 and all(r["valid"] == "false" for r in excluded)
     sentinels = [r for r in rows if r["is_sentinel"] == "true"]
     assert len(sentinels) == 6 and {r["sentinel_correct"] for r in sentinels} == {"true"}
-    assert sum(r["is_repeat"] == "true" for r in rows) == responses.filter(item__is_repeat=True).count()
+    assert (
+        sum(r["is_repeat"] == "true" for r in rows)
+        == responses.filter(item__is_repeat=True).count()
+    )
     for r in rows:
         assert r["is_A_selected"] == ("true" if r["choice"] == "p0" else "false")
         assert r["condition_A"] == r["p0_stimulus"] and r["scene"] == r["ref_stimulus"]
     assert "person-0" not in text  # pseudonyms only, never recruiter ids
-    assert {r["observer"] for r in rows} == {str(p.pseudonym) for p in dataset.study.participants.all()}
+    assert {r["observer"] for r in rows} == {
+        str(p.pseudonym) for p in dataset.study.participants.all()
+    }
 
 
 def test_datasheet_describes_collection_qc_counts_and_licences(dataset, run_export):
@@ -166,7 +186,9 @@ def test_a_dataset_that_is_not_ready_is_refused(dataset, settings):
 
 
 def test_long_table_of_an_imported_dataset_is_refused(alice, settings):
-    imported = Dataset.objects.create(owner=alice, name="imp", source=Dataset.Source.IMPORT, status="ready")
+    imported = Dataset.objects.create(
+        owner=alice, name="imp", source=Dataset.Source.IMPORT, status="ready"
+    )
     with pytest.raises(ApplicationError, match="no individual judgments"):
         exports.export_create(dataset=imported, kind="csv")
     _nothing_written(settings)
@@ -188,9 +210,12 @@ def test_the_task_skips_a_finished_export(dataset, run_export):
     assert export_dataset(export.pk) == {"skipped": "ready"}
 
 
-@pytest.mark.parametrize(("persona", "status"), [("alice", 200), ("bob", 200), ("charlie", 404), ("anonymous", 404)])
-def test_export_download_is_streamed_to_researchers_of_the_dataset(client, dataset, run_export, researchers,
-                                                                   persona, status):
+@pytest.mark.parametrize(
+    ("persona", "status"), [("alice", 200), ("bob", 200), ("charlie", 404), ("anonymous", 404)]
+)
+def test_export_download_is_streamed_to_researchers_of_the_dataset(
+    client, dataset, run_export, researchers, persona, status
+):
     dataset.collaborators.add(researchers["bob"])
     export = run_export(dataset, "csv")
     if persona != "anonymous":

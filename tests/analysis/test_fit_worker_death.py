@@ -22,14 +22,26 @@ from analysis import datasets, services
 from analysis.models import FitRun
 
 ROOT = Path(__file__).resolve().parents[2]
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_worker, pytest.mark.postgres]
-FIT = {"epochs": 8, "epochs_decay": 0, "seed": 5, "trunk_weights": "random", "options": {"path": "full"}}
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.celery_worker,
+    pytest.mark.postgres,
+]
+FIT = {
+    "epochs": 8,
+    "epochs_decay": 0,
+    "seed": 5,
+    "trunk_weights": "random",
+    "options": {"path": "full"},
+}
 
 
 @pytest.fixture(autouse=True)
 def _services():
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
-        pytest.skip("needs PostgreSQL and Redis shared with worker processes (CI sets DATABASE_URL and REDIS_URL)")
+        pytest.skip(
+            "needs PostgreSQL and Redis shared with worker processes (CI sets DATABASE_URL and REDIS_URL)"
+        )
 
 
 def _dataset(owner, folder: Path):
@@ -51,16 +63,42 @@ def _dataset(owner, folder: Path):
 def _worker_env(settings, redis_url: str) -> dict:
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    return {**os.environ, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", "DJANGO_SETTINGS_MODULE": "config.settings.base",
-            "SECRET_KEY": "worker-test", "DEBUG": "true", "DATABASE_URL": url, "REDIS_URL": redis_url,
-            "MEDIA_ROOT": str(settings.MEDIA_ROOT), "CELERY_VISIBILITY_TIMEOUT": "3"}
+    return {
+        **os.environ,
+        "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+        "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        "SECRET_KEY": "worker-test",
+        "DEBUG": "true",
+        "DATABASE_URL": url,
+        "REDIS_URL": redis_url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        "CELERY_VISIBILITY_TIMEOUT": "3",
+    }
 
 
 def _start_worker(env: dict, log: Path, name: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config.celery_app", "worker", "-Q", "gpu", "--pool", "solo",
-         "--loglevel", "INFO", "--hostname", f"{name}@%h"],
-        cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config.celery_app",
+            "worker",
+            "-Q",
+            "gpu",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--hostname",
+            f"{name}@%h",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -100,7 +138,11 @@ def test_a_killed_fit_resumes_on_another_worker_with_identical_weights(alice, se
                 break
             time.sleep(0.05)
         assert run.status == "running" and 2 <= len(run.history) < FIT["epochs"], (
-            run.status, run.error, run.history, (tmp_path / "worker1.log").read_text()[-3000:])
+            run.status,
+            run.error,
+            run.history,
+            (tmp_path / "worker1.log").read_text()[-3000:],
+        )
         _stop(first, signal.SIGKILL)  # the worker dies without acknowledging the task
         killed_at = len(run.history)
 

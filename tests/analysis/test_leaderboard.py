@@ -21,10 +21,13 @@ def _fresh_cache():
 
     cache.clear()
 
+
 RNG = np.random.default_rng(7)
-JUDGES = {"traditional": RNG.choice([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], 60).tolist(),
-          "cnn": RNG.choice([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], 40).tolist(),
-          "mystudy": RNG.choice([0.0, 0.5, 1.0], 20).tolist()}
+JUDGES = {
+    "traditional": RNG.choice([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], 60).tolist(),
+    "cnn": RNG.choice([0.0, 0.2, 0.4, 0.6, 0.8, 1.0], 40).tolist(),
+    "mystudy": RNG.choice([0.0, 0.5, 1.0], 20).tolist(),
+}
 
 
 def agree(category, item):  # prefers whatever most humans preferred: earns max(p, 1 - p)
@@ -42,12 +45,17 @@ def noisy(category, item):  # agrees except on every third item
 
 @pytest.fixture
 def dataset(alice):
-    return make_dataset(alice, judges=JUDGES, same={"traditional": [0, 1 / 3, 2 / 3, 1, 1, 0],
-                                                    "cnn": [1, 0, 1 / 3, 2 / 3]})
+    return make_dataset(
+        alice,
+        judges=JUDGES,
+        same={"traditional": [0, 1 / 3, 2 / 3, 1, 1, 0], "cnn": [1, 0, 1 / 3, 2 / 3]},
+    )
 
 
 def row(board, metric, options=None):
-    return next(r for r in board["rows"] if r["metric"] == metric and r["options"] == (options or {}))
+    return next(
+        r for r in board["rows"] if r["metric"] == metric and r["options"] == (options or {})
+    )
 
 
 def test_human_row_is_the_human_ceiling_of_the_judges(dataset):
@@ -60,7 +68,9 @@ def test_human_row_is_the_human_ceiling_of_the_judges(dataset):
         assert human["cells"][category]["score"] == human_ceiling(judges)
     # Paper's rules: All-distortions = mean(Trad, CNN); All = mean of every category present.
     cells = human["cells"]
-    assert cells["all_distortions"]["score"] == pytest.approx((cells["traditional"]["score"] + cells["cnn"]["score"]) / 2)
+    assert cells["all_distortions"]["score"] == pytest.approx(
+        (cells["traditional"]["score"] + cells["cnn"]["score"]) / 2
+    )
     assert cells["all"]["score"] == pytest.approx(sum(cells[c]["score"] for c in JUDGES) / 3)
     assert cells["all"]["complete"] is False and cells["all_distortions"]["complete"] is True
     assert "all_real" not in cells
@@ -69,8 +79,20 @@ def test_human_row_is_the_human_ceiling_of_the_judges(dataset):
 def test_columns_follow_table_5_order_with_extra_categories_before_all(dataset):
     score(dataset, "agree", agree)
     board = leaderboard.board_data(dataset=dataset)
-    assert [c["key"] for c in board["columns"]] == ["traditional", "cnn", "all_distortions", "mystudy", "all"]
-    assert [c["label"] for c in board["columns"]] == ["Trad", "CNN", "All-distortions", "mystudy", "All"]
+    assert [c["key"] for c in board["columns"]] == [
+        "traditional",
+        "cnn",
+        "all_distortions",
+        "mystudy",
+        "all",
+    ]
+    assert [c["label"] for c in board["columns"]] == [
+        "Trad",
+        "CNN",
+        "All-distortions",
+        "mystudy",
+        "All",
+    ]
 
 
 def test_metric_rows_carry_the_stored_report_values(dataset):
@@ -118,7 +140,8 @@ def test_best_metric_and_paired_significance_from_the_credits(dataset):
     # The tested statistic is the All column itself (unweighted mean of category means).
     noisy_all = row(board, "noisy")["cells"]["all"]
     assert noisy_all["vs_best"]["difference"] == pytest.approx(
-        noisy_all["score"] - row(board, "agree")["cells"]["all"]["score"], abs=1e-12)
+        noisy_all["score"] - row(board, "agree")["cells"]["all"]["score"], abs=1e-12
+    )
     assert noisy_all["vs_best"]["n"] == sum(len(j) for j in JUDGES.values())
 
 
@@ -128,8 +151,13 @@ def test_a_single_category_column_uses_the_plain_paired_test(dataset):
     board = leaderboard.board_data(dataset=dataset)
     vs = row(board, "noisy")["cells"]["traditional"]["vs_best"]
     items = sorted(dataset.items.filter(kind="2afc", category="traditional"), key=lambda i: i.pk)
-    credit = lambda fn: [(1 - i.judge) if fn("traditional", i)[0] < fn("traditional", i)[1] else i.judge  # noqa: E731
-                         for i in items]
+
+    def credit(fn):
+        return [
+            (1 - i.judge) if fn("traditional", i)[0] < fn("traditional", i)[1] else i.judge
+            for i in items
+        ]
+
     expected = paired_bootstrap_credits(credit(noisy), credit(agree), n_resamples=1000, seed=0)
     assert vs["difference"] == pytest.approx(expected.difference)
     assert vs["p_value"] == expected.p_value
@@ -140,7 +168,12 @@ def test_sorted_rows_keep_the_human_row_first(dataset):
     score(dataset, "disagree", disagree)
     score(dataset, "noisy", noisy)
     board = leaderboard.board_data(dataset=dataset)
-    assert [r["label"] for r in leaderboard.sorted_rows(board)] == ["Human", "agree", "noisy", "disagree"]
+    assert [r["label"] for r in leaderboard.sorted_rows(board)] == [
+        "Human",
+        "agree",
+        "noisy",
+        "disagree",
+    ]
     ascending = leaderboard.sorted_rows(board, by="cnn", descending=False)
     assert [r["label"] for r in ascending] == ["Human", "disagree", "noisy", "agree"]
 
@@ -155,8 +188,14 @@ def test_downloads_have_one_line_per_row(dataset):
     score(dataset, "disagree", disagree)
     board = leaderboard.board_data(dataset=dataset)
     lines = leaderboard.board_csv(board).splitlines()
-    assert lines[0].split(",")[:6] == ["row", "metric", "run", "2afc_traditional", "2afc_traditional_ci_low",
-                                       "2afc_traditional_ci_high"]
+    assert lines[0].split(",")[:6] == [
+        "row",
+        "metric",
+        "run",
+        "2afc_traditional",
+        "2afc_traditional_ci_low",
+        "2afc_traditional_ci_high",
+    ]
     assert [line.split(",")[0] for line in lines[1:]] == ["Human", "agree", "disagree"]
     human_all = float(lines[1].split(",")[lines[0].split(",").index("2afc_all")])
     assert human_all == round(100 * board["rows"][0]["cells"]["all"]["score"], 1)

@@ -50,10 +50,19 @@ def _get(client, user, url):
     return client.get(url)
 
 
-@pytest.mark.parametrize(("persona", "status"), [
-    ("alice", 200), ("bob", 200), ("root", 200), ("charlie", 404), ("anonymous", 404),
-])
-def test_private_board_is_seen_by_its_researchers_only(client, dataset, researchers, superuser, persona, status):
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [
+        ("alice", 200),
+        ("bob", 200),
+        ("root", 200),
+        ("charlie", 404),
+        ("anonymous", 404),
+    ],
+)
+def test_private_board_is_seen_by_its_researchers_only(
+    client, dataset, researchers, superuser, persona, status
+):
     user = {**researchers, "root": superuser, "anonymous": None}[persona]
     response = _get(client, user, f"/leaderboards/{dataset.pk}/")
     assert response.status_code == status
@@ -64,7 +73,9 @@ def test_private_board_is_seen_by_its_researchers_only(client, dataset, research
 
 @pytest.mark.parametrize("persona", ["alice", "charlie", "anonymous"])
 def test_public_url_of_a_private_board_is_404_for_everyone(client, dataset, researchers, persona):
-    response = _get(client, researchers.get(persona), f"/leaderboards/public/{dataset.public_slug}/")
+    response = _get(
+        client, researchers.get(persona), f"/leaderboards/public/{dataset.public_slug}/"
+    )
     assert response.status_code == 404
 
 
@@ -93,7 +104,9 @@ def test_downloads_in_three_formats(client, dataset, alice, public):
     if public:
         dataset.is_public = True
         dataset.save()
-    url = f"/leaderboards/public/{dataset.public_slug}/" if public else f"/leaderboards/{dataset.pk}/"
+    url = (
+        f"/leaderboards/public/{dataset.public_slug}/" if public else f"/leaderboards/{dataset.pk}/"
+    )
     user = None if public else alice
     board = leaderboard.board_data(dataset=dataset)
 
@@ -107,7 +120,10 @@ def test_downloads_in_three_formats(client, dataset, alice, public):
     as_json = _get(client, user, url + "?format=json")
     data = json.loads(as_json.content)
     assert data["rows"][0]["kind"] == "human" and len(data["rows"]) == 3
-    assert data["rows"][1]["cells"]["traditional"]["score"] == board["rows"][1]["cells"]["traditional"]["score"]
+    assert (
+        data["rows"][1]["cells"]["traditional"]["score"]
+        == board["rows"][1]["cells"]["traditional"]["score"]
+    )
 
     as_md = _get(client, user, url + "?format=md")
     assert as_md["Content-Type"].startswith("text/markdown")
@@ -115,7 +131,9 @@ def test_downloads_in_three_formats(client, dataset, alice, public):
     assert "| method | Trad | CNN | All-distortions | All |" in text and "| Human |" in text
 
 
-@pytest.mark.parametrize(("query", "code"), [("?format=xlsx", "unknown_format"), ("?split=nope", "unknown_split")])
+@pytest.mark.parametrize(
+    ("query", "code"), [("?format=xlsx", "unknown_format"), ("?split=nope", "unknown_split")]
+)
 def test_bad_parameters_get_a_400_in_the_error_shape(client, dataset, alice, query, code):
     response = _get(client, alice, f"/leaderboards/{dataset.pk}/{query}")
     assert response.status_code == 400

@@ -36,7 +36,12 @@ def dataset(alice):
 
 def test_numbers_per_k_end_at_the_board_score_with_all_judgments(dataset):
     data = planning.judgments_ci(dataset=dataset, draws=3, n_resamples=100)
-    assert data["available"] and data["metric"] == "faint" and data["triplets"] == 9 and data["judgments"] == 27
+    assert (
+        data["available"]
+        and data["metric"] == "faint"
+        and data["triplets"] == 9
+        and data["judgments"] == 27
+    )
     assert [r["k"] for r in data["rows"]] == [1, 2, 3]
     assert [r["triplets_with_k"] for r in data["rows"]] == [9, 9, 9]
     board = leaderboard.board_data(dataset=dataset)
@@ -74,7 +79,10 @@ def test_unavailable_without_individual_judgments_or_runs(alice):
     assert planning.judgments_ci(dataset=imported)["available"] is False
     study_dataset = frozen_dataset(alice, trials=3)
     data = planning.judgments_ci(dataset=study_dataset)
-    assert data == {"available": False, "reason": "No finished score run with per-item results on this split."}
+    assert data == {
+        "available": False,
+        "reason": "No finished score run with per-item results on this split.",
+    }
 
 
 def test_researcher_page_shows_the_numbers(client, dataset, alice):

@@ -44,7 +44,9 @@ def test_freeze_export_import_score_round_trip(alice, tmp_path, django_capture_o
 
     imported = datasets.dataset_import_create(owner=alice, name="round trip", path=str(roots[0]))
     datasets.dataset_import_run(dataset=imported)
-    assert sorted(imported.items.values_list("judge", flat=True)) == sorted(frozen.items.values_list("judge", flat=True))
+    assert sorted(imported.items.values_list("judge", flat=True)) == sorted(
+        frozen.items.values_list("judge", flat=True)
+    )
 
     direct = _score(alice, frozen, django_capture_on_commit_callbacks)
     again = _score(alice, imported, django_capture_on_commit_callbacks)

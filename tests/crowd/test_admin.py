@@ -17,12 +17,21 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def live(alice, bob, client):
-    study = make_live_study(alice, trials=6, sentinels=0, needed=2, assignment_size=6, sentinel_rate=0.0)
+    study = make_live_study(
+        alice, trials=6, sentinels=0, needed=2, assignment_size=6, sentinel_rate=0.0
+    )
     study_services.study_update(study=study, data={"collaborators": [bob]})
     assignment = services.participant_enter(study=study, entry=services.Entry("prolific", "P-1"))
     for item in assignment.items.all():
-        services.response_record(assignment_token=assignment.token, client_uuid=uuid.uuid4(),
-                                 position=item.position, answer="left", rt_ms=800, display={}, timing={})
+        services.response_record(
+            assignment_token=assignment.token,
+            client_uuid=uuid.uuid4(),
+            position=item.position,
+            answer="left",
+            rt_ms=800,
+            display={},
+            timing={},
+        )
     return study
 
 
@@ -42,7 +51,10 @@ def test_owner_and_collaborator_see_progress_and_participants(client, researcher
 def test_other_researcher_sees_nothing(client, charlie, live):
     client.force_login(charlie)
     assert client.get(f"/admin/crowd/studycollection/{live.pk}/progress/").status_code == 404
-    assert str(Participant.objects.get().pseudonym) not in client.get("/admin/crowd/participant/").content.decode()
+    assert (
+        str(Participant.objects.get().pseudonym)
+        not in client.get("/admin/crowd/participant/").content.decode()
+    )
     assert live.name not in client.get("/admin/crowd/studycollection/").content.decode()
 
 
@@ -58,13 +70,18 @@ def test_exclude_returns_trials_to_the_pool_and_reinstate_restores(client, alice
     participant = Participant.objects.get()
     regular = Trial.objects.filter(study=live, is_practice=False)
     assert sum(t.valid_count for t in regular) == 6
-    client.post("/admin/crowd/participant/", {"action": "exclude_participants", "_selected_action": [participant.pk]})
+    client.post(
+        "/admin/crowd/participant/",
+        {"action": "exclude_participants", "_selected_action": [participant.pk]},
+    )
     participant.refresh_from_db()
     assert participant.status == "excluded"
     assert participant.excluded_manually
     assert sum(t.valid_count for t in regular.all()) == 0
-    client.post("/admin/crowd/participant/", {"action": "reinstate_participants",
-                                              "_selected_action": [participant.pk]})
+    client.post(
+        "/admin/crowd/participant/",
+        {"action": "reinstate_participants", "_selected_action": [participant.pk]},
+    )
     participant.refresh_from_db()
     assert participant.status != "excluded"
     assert sum(t.valid_count for t in regular.all()) == 6

@@ -17,16 +17,25 @@ pytestmark = pytest.mark.django_db
 
 
 def enter(study, pid="P1", recruiter="prolific", **kw):
-    return services.participant_enter(study=study, entry=services.Entry(recruiter=recruiter, external_id=pid, **kw))
+    return services.participant_enter(
+        study=study, entry=services.Entry(recruiter=recruiter, external_id=pid, **kw)
+    )
 
 
 def answer_all(client, assignment, side="left", start=0):
     session = client.get(f"/w/{assignment.token}/api/session").json()
     for trial in session["trials"][start:]:
         value = side if trial["kind"] == "2afc" else "different"
-        r = client.post(f"/w/{assignment.token}/api/answers", {
-            "client_uuid": str(uuid.uuid4()), "position": trial["position"], "answer": value, "rt_ms": 900,
-        }, content_type="application/json")
+        r = client.post(
+            f"/w/{assignment.token}/api/answers",
+            {
+                "client_uuid": str(uuid.uuid4()),
+                "position": trial["position"],
+                "answer": value,
+                "rt_ms": 900,
+            },
+            content_type="application/json",
+        )
         assert r.status_code == 201, r.content
 
 
@@ -45,7 +54,10 @@ def test_a_participant_gets_a_counterbalanced_assignment_with_sentinels_and_a_re
     original = next(i for i in items if i.trial_id == repeat.trial_id and not i.is_repeat)
     assert original.position < repeat.position
     assert original.swapped != repeat.swapped
-    assert {t.leased_count for t in Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)} == {1}
+    assert {
+        t.leased_count
+        for t in Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)
+    } == {1}
 
 
 def test_entering_again_resumes_the_same_assignment(study):
@@ -56,20 +68,32 @@ def test_same_uuid_twice_stores_one_response(client, study):
     assignment = enter(study)
     body = {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 700}
     first = client.post(f"/w/{assignment.token}/api/answers", body, content_type="application/json")
-    second = client.post(f"/w/{assignment.token}/api/answers", body, content_type="application/json")
+    second = client.post(
+        f"/w/{assignment.token}/api/answers", body, content_type="application/json"
+    )
     assert (first.status_code, second.status_code) == (201, 200)
     assert second.json()["duplicate"] is True
     assert Response.objects.count() == 1
-    assert first.json()["progress"] == second.json()["progress"] == {"answered": 1, "total": assignment.total}
+    assert (
+        first.json()["progress"]
+        == second.json()["progress"]
+        == {"answered": 1, "total": assignment.total}
+    )
 
 
 def test_a_second_answer_for_the_same_position_is_409_and_keeps_the_first(client, study):
     assignment = enter(study)
     url = f"/w/{assignment.token}/api/answers"
-    client.post(url, {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 700},
-                content_type="application/json")
-    other = client.post(url, {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "right", "rt_ms": 700},
-                        content_type="application/json")
+    client.post(
+        url,
+        {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 700},
+        content_type="application/json",
+    )
+    other = client.post(
+        url,
+        {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "right", "rt_ms": 700},
+        content_type="application/json",
+    )
     assert other.status_code == 409
     assert other.json()["error"]["code"] == "already_answered"
     assert Response.objects.get().side == "left"
@@ -78,15 +102,24 @@ def test_a_second_answer_for_the_same_position_is_409_and_keeps_the_first(client
 def test_choice_undoes_counterbalancing(client, study):
     assignment = enter(study)
     for item in assignment.items.select_related("trial")[:6]:
-        client.post(f"/w/{assignment.token}/api/answers", {
-            "client_uuid": str(uuid.uuid4()), "position": item.position, "answer": "left", "rt_ms": 700,
-        }, content_type="application/json")
+        client.post(
+            f"/w/{assignment.token}/api/answers",
+            {
+                "client_uuid": str(uuid.uuid4()),
+                "position": item.position,
+                "answer": "left",
+                "rt_ms": 700,
+            },
+            content_type="application/json",
+        )
         response = Response.objects.get(item=item)
         assert response.choice == ("p1" if item.swapped else "p0")
 
 
 def test_valid_counts_reach_the_quota_exactly_and_then_the_study_is_full(client, alice):
-    study = make_live_study(alice, trials=4, sentinels=0, needed=2, assignment_size=4, sentinel_rate=0.0)
+    study = make_live_study(
+        alice, trials=4, sentinels=0, needed=2, assignment_size=4, sentinel_rate=0.0
+    )
     for pid in ("A", "B"):
         assignment = enter(study, pid=pid)
         answer_all(client, assignment)
@@ -98,8 +131,15 @@ def test_valid_counts_reach_the_quota_exactly_and_then_the_study_is_full(client,
 
 
 def test_one_person_never_sees_a_trial_twice_and_respects_the_assignment_limit(client, alice):
-    study = make_live_study(alice, trials=8, sentinels=0, needed=3, assignment_size=4, sentinel_rate=0.0,
-                            max_assignments_per_participant=2)
+    study = make_live_study(
+        alice,
+        trials=8,
+        sentinels=0,
+        needed=3,
+        assignment_size=4,
+        sentinel_rate=0.0,
+        max_assignments_per_participant=2,
+    )
     seen = []
     for _ in range(2):
         assignment = enter(study, pid="same-person")
@@ -113,9 +153,16 @@ def test_one_person_never_sees_a_trial_twice_and_respects_the_assignment_limit(c
 
 def test_expired_leases_are_reclaimed_and_their_trials_reallocated(client, study):
     assignment = enter(study, pid="leaver")
-    client.post(f"/w/{assignment.token}/api/answers", {
-        "client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 700,
-    }, content_type="application/json")
+    client.post(
+        f"/w/{assignment.token}/api/answers",
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "position": 0,
+            "answer": "left",
+            "rt_ms": 700,
+        },
+        content_type="application/json",
+    )
     later = timezone.now() + timedelta(minutes=study.lease_minutes + 1)
     assert services.assignments_expire(study=study, now=later) == 1
     assignment.refresh_from_db()
@@ -125,26 +172,44 @@ def test_expired_leases_are_reclaimed_and_their_trials_reallocated(client, study
     # The answer given before expiry still counts (unless it was a sentinel or the repeat).
     answered = Response.objects.get().item
     assert sum(t.valid_count for t in regular) == (1 if answered.counts else 0)
-    late = client.post(f"/w/{assignment.token}/api/answers", {
-        "client_uuid": str(uuid.uuid4()), "position": 1, "answer": "left", "rt_ms": 700,
-    }, content_type="application/json")
+    late = client.post(
+        f"/w/{assignment.token}/api/answers",
+        {
+            "client_uuid": str(uuid.uuid4()),
+            "position": 1,
+            "answer": "left",
+            "rt_ms": 700,
+        },
+        content_type="application/json",
+    )
     assert late.status_code == 409
     assert late.json()["error"]["code"] == "assignment_closed"
-    newcomer = services.participant_enter(study=study, entry=services.Entry("prolific", "newcomer"), now=later)
+    newcomer = services.participant_enter(
+        study=study, entry=services.Entry("prolific", "newcomer"), now=later
+    )
     # Every regular trial still needs a judgment (quota 2), so the newcomer gets all 10 again.
     assert newcomer.items.filter(counts=True).count() == 10
 
 
 def test_completion_is_released_only_when_every_answer_is_stored(client, alice):
-    study = make_live_study(alice, trials=4, sentinels=1, needed=1, assignment_size=5,
-                            completion_url="https://app.prolific.com/submissions/complete?cc={code}")
+    study = make_live_study(
+        alice,
+        trials=4,
+        sentinels=1,
+        needed=1,
+        assignment_size=5,
+        completion_url="https://app.prolific.com/submissions/complete?cc={code}",
+    )
     assignment = enter(study)
     early = client.post(f"/w/{assignment.token}/api/complete")
     assert early.status_code == 409
     assert early.json()["error"]["fields"]["missing_positions"] == list(range(assignment.total))
     answer_all(client, assignment)
     done = client.post(f"/w/{assignment.token}/api/complete").json()
-    assert done["redirect_url"] == f"https://app.prolific.com/submissions/complete?cc={done['completion_code']}"
+    assert (
+        done["redirect_url"]
+        == f"https://app.prolific.com/submissions/complete?cc={done['completion_code']}"
+    )
     assert client.post(f"/w/{assignment.token}/api/complete").json() == done  # idempotent
 
 
@@ -166,24 +231,37 @@ def test_bad_answers_are_refused_with_a_clear_message_and_store_nothing(client, 
     change, status, message = BAD_ANSWERS[case]
     body.update(change)
     body = {k: v for k, v in body.items() if v is not None}
-    response = client.post(f"/w/{assignment.token}/api/answers", body, content_type="application/json")
+    response = client.post(
+        f"/w/{assignment.token}/api/answers", body, content_type="application/json"
+    )
     assert response.status_code == status, response.content
     assert message in response.json()["error"]["message"] + str(response.json()["error"]["fields"])
     assert Response.objects.count() == 0
 
 
 def test_answers_after_completion_and_unknown_tokens_are_refused(client, alice):
-    study = make_live_study(alice, trials=3, sentinels=0, needed=1, assignment_size=3, sentinel_rate=0.0)
+    study = make_live_study(
+        alice, trials=3, sentinels=0, needed=1, assignment_size=3, sentinel_rate=0.0
+    )
     assignment = enter(study)
     answer_all(client, assignment)
     client.post(f"/w/{assignment.token}/api/complete")
-    after = client.post(f"/w/{assignment.token}/api/answers", {
-        "client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 1}, content_type="application/json")
+    after = client.post(
+        f"/w/{assignment.token}/api/answers",
+        {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 1},
+        content_type="application/json",
+    )
     assert after.status_code == 409
     assert "completed" in after.json()["error"]["message"]
     assert client.get("/w/nope/api/session").status_code == 404
-    assert client.post("/w/nope/api/answers", {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left",
-                                               "rt_ms": 1}, content_type="application/json").status_code == 404
+    assert (
+        client.post(
+            "/w/nope/api/answers",
+            {"client_uuid": str(uuid.uuid4()), "position": 0, "answer": "left", "rt_ms": 1},
+            content_type="application/json",
+        ).status_code
+        == 404
+    )
     assert Response.objects.count() == 3
 
 
@@ -191,8 +269,10 @@ def test_answer_rate_limit(client, study, settings):
     from django.core.cache import cache
 
     cache.clear()
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {
-        "crowd_answer": "3/minute", "crowd_entry": "3/minute"}}
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"crowd_answer": "3/minute", "crowd_entry": "3/minute"},
+    }
     from rest_framework.settings import api_settings
     from rest_framework.throttling import SimpleRateThrottle
 
@@ -200,9 +280,14 @@ def test_answer_rate_limit(client, study, settings):
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
     try:
         assignment = enter(study)
-        codes = [client.post(f"/w/{assignment.token}/api/answers", {
-            "client_uuid": str(uuid.uuid4()), "position": n, "answer": "left", "rt_ms": 700},
-            content_type="application/json").status_code for n in range(4)]
+        codes = [
+            client.post(
+                f"/w/{assignment.token}/api/answers",
+                {"client_uuid": str(uuid.uuid4()), "position": n, "answer": "left", "rt_ms": 700},
+                content_type="application/json",
+            ).status_code
+            for n in range(4)
+        ]
         assert codes[-1] == 429
         assert Response.objects.count() == codes.count(201)
     finally:
@@ -213,8 +298,18 @@ def test_answer_rate_limit(client, study, settings):
 def test_the_browser_sees_no_answers_categories_or_names(client, study):
     assignment = enter(study)
     text = client.get(f"/w/{assignment.token}/api/session").content.decode()
-    for secret in ("expected", "sentinel", "traditional", "category", "split", "p0", "p1", "provenance", "stimulus",
-                   "/media/"):
+    for secret in (
+        "expected",
+        "sentinel",
+        "traditional",
+        "category",
+        "split",
+        "p0",
+        "p1",
+        "provenance",
+        "stimulus",
+        "/media/",
+    ):
         assert secret not in text, secret
     # Practice answers are allowed (feedback), in screen terms only.
     assert '"answer": "left"' in text or '"answer":"left"' in text

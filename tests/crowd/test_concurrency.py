@@ -41,9 +41,17 @@ def _parallel(fn, n: int) -> list:
 
 
 def test_fifty_concurrent_arrivals_never_over_allocate(alice):
-    study = make_live_study(alice, trials=30, sentinels=0, needed=2, assignment_size=10, sentinel_rate=0.0)
-    results = _parallel(lambda i: services.participant_enter(
-        study=study, entry=services.Entry("prolific", f"worker-{i}")).pk, 50)
+    study = make_live_study(
+        alice, trials=30, sentinels=0, needed=2, assignment_size=10, sentinel_rate=0.0
+    )
+    results = _parallel(
+        lambda i: (
+            services.participant_enter(
+                study=study, entry=services.Entry("prolific", f"worker-{i}")
+            ).pk
+        ),
+        50,
+    )
     assignments = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, ApplicationError)]
     assert {e.code for e in refused} <= {"study_full"}
@@ -56,12 +64,25 @@ def test_fifty_concurrent_arrivals_never_over_allocate(alice):
 
 
 def test_concurrent_retries_of_one_answer_store_it_once(alice):
-    study = make_live_study(alice, trials=5, sentinels=0, needed=1, assignment_size=5, sentinel_rate=0.0)
+    study = make_live_study(
+        alice, trials=5, sentinels=0, needed=1, assignment_size=5, sentinel_rate=0.0
+    )
     assignment = services.participant_enter(study=study, entry=services.Entry("prolific", "p"))
     client_uuid = uuid.uuid4()
-    results = _parallel(lambda i: services.response_record(
-        assignment_token=assignment.token, client_uuid=client_uuid, position=0, answer="left", rt_ms=500,
-        display={}, timing={}).duplicate, 8)
+    results = _parallel(
+        lambda i: (
+            services.response_record(
+                assignment_token=assignment.token,
+                client_uuid=client_uuid,
+                position=0,
+                answer="left",
+                rt_ms=500,
+                display={},
+                timing={},
+            ).duplicate
+        ),
+        8,
+    )
     assert sorted(results) == [False] + [True] * 7
     assert Response.objects.count() == 1
     assert Trial.objects.get(pk=assignment.items.get(position=0).trial_id).valid_count == 1

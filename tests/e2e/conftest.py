@@ -112,11 +112,15 @@ class Worker:
         return self.page.inner_text("#jspsych-progressbar-container span")
 
     def outbox(self) -> list[dict]:
-        return self.page.evaluate(f"JSON.parse(localStorage.getItem('perceptlab-outbox-{self.token}') || '[]')")
+        return self.page.evaluate(
+            f"JSON.parse(localStorage.getItem('perceptlab-outbox-{self.token}') || '[]')"
+        )
 
     def wait_sent(self) -> None:
         """Waits until the outbox is empty: the server has acknowledged every answer given so far."""
-        self.page.wait_for_function(f"localStorage.getItem('perceptlab-outbox-{self.token}') === null")
+        self.page.wait_for_function(
+            f"localStorage.getItem('perceptlab-outbox-{self.token}') === null"
+        )
 
 
 @pytest.fixture

@@ -32,12 +32,21 @@ def test_a_2afc_assignment_is_completed_with_the_keyboard(worker, alice):
     assert assignment.status == Assignment.Status.COMPLETED
     assert code.inner_text() == assignment.completion_code
 
-    responses = {r.item.position: r for r in Response.objects.filter(assignment=assignment).select_related("item")}
+    responses = {
+        r.item.position: r
+        for r in Response.objects.filter(assignment=assignment).select_related("item")
+    }
     assert sorted(responses) == list(range(total))
     for position, response in responses.items():
         assert response.side == ("left" if keys[position] == "ArrowLeft" else "right")
-        assert response.display == {"dpr": 1, "window": [1280, 800], "scale": 4, "css_px": 256, "device_px": 256,
-                                    "exact": True}
+        assert response.display == {
+            "dpr": 1,
+            "window": [1280, 800],
+            "scale": 4,
+            "css_px": 256,
+            "device_px": 256,
+            "exact": True,
+        }
         assert set(response.timing) == {"on", "response"}
         assert response.timing["response"] > response.timing["on"]
         assert abs(response.rt_ms - (response.timing["response"] - response.timing["on"])) <= 1

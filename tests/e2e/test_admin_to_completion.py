@@ -12,33 +12,70 @@ from studies.models import Study, Trial
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 STUDY_FORM = {
-    "name": "Admin-made study", "slug": "admin-made", "kind": "2afc", "seed": 7, "patch_size": 64,
-    "display_scale": 4, "judgments_train": 2, "judgments_val": 2, "judgments_jnd": 3, "assignment_size": 6,
-    "sentinel_rate": 0.2, "jnd_first_ms": 1000, "jnd_gap_ms": 250, "jnd_second_ms": 1000, "instructions": "Hello",
-    "jnd_identical_share": 0.0, "break_every": 0, "max_assignments_per_participant": 1, "lease_minutes": 45,
-    "completion_url": "", "completion_code": "DONE1234", "completion_code_failed": "FAIL1234",
-    "qc_min_sentinel_accuracy": 0.5, "qc_rt_floor_ms": 0, "qc_max_fast_share": 1.0, "qc_max_side_bias": 1.0,
-    "distortion_specs-TOTAL_FORMS": 2, "distortion_specs-INITIAL_FORMS": 0,
-    "distortion_specs-0-name": "gaussian_blur", "distortion_specs-0-category": "traditional",
-    "distortion_specs-0-severity_min": 0.2, "distortion_specs-0-severity_max": 1.0, "distortion_specs-0-weight": 1,
-    "distortion_specs-1-name": "jpeg", "distortion_specs-1-category": "traditional",
-    "distortion_specs-1-severity_min": 0.2, "distortion_specs-1-severity_max": 1.0, "distortion_specs-1-weight": 1,
-    "quotas-TOTAL_FORMS": 1, "quotas-INITIAL_FORMS": 0, "quotas-0-kind": "2afc", "quotas-0-split": "val",
-    "quotas-0-category": "traditional", "quotas-0-count": 5,
+    "name": "Admin-made study",
+    "slug": "admin-made",
+    "kind": "2afc",
+    "seed": 7,
+    "patch_size": 64,
+    "display_scale": 4,
+    "judgments_train": 2,
+    "judgments_val": 2,
+    "judgments_jnd": 3,
+    "assignment_size": 6,
+    "sentinel_rate": 0.2,
+    "jnd_first_ms": 1000,
+    "jnd_gap_ms": 250,
+    "jnd_second_ms": 1000,
+    "instructions": "Hello",
+    "jnd_identical_share": 0.0,
+    "break_every": 0,
+    "max_assignments_per_participant": 1,
+    "lease_minutes": 45,
+    "completion_url": "",
+    "completion_code": "DONE1234",
+    "completion_code_failed": "FAIL1234",
+    "qc_min_sentinel_accuracy": 0.5,
+    "qc_rt_floor_ms": 0,
+    "qc_max_fast_share": 1.0,
+    "qc_max_side_bias": 1.0,
+    "distortion_specs-TOTAL_FORMS": 2,
+    "distortion_specs-INITIAL_FORMS": 0,
+    "distortion_specs-0-name": "gaussian_blur",
+    "distortion_specs-0-category": "traditional",
+    "distortion_specs-0-severity_min": 0.2,
+    "distortion_specs-0-severity_max": 1.0,
+    "distortion_specs-0-weight": 1,
+    "distortion_specs-1-name": "jpeg",
+    "distortion_specs-1-category": "traditional",
+    "distortion_specs-1-severity_min": 0.2,
+    "distortion_specs-1-severity_max": 1.0,
+    "distortion_specs-1-weight": 1,
+    "quotas-TOTAL_FORMS": 1,
+    "quotas-INITIAL_FORMS": 0,
+    "quotas-0-kind": "2afc",
+    "quotas-0-split": "val",
+    "quotas-0-category": "traditional",
+    "quotas-0-count": 5,
 }
 
 
-def test_admin_study_generated_live_and_completed_by_a_bot_and_a_person(client, alice, image_set, worker,
-                                                                        live_server):
+def test_admin_study_generated_live_and_completed_by_a_bot_and_a_person(
+    client, alice, image_set, worker, live_server
+):
     client.force_login(alice)
     response = client.post("/admin/studies/study/add/", {**STUDY_FORM, "image_set": image_set.pk})
     assert response.status_code == 302, response.content.decode()[:3000]
     study = Study.objects.get(slug="admin-made")
     # Admin actions; generation runs in the (eager) stimuli task once the transition commits.
-    client.post("/admin/studies/study/", {"action": "transition_to_generating", "_selected_action": [study.pk]})
+    client.post(
+        "/admin/studies/study/",
+        {"action": "transition_to_generating", "_selected_action": [study.pk]},
+    )
     study.refresh_from_db()
     assert study.status == "ready", study.generation_error
-    client.post("/admin/studies/study/", {"action": "transition_to_live", "_selected_action": [study.pk]})
+    client.post(
+        "/admin/studies/study/", {"action": "transition_to_live", "_selected_action": [study.pk]}
+    )
     study.refresh_from_db()
     assert study.status == "live"
     assert Trial.objects.filter(study=study, is_practice=False, is_sentinel=False).count() == 5
@@ -61,4 +98,7 @@ def test_admin_study_generated_live_and_completed_by_a_bot_and_a_person(client, 
     assignment.refresh_from_db()
     assert assignment.status == "completed"
     assert Response.objects.filter(assignment=assignment).count() == assignment.total
-    assert set(Participant.objects.filter(study=study).values_list("external_id", flat=True)) == {"bot-1", "person-1"}
+    assert set(Participant.objects.filter(study=study).values_list("external_id", flat=True)) == {
+        "bot-1",
+        "person-1",
+    }

@@ -21,7 +21,9 @@ def study(alice):
     return make_live_study(alice, kind="2afc", trials=2, sentinels=0, practice=1, assignment_size=2)
 
 
-def test_patches_are_drawn_one_to_one_in_device_pixels_on_a_hidpi_screen(browser, live_server, study):
+def test_patches_are_drawn_one_to_one_in_device_pixels_on_a_hidpi_screen(
+    browser, live_server, study
+):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=2)
     try:
         worker = Worker(context.new_page(), live_server.url)
@@ -32,20 +34,37 @@ def test_patches_are_drawn_one_to_one_in_device_pixels_on_a_hidpi_screen(browser
         canvases = worker.page.locator(".pl-trial canvas")
         for canvas, slot in zip(canvases.all(), ("left", "ref", "right"), strict=True):
             assert canvas.evaluate("c => [c.width, c.height, c.style.width]") == [256, 256, "128px"]
-            shot = np.asarray(Image.open(io.BytesIO(canvas.screenshot(scale="device"))).convert("RGB"))
-            served = worker.page.request.get(live_server.url + session["trials"][0]["images"][slot]).body()
-            expected = np.asarray(Image.open(io.BytesIO(served)).convert("RGB").resize((256, 256), Image.NEAREST))
+            shot = np.asarray(
+                Image.open(io.BytesIO(canvas.screenshot(scale="device"))).convert("RGB")
+            )
+            served = worker.page.request.get(
+                live_server.url + session["trials"][0]["images"][slot]
+            ).body()
+            expected = np.asarray(
+                Image.open(io.BytesIO(served)).convert("RGB").resize((256, 256), Image.NEAREST)
+            )
             # The layout box may start at a fractional device pixel (the content is centred); the
             # browser snaps the canvas to whole device pixels, so look for it within that margin.
             assert shot.shape[0] - 256 in (0, 1, 2) and shot.shape[1] - 256 in (0, 1, 2), shot.shape
-            offsets = [(dy, dx) for dy in range(shot.shape[0] - 255) for dx in range(shot.shape[1] - 255)]
-            assert any(np.array_equal(shot[dy:dy + 256, dx:dx + 256], expected) for dy, dx in offsets), (
-                f"{slot}: the screen is not the image upscaled by nearest neighbour, 1:1 in device pixels")
+            offsets = [
+                (dy, dx) for dy in range(shot.shape[0] - 255) for dx in range(shot.shape[1] - 255)
+            ]
+            assert any(
+                np.array_equal(shot[dy : dy + 256, dx : dx + 256], expected) for dy, dx in offsets
+            ), (
+                f"{slot}: the screen is not the image upscaled by nearest neighbour, 1:1 in device pixels"
+            )
         worker.answer("ArrowLeft")
         worker.wait_sent()
         response = Response.objects.get(assignment__token=worker.token, item__position=0)
-        assert response.display == {"dpr": 2, "window": [1280, 800], "scale": 4, "css_px": 128, "device_px": 256,
-                                    "exact": True}
+        assert response.display == {
+            "dpr": 2,
+            "window": [1280, 800],
+            "scale": 4,
+            "css_px": 128,
+            "device_px": 256,
+            "exact": True,
+        }
     finally:
         context.close()
 
@@ -65,8 +84,14 @@ def test_a_small_window_gets_a_smaller_integer_scale_and_advice(browser, live_se
         worker.answer("ArrowRight")
         worker.wait_sent()
         response = Response.objects.get(assignment__token=worker.token, item__position=0)
-        assert response.display == {"dpr": 1, "window": [700, 600], "scale": 3, "css_px": 192, "device_px": 192,
-                                    "exact": True}
+        assert response.display == {
+            "dpr": 1,
+            "window": [700, 600],
+            "scale": 3,
+            "css_px": 192,
+            "device_px": 192,
+            "exact": True,
+        }
     finally:
         context.close()
 
@@ -77,7 +102,9 @@ def test_images_that_fail_to_load_stop_the_start_until_a_retry_succeeds(worker, 
     worker.enter(study)
     worker.click("Continue")
     worker.click("Continue")
-    worker.page.get_by_text("1 of 9 images could not be loaded").wait_for()  # 3 practice + 2 trials × 3
+    worker.page.get_by_text(
+        "1 of 9 images could not be loaded"
+    ).wait_for()  # 3 practice + 2 trials × 3
     assert worker.page.locator(".pl-trial").count() == 0
 
     worker.page.unroute(failing)

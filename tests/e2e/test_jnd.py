@@ -25,17 +25,28 @@ def test_a_jnd_assignment_shows_each_patch_for_its_duration(worker, alice):
         worker.answer(key)
     worker.page.locator(".pl-code").wait_for()
 
-    responses = list(Response.objects.filter(assignment=assignment).select_related("item").order_by("item__position"))
+    responses = list(
+        Response.objects.filter(assignment=assignment)
+        .select_related("item")
+        .order_by("item__position")
+    )
     assert [r.item.position for r in responses] == list(range(assignment.total))
     assert [r.side for r in responses] == ["same" if k == "s" else "different" for k in keys]
     for response in responses:
         t = response.timing
         frame = t["frame_ms"]
-        assert abs(frame - 1000 / 60) < 2, f"headless Chromium should run at 60 Hz, measured {frame} ms"
-        shown = {"first": t["first_off"] - t["first_on"], "gap": t["second_on"] - t["first_off"],
-                 "second": t["second_off"] - t["second_on"]}
+        assert abs(frame - 1000 / 60) < 2, (
+            f"headless Chromium should run at 60 Hz, measured {frame} ms"
+        )
+        shown = {
+            "first": t["first_off"] - t["first_on"],
+            "gap": t["second_on"] - t["first_off"],
+            "second": t["second_off"] - t["second_on"],
+        }
         print(shown)
         for name, target in (("first", 1000), ("gap", 250), ("second", 1000)):
-            assert abs(shown[name] - target) <= ONE_FRAME_MS, f"{name} lasted {shown[name]:.1f} ms, not {target}"
+            assert abs(shown[name] - target) <= ONE_FRAME_MS, (
+                f"{name} lasted {shown[name]:.1f} ms, not {target}"
+            )
         assert t["response"] > t["second_off"]
         assert abs(response.rt_ms - (t["response"] - t["second_off"])) <= 1

@@ -11,7 +11,10 @@ from tests.analysis.boards import make_dataset, score
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-JUDGES = {"traditional": [0.0, 0.2, 0.8, 1.0, 0.4, 0.6, 0.0, 1.0], "cnn": [0.0, 1.0, 0.2, 0.8, 0.6, 0.4]}
+JUDGES = {
+    "traditional": [0.0, 0.2, 0.8, 1.0, 0.4, 0.6, 0.0, 1.0],
+    "cnn": [0.0, 1.0, 0.2, 0.8, 0.6, 0.4],
+}
 SAME = {"traditional": [0.0, 1 / 3, 2 / 3, 1.0], "cnn": [1.0, 0.0, 1 / 3, 2 / 3]}
 
 
@@ -57,8 +60,15 @@ def board(alice):
 def _log_in(page, live_server, user):
     client = Client()
     client.force_login(user)
-    page.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME,
-                               "value": client.cookies[settings.SESSION_COOKIE_NAME].value, "url": live_server.url}])
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
 
 
 def _labels(page) -> list[str]:

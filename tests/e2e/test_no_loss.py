@@ -18,7 +18,9 @@ OFFLINE = "You are offline — your answers are saved and will be sent when the 
 
 
 def stored_positions(assignment) -> list[int]:
-    return sorted(Response.objects.filter(assignment=assignment).values_list("item__position", flat=True))
+    return sorted(
+        Response.objects.filter(assignment=assignment).values_list("item__position", flat=True)
+    )
 
 
 @pytest.fixture
@@ -99,12 +101,21 @@ def test_answers_given_while_the_network_fails_are_stored_exactly_once(worker, s
 
 
 def test_the_prolific_redirect_comes_only_after_every_answer_is_stored(worker, alice):
-    study = make_live_study(alice, kind="2afc", trials=6, sentinels=1, practice=1, break_every=0,
-                            completion_url="https://app.prolific.com/submissions/complete?cc={code}")
+    study = make_live_study(
+        alice,
+        kind="2afc",
+        trials=6,
+        sentinels=1,
+        practice=1,
+        break_every=0,
+        completion_url="https://app.prolific.com/submissions/complete?cc={code}",
+    )
     redirects = []  # (url, answers stored at that moment)
 
     def prolific(route):
-        redirects.append((route.request.url, Response.objects.filter(assignment=assignment).count()))
+        redirects.append(
+            (route.request.url, Response.objects.filter(assignment=assignment).count())
+        )
         route.fulfill(status=200, content_type="text/html", body="<h1>Prolific</h1>")
 
     last_posts = Counter()

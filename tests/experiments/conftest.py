@@ -15,8 +15,12 @@ import skimage.data
 import experiments
 from experiments import models
 
-IMAGE_LOADERS = (skimage.data.astronaut, skimage.data.coffee, skimage.data.chelsea,
-                 skimage.data.rocket)
+IMAGE_LOADERS = (
+    skimage.data.astronaut,
+    skimage.data.coffee,
+    skimage.data.chelsea,
+    skimage.data.rocket,
+)
 MODEL_STEPS = 6
 
 
@@ -43,9 +47,10 @@ def patches(images) -> list[np.ndarray]:
 @pytest.fixture(scope="session")
 def trained(patches) -> dict[str, experiments.TrainedModel]:
     """One tiny trained model per kind, on CPU."""
-    return {kind: experiments.train_model(kind, patches[:24], seed=5, steps=MODEL_STEPS,
-                                          device="cpu")
-            for kind in models.model_kinds()}
+    return {
+        kind: experiments.train_model(kind, patches[:24], seed=5, steps=MODEL_STEPS, device="cpu")
+        for kind in models.model_kinds()
+    }
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,13 @@ from tests.experiments.conftest import sampling_options
 
 NAMES = [info.name for info in experiments.list_distortions()]
 # Iterative deconvolution and optical flow take 10–60 ms a patch; still run, but marked.
-SLOW = {"deblur_wiener", "deblur_richardson_lucy", "deblur_unsupervised_wiener",
-        "frameinterp_flow", "frameinterp_phase"}
+SLOW = {
+    "deblur_wiener",
+    "deblur_richardson_lucy",
+    "deblur_unsupervised_wiener",
+    "frameinterp_flow",
+    "frameinterp_phase",
+}
 MONOTONE_SEVERITIES = (0.1, 0.5, 0.9)
 
 
@@ -34,8 +39,14 @@ BATTERY = [pytest.param(name, marks=_marks(name), id=name) for name in NAMES]
 def _edge_patches(patches):
     grey = np.full((64, 64, 3), 128, np.uint8)
     ramp = np.tile(np.linspace(0, 255, 40, dtype=np.uint8)[None, :, None], (24, 1, 3))
-    return [patches[0], np.zeros((64, 64, 3), np.uint8), np.full((64, 64, 3), 255, np.uint8),
-            grey, ramp, patches[1][:16, :16].copy()]
+    return [
+        patches[0],
+        np.zeros((64, 64, 3), np.uint8),
+        np.full((64, 64, 3), 255, np.uint8),
+        grey,
+        ramp,
+        patches[1][:16, :16].copy(),
+    ]
 
 
 @pytest.mark.parametrize("name", BATTERY)
@@ -55,12 +66,14 @@ def test_same_seed_gives_same_params_and_bytes(name, patches, trained):
 @pytest.mark.parametrize("name", BATTERY)
 def test_params_survive_a_json_round_trip(name, patches, trained):
     distortion = experiments.get_distortion(name)
-    params = distortion.sample_params(np.random.default_rng(5), 0.5,
-                                      **sampling_options(name, trained))
+    params = distortion.sample_params(
+        np.random.default_rng(5), 0.5, **sampling_options(name, trained)
+    )
     restored = json.loads(json.dumps(params))
     assert distortion.validate_params(restored) == params
-    assert np.array_equal(distortion.apply(patches[3], **restored),
-                          distortion.apply(patches[3], **params))
+    assert np.array_equal(
+        distortion.apply(patches[3], **restored), distortion.apply(patches[3], **params)
+    )
 
 
 @pytest.mark.parametrize("name", BATTERY)

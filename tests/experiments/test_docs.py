@@ -15,9 +15,10 @@ DOCS = pathlib.Path(__file__).resolve().parents[2] / "docs"
 
 def test_the_parameter_table_matches_the_registry():
     text = (DOCS / "distortions.md").read_text()
-    table = text[text.index(gallery.BEGIN) + len(gallery.BEGIN):text.index(gallery.END)]
+    table = text[text.index(gallery.BEGIN) + len(gallery.BEGIN) : text.index(gallery.END)]
     assert table.strip() == gallery.registry_markdown(), (
-        "regenerate with: .venv/bin/python -m experiments.gallery docs")
+        "regenerate with: .venv/bin/python -m experiments.gallery docs"
+    )
 
 
 def test_every_family_has_a_picture_and_every_picture_exists():
@@ -34,8 +35,8 @@ def test_a_grid_has_one_row_per_distortion_and_one_column_per_severity(patches):
     grid = gallery.render_grid(["jpeg", "shift"], patches[0], (0.5, 1.0), scale=1)
     assert grid.shape == (18 + 2 * (64 + 4), 170 + 3 * (64 + 4), 3)
     top, left = 18 + 64 + 4, 170  # second row, reference column
-    assert (grid[top:top + 64, left:left + 64] == patches[0]).all()
+    assert (grid[top : top + 64, left : left + 64] == patches[0]).all()
     shifted = experiments.get_distortion("shift")
     params = shifted.sample_params(np.random.default_rng(0), 1.0)
     left = 170 + 2 * (64 + 4)  # second row, severity 1 column
-    assert (grid[top:top + 64, left:left + 64] == shifted.apply(patches[0], **params)).all()
+    assert (grid[top : top + 64, left : left + 64] == shifted.apply(patches[0], **params)).all()

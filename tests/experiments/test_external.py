@@ -39,7 +39,11 @@ def test_a_valid_folder_yields_every_reference_algorithm_pair(folder):
     assert scan.algorithms == ("bicubic", "edsr_x4")
     records = list(experiments.iter_external_outputs(folder))
     assert [(r.stem, r.algorithm) for r in records] == [
-        ("0000", "bicubic"), ("0000", "edsr_x4"), ("0001", "bicubic"), ("0001", "edsr_x4")]
+        ("0000", "bicubic"),
+        ("0000", "edsr_x4"),
+        ("0001", "bicubic"),
+        ("0001", "edsr_x4"),
+    ]
     for record in records:
         assert record.reference.shape == record.output.shape == (96, 128, 3)
         if record.algorithm == "edsr_x4":
@@ -52,9 +56,14 @@ def test_scanned_items_plan_and_render_same_box_crops(folder):
     for record in experiments.iter_external_outputs(folder):
         pixels[record.reference_sha256] = record.reference
         pixels[record.output_sha256] = record.output
-    design = experiments.TrialDesign.from_dict({
-        "seed": 1, "kind": "2afc", "categories": {"sr": {"external": scan.design_items()}},
-        "counts": {"val": {"sr": 4}}})
+    design = experiments.TrialDesign.from_dict(
+        {
+            "seed": 1,
+            "kind": "2afc",
+            "categories": {"sr": {"external": scan.design_items()}},
+            "counts": {"val": {"sr": 4}},
+        }
+    )
     for index in range(4):
         plan = experiments.plan_trial(design, index)
         stimuli = experiments.render_trial(plan, load_image=pixels.__getitem__)
@@ -67,18 +76,29 @@ def test_scanned_items_plan_and_render_same_box_crops(folder):
             assert np.array_equal(again, side.pixels)
 
 
-@pytest.mark.parametrize(("damage", "message"), [
-    (lambda r: (r / "edsr_x4" / "0001.png").unlink(),
-     r"edsr_x4/0001.png: missing \(reference/0001.png exists\)"),
-    (lambda r: _write(r / "bicubic" / "0002.png", np.zeros((96, 128, 3), np.uint8)),
-     "bicubic/0002.png: no matching reference/0002.png"),
-    (lambda r: _write(r / "bicubic" / "0000.png", np.zeros((64, 128, 3), np.uint8)),
-     r"bicubic/0000.png: size 128×64 differs from the reference's 128×96"),
-    (lambda r: (r / "bicubic" / "0000.jpg").write_bytes(b"x"), "bicubic/0000.jpg: not a .png"),
-    (lambda r: (r / "bicubic" / "0001.png").write_bytes(b"broken"),
-     "bicubic/0001.png: unreadable image"),
-    (lambda r: (r / "Bad Name").mkdir(), "Bad Name/: algorithm names must match"),
-])
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda r: (r / "edsr_x4" / "0001.png").unlink(),
+            r"edsr_x4/0001.png: missing \(reference/0001.png exists\)",
+        ),
+        (
+            lambda r: _write(r / "bicubic" / "0002.png", np.zeros((96, 128, 3), np.uint8)),
+            "bicubic/0002.png: no matching reference/0002.png",
+        ),
+        (
+            lambda r: _write(r / "bicubic" / "0000.png", np.zeros((64, 128, 3), np.uint8)),
+            r"bicubic/0000.png: size 128×64 differs from the reference's 128×96",
+        ),
+        (lambda r: (r / "bicubic" / "0000.jpg").write_bytes(b"x"), "bicubic/0000.jpg: not a .png"),
+        (
+            lambda r: (r / "bicubic" / "0001.png").write_bytes(b"broken"),
+            "bicubic/0001.png: unreadable image",
+        ),
+        (lambda r: (r / "Bad Name").mkdir(), "Bad Name/: algorithm names must match"),
+    ],
+)
 def test_each_problem_is_named_and_nothing_is_yielded_or_written(folder, damage, message):
     damage(folder)
     before = _listing(folder)
@@ -92,7 +112,9 @@ def test_each_problem_is_named_and_nothing_is_yielded_or_written(folder, damage,
 def test_all_problems_are_reported_together(folder):
     (folder / "edsr_x4" / "0000.png").unlink()
     (folder / "bicubic" / "0001.png").unlink()
-    with pytest.raises(ValueError, match=r"(?s)bicubic/0001.png: missing.*edsr_x4/0000.png: missing"):
+    with pytest.raises(
+        ValueError, match=r"(?s)bicubic/0001.png: missing.*edsr_x4/0000.png: missing"
+    ):
         experiments.scan_external_outputs(folder)
 
 

@@ -48,8 +48,10 @@ def test_training_is_deterministic_on_cpu(patches):
     assert first.data == again.data
     assert other.sha256 != first.sha256
     assert first.sha256 == hashlib.sha256(first.data).hexdigest()
-    assert first.training["patches_sha256"] == hashlib.sha256(
-        np.stack(patches[:8]).tobytes()).hexdigest()
+    assert (
+        first.training["patches_sha256"]
+        == hashlib.sha256(np.stack(patches[:8]).tobytes()).hexdigest()
+    )
 
 
 def test_stored_models_carry_hparams_and_training_record(trained):
@@ -68,8 +70,14 @@ def test_feature_loss_uses_a_supplied_trunk(patches):
 
     trunk = torch.nn.Conv2d(3, 4, 3, padding=1).requires_grad_(False)
     h = {**models.sample_hparams("autoencoder", np.random.default_rng(1)), "feature_weight": 0.5}
-    with_trunk = experiments.train_model("autoencoder", patches[:4], seed=1, steps=2,
-                                         hparams=h, feature_trunk=("conv4", lambda x: [trunk(x)]))
+    with_trunk = experiments.train_model(
+        "autoencoder",
+        patches[:4],
+        seed=1,
+        steps=2,
+        hparams=h,
+        feature_trunk=("conv4", lambda x: [trunk(x)]),
+    )
     without = experiments.train_model("autoencoder", patches[:4], seed=1, steps=2, hparams=h)
     assert with_trunk.training["feature_trunk"] == "conv4"
     assert with_trunk.training["feature_weight_used"] == 0.5
@@ -96,8 +104,9 @@ def test_the_format_round_trips_and_rejects_damage():
         unpack_model(b"PK\x03\x04" + data[4:])
 
 
-def test_applying_loads_through_the_callers_store_once(trained, model_store, patches,
-                                                       empty_model_cache):
+def test_applying_loads_through_the_callers_store_once(
+    trained, model_store, patches, empty_model_cache
+):
     sha = trained["autoencoder"].sha256
     distortion = experiments.get_distortion("cnn_autoencoder")
     params = {"model": sha, "strength": 1.0, "seed": 4}
@@ -116,28 +125,34 @@ def test_applying_loads_through_the_callers_store_once(trained, model_store, pat
     assert calls == [sha]
 
 
-def test_a_model_of_the_wrong_kind_or_with_wrong_bytes_is_refused(trained, model_store, patches,
-                                                                 empty_model_cache):
+def test_a_model_of_the_wrong_kind_or_with_wrong_bytes_is_refused(
+    trained, model_store, patches, empty_model_cache
+):
     sr = trained["sr_net"].sha256
     with pytest.raises(ValueError, match="is a 'sr_net' model, expected 'autoencoder'"):
         experiments.get_distortion("cnn_autoencoder").apply(
-            patches[0], model=sr, strength=1.0, seed=0, load_model=model_store.__getitem__)
+            patches[0], model=sr, strength=1.0, seed=0, load_model=model_store.__getitem__
+        )
     models.clear()
     wrong = trained["colorizer_lut"].data
     with pytest.raises(ValueError, match="model bytes have sha256"):
         experiments.get_distortion("superres_net").apply(
-            patches[0], model=sr, factor=2, down="box", load_model=lambda _: wrong)
+            patches[0], model=sr, factor=2, down="box", load_model=lambda _: wrong
+        )
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"kind": "gan"}, "unknown model kind 'gan'"),
-    ({"patches": []}, "non-empty list"),
-    ({"steps": 0}, "steps must be an integer >= 1"),
-    ({"seed": -3}, "seed must be an integer >= 0"),
-    ({"hparams": {"channels": 16}}, "sr_net hparams need keys"),
-    ({"mixed": True}, "must share one shape"),
-    ({"float": True}, "training patch 0 must have dtype uint8"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"kind": "gan"}, "unknown model kind 'gan'"),
+        ({"patches": []}, "non-empty list"),
+        ({"steps": 0}, "steps must be an integer >= 1"),
+        ({"seed": -3}, "seed must be an integer >= 0"),
+        ({"hparams": {"channels": 16}}, "sr_net hparams need keys"),
+        ({"mixed": True}, "must share one shape"),
+        ({"float": True}, "training patch 0 must have dtype uint8"),
+    ],
+)
 def test_training_rejects_bad_input_and_caches_nothing(kwargs, message, patches):
     arguments = {"kind": "sr_net", "patches": patches[:2], "seed": 0, "steps": 1}
     if kwargs.pop("mixed", False):

@@ -20,8 +20,9 @@ def test_patches_are_deterministic_and_addressable_by_index(images):
     sha, image = sorted(images.items())[0]
     full = experiments.sample_patches(image, image_sha256=sha, seed=3, count=8, rescale=(0.5, 2))
     again = experiments.sample_patches(image, image_sha256=sha, seed=3, count=8, rescale=(0.5, 2))
-    tail = experiments.sample_patches(image, image_sha256=sha, seed=3, count=3, start=5,
-                                      rescale=(0.5, 2))
+    tail = experiments.sample_patches(
+        image, image_sha256=sha, seed=3, count=3, start=5, rescale=(0.5, 2)
+    )
     assert [p.box for p in full] == [p.box for p in again]
     assert all(np.array_equal(a.pixels, b.pixels) for a, b in zip(full, again, strict=True))
     assert [p.to_dict() for p in full[5:]] == [p.to_dict() for p in tail]
@@ -34,8 +35,9 @@ def test_patches_are_deterministic_and_addressable_by_index(images):
 def test_boxes_are_squares_inside_the_image_and_crop_back_to_the_pixels(images):
     for sha, image in images.items():
         h, w = image.shape[:2]
-        for record in experiments.sample_patches(image, image_sha256=sha, seed=1, count=10,
-                                                 size=48, rescale=(0.4, 3.0)):
+        for record in experiments.sample_patches(
+            image, image_sha256=sha, seed=1, count=10, size=48, rescale=(0.4, 3.0)
+        ):
             left, top, right, bottom = record.box
             assert 0 <= left < right <= w
             assert 0 <= top < bottom <= h
@@ -69,22 +71,27 @@ def test_it_skips_flat_patches():
 def test_a_flat_image_is_a_clear_error():
     image = np.full((100, 100, 3), 40, np.uint8)
     image[::2] += 1  # luma variance 0.25, far below the threshold
-    with pytest.raises(ValueError, match=f"after {MAX_ATTEMPTS} attempts: the image is nearly flat"):
+    with pytest.raises(
+        ValueError, match=f"after {MAX_ATTEMPTS} attempts: the image is nearly flat"
+    ):
         experiments.sample_patch(image, image_sha256=SHA, seed=0, index=0, size=32)
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"size": 128}, r"patch of 128×128 needs a 128×128 crop, larger than the 120×100 image"),
-    ({"rescale": (0.5, 1.0)}, r"at scale 0.5 needs a 128×128 crop"),
-    ({"count": 0}, "count must be an integer >= 1"),
-    ({"seed": -1}, "seed must be an integer >= 0"),
-    ({"seed": 1.5}, "seed must be an integer >= 0"),
-    ({"size": 8}, "size must be an integer >= 16"),
-    ({"image_sha256": "ABC"}, "image_sha256 must be a lowercase SHA-256"),
-    ({"rescale": (2.0, 1.0)}, "rescale must satisfy"),
-    ({"rescale": (0.0, 1.0)}, "rescale must satisfy"),
-    ({"rescale": "big"}, "rescale must be None or a"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"size": 128}, r"patch of 128×128 needs a 128×128 crop, larger than the 120×100 image"),
+        ({"rescale": (0.5, 1.0)}, r"at scale 0.5 needs a 128×128 crop"),
+        ({"count": 0}, "count must be an integer >= 1"),
+        ({"seed": -1}, "seed must be an integer >= 0"),
+        ({"seed": 1.5}, "seed must be an integer >= 0"),
+        ({"size": 8}, "size must be an integer >= 16"),
+        ({"image_sha256": "ABC"}, "image_sha256 must be a lowercase SHA-256"),
+        ({"rescale": (2.0, 1.0)}, "rescale must satisfy"),
+        ({"rescale": (0.0, 1.0)}, "rescale must satisfy"),
+        ({"rescale": "big"}, "rescale must be None or a"),
+    ],
+)
 def test_bad_arguments_are_clear_errors(kwargs, message):
     image = np.random.default_rng(0).integers(0, 255, (100, 120, 3), dtype=np.uint8)
     arguments = {"image_sha256": SHA, "seed": 0, "count": 2, **kwargs}
@@ -92,8 +99,14 @@ def test_bad_arguments_are_clear_errors(kwargs, message):
         experiments.sample_patches(image, **arguments)
 
 
-@pytest.mark.parametrize("image", [np.zeros((80, 80), np.uint8), np.zeros((80, 80, 4), np.uint8),
-                                   np.zeros((80, 80, 3), np.float32)])
+@pytest.mark.parametrize(
+    "image",
+    [
+        np.zeros((80, 80), np.uint8),
+        np.zeros((80, 80, 4), np.uint8),
+        np.zeros((80, 80, 3), np.float32),
+    ],
+)
 def test_images_must_be_rgb_uint8(image):
     with pytest.raises(ValueError, match="image must"):
         experiments.sample_patch(image, image_sha256=SHA, seed=0, index=0)

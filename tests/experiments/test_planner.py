@@ -17,11 +17,15 @@ SHAS = ["a" * 64, "b" * 64]
 
 def _design(**overrides):
     data = {
-        "seed": 9, "kind": "2afc", "images": SHAS,
-        "categories": {"traditional": {"choices": ["jpeg", "gaussian_blur",
-                                                   {"name": "composed", "severity": [0.2, 0.8]}]},
-                       "superres": {"choices": ["superres_bicubic", "superres_nearest",
-                                                "superres_lanczos"]}},
+        "seed": 9,
+        "kind": "2afc",
+        "images": SHAS,
+        "categories": {
+            "traditional": {
+                "choices": ["jpeg", "gaussian_blur", {"name": "composed", "severity": [0.2, 0.8]}]
+            },
+            "superres": {"choices": ["superres_bicubic", "superres_nearest", "superres_lanczos"]},
+        },
         "counts": {"train": {"traditional": 30}, "val": {"traditional": 6, "superres": 10}},
     }
     data.update(overrides)
@@ -34,8 +38,11 @@ def test_trials_fill_the_requested_splits_and_categories():
     assert design.sentinel_trials == round(46 * 0.2 / 0.8) == 12
     plans = [experiments.plan_trial(design, i) for i in range(design.total_trials)]
     assert Counter((p.split, p.category) for p in plans) == {
-        ("train", "traditional"): 30, ("val", "traditional"): 6, ("val", "superres"): 10,
-        ("sentinel", "sentinel"): 12}
+        ("train", "traditional"): 30,
+        ("val", "traditional"): 6,
+        ("val", "superres"): 10,
+        ("sentinel", "sentinel"): 12,
+    }
     assert [p.patch_index for p in plans] == list(range(design.total_trials))
     assert {p.image_sha256 for p in plans} == set(SHAS)
 
@@ -43,8 +50,9 @@ def test_trials_fill_the_requested_splits_and_categories():
 def test_a_trial_depends_only_on_the_design_and_its_index():
     design = _design(sentinel_rate=0.1)
     forward = [experiments.plan_trial(design, i).to_dict() for i in range(design.total_trials)]
-    backward = [experiments.plan_trial(design, i).to_dict()
-                for i in reversed(range(design.total_trials))][::-1]
+    backward = [
+        experiments.plan_trial(design, i).to_dict() for i in reversed(range(design.total_trials))
+    ][::-1]
     assert forward == backward
     assert json.loads(json.dumps(forward)) == forward
     # Key order must not matter (PostgreSQL's jsonb reorders keys).
@@ -52,7 +60,9 @@ def test_a_trial_depends_only_on_the_design_and_its_index():
     shuffled["counts"] = {"val": {"superres": 10, "traditional": 6}, "train": {"traditional": 30}}
     shuffled["categories"] = dict(reversed(list(shuffled["categories"].items())))
     again = experiments.TrialDesign.from_dict(json.loads(json.dumps(shuffled)))
-    assert [experiments.plan_trial(again, i).to_dict() for i in range(again.total_trials)] == forward
+    assert [
+        experiments.plan_trial(again, i).to_dict() for i in range(again.total_trials)
+    ] == forward
     reseeded = _design(seed=10, sentinel_rate=0.1)
     assert experiments.plan_trial(reseeded, 0).to_dict() != forward[0]
 
@@ -93,8 +103,9 @@ def test_paired_categories_compare_two_algorithms_on_the_same_input():
 def test_2afc_sentinels_put_mild_and_strong_noise_on_random_sides(images):
     shas = sorted(images)
     design = _design(images=shas, sentinel_rate=0.3)
-    sentinels = [experiments.plan_trial(design, i)
-                 for i in range(design.regular_trials, design.total_trials)]
+    sentinels = [
+        experiments.plan_trial(design, i) for i in range(design.regular_trials, design.total_trials)
+    ]
     assert {p.expected for p in sentinels} == {0, 1}
     for plan in sentinels:
         sides = (plan.p0, plan.p1)
@@ -109,8 +120,12 @@ def test_2afc_sentinels_put_mild_and_strong_noise_on_random_sides(images):
 
 
 def test_jnd_pairs_identical_shares_and_sentinels_follow_the_paper():
-    design = _design(kind="jnd", counts={"val": {"traditional": 160}}, sentinel_rate=0.2,
-                     jnd_identical_share=0.25)
+    design = _design(
+        kind="jnd",
+        counts={"val": {"traditional": 160}},
+        sentinel_rate=0.2,
+        jnd_identical_share=0.25,
+    )
     assert design.sentinel_trials == 40
     plans = [experiments.plan_trial(design, i) for i in range(design.total_trials)]
     regular = [p for p in plans if not p.sentinel]
@@ -126,8 +141,12 @@ def test_jnd_pairs_identical_shares_and_sentinels_follow_the_paper():
 
 
 def test_external_categories_pair_two_algorithms_outputs():
-    items = [{"reference": "c" * 64, "outputs": {"bicubic": "d" * 64, "edsr": "e" * 64,
-                                                 "srgan": "f" * 64}}]
+    items = [
+        {
+            "reference": "c" * 64,
+            "outputs": {"bicubic": "d" * 64, "edsr": "e" * 64, "srgan": "f" * 64},
+        }
+    ]
     design = _design(images=[], categories={"sr": {"external": items}}, counts={"val": {"sr": 8}})
     for i in range(8):
         plan = experiments.plan_trial(design, i)
@@ -137,40 +156,79 @@ def test_external_categories_pair_two_algorithms_outputs():
         assert plan.p0.chain == plan.p1.chain == ()
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"counts": {"train": {"traditional": 0}}}, "zero trials"),
-    ({"counts": {}}, "'counts' must map splits"),
-    ({"counts": {"train": {"cnn": 3}}}, "unknown category 'cnn'"),
-    ({"counts": {"train": {"traditional": -1}}}, "must be an integer >= 0"),
-    ({"counts": {"sentinel": {"traditional": 1}}}, "split name must be a lowercase label"),
-    ({"kind": "abx"}, "design kind must be one of"),
-    ({"seed": -1}, "design seed must be an integer >= 0"),
-    ({"images": []}, "need at least one reference image"),
-    ({"images": ["xyz"]}, "design images must be a lowercase SHA-256"),
-    ({"sentinel_rate": 0.6}, r"sentinel_rate must be a number in \[0, 0.5\]"),
-    ({"jnd_identical_share": 1.5}, "jnd_identical_share must be"),
-    ({"patch_size": 8}, "patch_size must be an integer >= 16"),
-    ({"rescale": [3, 1]}, "rescale must satisfy"),
-    ({"colour": 1}, r"unknown key\(s\) \['colour'\]"),
-    ({"categories": {"t": {"choices": ["gausian_blur"]}}, "counts": {"a": {"t": 1}}},
-     "did you mean 'gaussian_blur'"),
-    ({"categories": {"t": {"choices": [{"name": "jpeg", "severity": [0.5, 1.2]}]}},
-      "counts": {"a": {"t": 1}}}, "severity must be a number in"),
-    ({"categories": {"t": {"choices": [{"name": "jpeg", "severity": [0.8, 0.2]}]}},
-      "counts": {"a": {"t": 1}}}, "is empty"),
-    ({"categories": {"t": {"choices": ["cnn_autoencoder"]}}, "counts": {"a": {"t": 1}}},
-     "cnn_autoencoder needs 'models'"),
-    ({"categories": {"t": {"choices": [{"name": "jpeg", "models": ["a" * 64]}]}},
-      "counts": {"a": {"t": 1}}}, "jpeg takes no models"),
-    ({"categories": {"t": {"choices": [{"name": "composed", "pool": ["jpeg"]}]}},
-      "counts": {"a": {"t": 1}}}, "pool needs at least two"),
-    ({"categories": {"t": {"choices": ["jpeg", "superres_bicubic"], "paired": True}},
-      "counts": {"a": {"t": 1}}}, "paired category needs at least two distinct algorithms"),
-    ({"categories": {"t": {"choices": []}}, "counts": {"a": {"t": 1}}}, "non-empty list"),
-    ({"categories": {"sentinel": {"choices": ["jpeg"]}}}, "category label must be"),
-    ({"categories": {"t": {"external": [{"reference": "c" * 64, "outputs": {"x": "d" * 64}}]}},
-      "counts": {"a": {"t": 1}}}, "needs at least two algorithms' outputs"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"counts": {"train": {"traditional": 0}}}, "zero trials"),
+        ({"counts": {}}, "'counts' must map splits"),
+        ({"counts": {"train": {"cnn": 3}}}, "unknown category 'cnn'"),
+        ({"counts": {"train": {"traditional": -1}}}, "must be an integer >= 0"),
+        ({"counts": {"sentinel": {"traditional": 1}}}, "split name must be a lowercase label"),
+        ({"kind": "abx"}, "design kind must be one of"),
+        ({"seed": -1}, "design seed must be an integer >= 0"),
+        ({"images": []}, "need at least one reference image"),
+        ({"images": ["xyz"]}, "design images must be a lowercase SHA-256"),
+        ({"sentinel_rate": 0.6}, r"sentinel_rate must be a number in \[0, 0.5\]"),
+        ({"jnd_identical_share": 1.5}, "jnd_identical_share must be"),
+        ({"patch_size": 8}, "patch_size must be an integer >= 16"),
+        ({"rescale": [3, 1]}, "rescale must satisfy"),
+        ({"colour": 1}, r"unknown key\(s\) \['colour'\]"),
+        (
+            {"categories": {"t": {"choices": ["gausian_blur"]}}, "counts": {"a": {"t": 1}}},
+            "did you mean 'gaussian_blur'",
+        ),
+        (
+            {
+                "categories": {"t": {"choices": [{"name": "jpeg", "severity": [0.5, 1.2]}]}},
+                "counts": {"a": {"t": 1}},
+            },
+            "severity must be a number in",
+        ),
+        (
+            {
+                "categories": {"t": {"choices": [{"name": "jpeg", "severity": [0.8, 0.2]}]}},
+                "counts": {"a": {"t": 1}},
+            },
+            "is empty",
+        ),
+        (
+            {"categories": {"t": {"choices": ["cnn_autoencoder"]}}, "counts": {"a": {"t": 1}}},
+            "cnn_autoencoder needs 'models'",
+        ),
+        (
+            {
+                "categories": {"t": {"choices": [{"name": "jpeg", "models": ["a" * 64]}]}},
+                "counts": {"a": {"t": 1}},
+            },
+            "jpeg takes no models",
+        ),
+        (
+            {
+                "categories": {"t": {"choices": [{"name": "composed", "pool": ["jpeg"]}]}},
+                "counts": {"a": {"t": 1}},
+            },
+            "pool needs at least two",
+        ),
+        (
+            {
+                "categories": {"t": {"choices": ["jpeg", "superres_bicubic"], "paired": True}},
+                "counts": {"a": {"t": 1}},
+            },
+            "paired category needs at least two distinct algorithms",
+        ),
+        ({"categories": {"t": {"choices": []}}, "counts": {"a": {"t": 1}}}, "non-empty list"),
+        ({"categories": {"sentinel": {"choices": ["jpeg"]}}}, "category label must be"),
+        (
+            {
+                "categories": {
+                    "t": {"external": [{"reference": "c" * 64, "outputs": {"x": "d" * 64}}]}
+                },
+                "counts": {"a": {"t": 1}},
+            },
+            "needs at least two algorithms' outputs",
+        ),
+    ],
+)
 def test_bad_designs_are_clear_errors(overrides, message):
     with pytest.raises(ValueError, match=message):
         _design(**overrides)

@@ -13,8 +13,8 @@ import experiments
 def _chunk_types(data: bytes) -> list[bytes]:
     types, offset = [], 8
     while offset < len(data):
-        (length,) = struct.unpack(">I", data[offset:offset + 4])
-        types.append(data[offset + 4:offset + 8])
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        types.append(data[offset + 4 : offset + 8])
         offset += 12 + length
     return types
 
@@ -35,8 +35,9 @@ def test_non_contiguous_and_grey_arrays_encode(patches):
     assert np.array_equal(experiments.decode_png(experiments.encode_png(grey))[..., 1], grey)
 
 
-@pytest.mark.parametrize("array", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8),
-                                   "pixels"])
+@pytest.mark.parametrize(
+    "array", [np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8), "pixels"]
+)
 def test_encoding_rejects_other_arrays(array):
     with pytest.raises(ValueError, match="encode_png needs"):
         experiments.encode_png(array)

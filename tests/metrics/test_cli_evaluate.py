@@ -50,8 +50,10 @@ def _direct_scores(metric, root):
             items = list(data.twoafc("val", name))
             ref, p0, p1 = (_stack(items, m) for m in ("ref", "p0", "p1"))
             judge = [i.judge for i in items]
-            out[name] = (twoafc_score(metric(ref, p0), metric(ref, p1), judge),
-                         human_ceiling(judge))
+            out[name] = (
+                twoafc_score(metric(ref, p0), metric(ref, p1), judge),
+                human_ceiling(judge),
+            )
         for name in data.categories("jnd", "val"):
             items = list(data.jnd("val", name))
             d = metric(_stack(items, "p0"), _stack(items, "p1"))
@@ -62,17 +64,33 @@ def _direct_scores(metric, root):
 def test_it_prints_table_5_with_intervals_human_row_and_jnd(bapps, tmp_path, capsys):
     root, hidden, weights = bapps
     out_json = tmp_path / "res.json"
-    code, out, err = _run(capsys, root, "--metric", "lpips-alex", "--weights", weights,
-                          "--metric", "l2", "--trunk-weights", "random", "--resamples", "200",
-                          "--json", out_json)
+    code, out, err = _run(
+        capsys,
+        root,
+        "--metric",
+        "lpips-alex",
+        "--weights",
+        weights,
+        "--metric",
+        "l2",
+        "--trunk-weights",
+        "random",
+        "--resamples",
+        "200",
+        "--json",
+        out_json,
+    )
     assert code == 0, err
     twoafc_part, jnd_part = out.split("JND mAP (%)")
     lines = twoafc_part.splitlines()
     header = next(line for line in lines if line.startswith("metric"))
     assert header.split() == ["metric", "Trad", "CNN", "All-dist", "SR", "All-real", "All"]
     # Row label in the first NAME_WIDTH characters, cells after; interval rows start blank.
-    rows = {line[:NAME_WIDTH].strip(): line[NAME_WIDTH:].split()
-            for line in lines if line and not line[0].isspace()}
+    rows = {
+        line[:NAME_WIDTH].strip(): line[NAME_WIDTH:].split()
+        for line in lines
+        if line and not line[0].isspace()
+    }
     assert {"lpips-alex (hidden_lin.pth)", "l2", "Human"} <= set(rows)
     assert jnd_part.splitlines()[1].split() == ["metric", "Trad", "CNN", "All"]
     assert "* averages only the sets present" in out  # no deblur/color/frameinterp here
@@ -101,8 +119,20 @@ def test_it_prints_table_5_with_intervals_human_row_and_jnd(bapps, tmp_path, cap
 
 def test_set_selection_and_no_jnd(bapps, tmp_path, capsys):
     root, _, _ = bapps
-    code, out, _ = _run(capsys, root, "--metric", "psnr", "--sets", "cnn", "--jnd-sets", "",
-                        "--resamples", "0", "--json", tmp_path / "r.json")
+    code, out, _ = _run(
+        capsys,
+        root,
+        "--metric",
+        "psnr",
+        "--sets",
+        "cnn",
+        "--jnd-sets",
+        "",
+        "--resamples",
+        "0",
+        "--json",
+        tmp_path / "r.json",
+    )
     assert code == 0
     assert "JND" not in out
     payload = json.loads((tmp_path / "r.json").read_text())["results"][0]
@@ -113,9 +143,24 @@ def test_set_selection_and_no_jnd(bapps, tmp_path, capsys):
 
 def test_options_go_to_the_metrics_that_take_them(bapps, tmp_path, capsys):
     root, _, _ = bapps
-    code, _, err = _run(capsys, root, "--metric", "ssim", "--metric", "l2", "-o",
-                        "preset=lpips-baseline", "--sets", "cnn", "--jnd-sets", "",
-                        "--resamples", "0", "--json", tmp_path / "r.json")
+    code, _, err = _run(
+        capsys,
+        root,
+        "--metric",
+        "ssim",
+        "--metric",
+        "l2",
+        "-o",
+        "preset=lpips-baseline",
+        "--sets",
+        "cnn",
+        "--jnd-sets",
+        "",
+        "--resamples",
+        "0",
+        "--json",
+        tmp_path / "r.json",
+    )
     assert code == 0, err
     payload = json.loads((tmp_path / "r.json").read_text())["results"]
     from metrics import create_metric
@@ -129,8 +174,9 @@ def test_options_go_to_the_metrics_that_take_them(bapps, tmp_path, capsys):
 def evaluate_cnn(metric, root):
     from metrics.training.evaluation import evaluate
 
-    report = evaluate(metric, root, categories=["cnn"], jnd_categories=[], n_resamples=0,
-                      load_size=SIZE)
+    report = evaluate(
+        metric, root, categories=["cnn"], jnd_categories=[], n_resamples=0, load_size=SIZE
+    )
     return report.twoafc.categories["cnn"].score
 
 

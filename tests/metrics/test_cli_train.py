@@ -12,15 +12,29 @@ from metrics.cli import main
 from metrics.training.synthetic import judged_triplets, write_synthetic_bapps
 
 SIZE = 32
-QUICK = ["--trunk-weights", "random", "--epochs", "1", "--decay-epochs", "1", "--lr", "0.01",
-         "--batch-size", "20", "--no-progress", "--load-size", str(SIZE)]
+QUICK = [
+    "--trunk-weights",
+    "random",
+    "--epochs",
+    "1",
+    "--decay-epochs",
+    "1",
+    "--lr",
+    "0.01",
+    "--batch-size",
+    "20",
+    "--no-progress",
+    "--load-size",
+    str(SIZE),
+]
 
 
 @pytest.fixture(scope="module")
 def bapps(tmp_path_factory):
     root = tmp_path_factory.mktemp("bapps")
-    write_synthetic_bapps(root, train={"traditional": 30, "cnn": 30}, val={"cnn": 30},
-                          size=SIZE, seed=4)
+    write_synthetic_bapps(
+        root, train={"traditional": 30, "cnn": 30}, val={"cnn": 30}, size=SIZE, seed=4
+    )
     return root
 
 
@@ -84,8 +98,9 @@ def test_a_folder_without_a_train_split_is_rejected(tmp_path, capsys):
     from metrics.training.synthetic import HiddenMetric, hidden_lin_weights
 
     hidden = HiddenMetric("alex", 0, hidden_lin_weights((64, 192, 384, 256, 256), 0), 0.02)
-    write_2afc(tmp_path / "data", "val", "cnn", judged_triplets(hidden, 3, size=SIZE, judges=5,
-                                                                seed=0))
+    write_2afc(
+        tmp_path / "data", "val", "cnn", judged_triplets(hidden, 3, size=SIZE, judges=5, seed=0)
+    )
     code, _, err = _train(capsys, tmp_path / "data", "--out", tmp_path / "o", *QUICK)
     assert code == 2 and "no 2afc/train split" in err
     code, _, err = _train(capsys, tmp_path / "missing", "--out", tmp_path / "o", *QUICK)

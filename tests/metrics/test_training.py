@@ -50,7 +50,11 @@ def _flat(state):
 
 def test_fast_fit_learns_the_hidden_metric(synthetic, fast_fit):
     root, hidden = synthetic
-    truth = evaluate(hidden.create(), root, n_resamples=0, load_size=SIZE).twoafc.aggregates["all"].score
+    truth = (
+        evaluate(hidden.create(), root, n_resamples=0, load_size=SIZE)
+        .twoafc.aggregates["all"]
+        .score
+    )
     untrained = fast_fit.history[0]["val_2afc"]
     assert fast_fit.path == "fast"
     assert fast_fit.val_2afc >= untrained + 0.10
@@ -112,8 +116,7 @@ def test_saved_lin_weights_load_in_the_official_package_and_ours(fast_fit, tmp_p
 
     files = fast_fit.save(tmp_path)
     ours = create_metric("lpips-alex", trunk_weights=None, lin_weights=str(files["lin"]))
-    official = lpips.LPIPS(net="alex", pnet_rand=True, model_path=str(files["lin"]),
-                           verbose=False)
+    official = lpips.LPIPS(net="alex", pnet_rand=True, model_path=str(files["lin"]), verbose=False)
     official.net.load_state_dict(_official_trunk_keys(ours.trunk.state_dict()))
     x, y = _images(6, 1), _images(6, 2)
     with torch.no_grad():
@@ -128,19 +131,30 @@ def test_scratch_trains_the_trunk_and_exports_an_official_model(synthetic, tmp_p
     from metrics.lpips import LPIPS
 
     root, _ = synthetic
-    result = fit(root, variant="scratch", trunk_weights=None, lr=1e-3, epochs=1,
-                 decay_epochs=0, batch_size=60, seed=3, val=False, load_size=SIZE)
+    result = fit(
+        root,
+        variant="scratch",
+        trunk_weights=None,
+        lr=1e-3,
+        epochs=1,
+        decay_epochs=0,
+        batch_size=60,
+        seed=3,
+        val=False,
+        load_size=SIZE,
+    )
     start = LPIPS("alex", trunk_weights=None, seed=3, variant="baseline").trunk.state_dict()
     assert result.path == "full" and result.trunk_state_dict is not None
-    assert not torch.equal(result.trunk_state_dict["features.0.weight"],
-                           start["features.0.weight"])
+    assert not torch.equal(result.trunk_state_dict["features.0.weight"], start["features.0.weight"])
     files = result.save(tmp_path)
-    official = lpips.LPIPS(net="alex", pnet_rand=True, pnet_tune=True,
-                           model_path=str(files["official"]), verbose=False).eval()
+    official = lpips.LPIPS(
+        net="alex", pnet_rand=True, pnet_tune=True, model_path=str(files["official"]), verbose=False
+    ).eval()
     from metrics import create_metric
 
-    reloaded = create_metric("lpips-alex", trunk_weights=str(files["trunk"]),
-                             lin_weights=str(files["lin"]))
+    reloaded = create_metric(
+        "lpips-alex", trunk_weights=str(files["trunk"]), lin_weights=str(files["lin"])
+    )
     x, y = _images(4, 3), _images(4, 4)
     with torch.no_grad():
         expected = result.create_metric()(x, y)
@@ -151,10 +165,22 @@ def test_scratch_trains_the_trunk_and_exports_an_official_model(synthetic, tmp_p
 def test_tune_clamps_squeezenet_1x1_trunk_convolutions(tmp_path):
     items = judged_triplets_for("squeeze", 20)
     write_2afc(tmp_path, "train", "mix", items)
-    result = fit(tmp_path, net="squeeze", variant="tune", trunk_weights=None, lr=1e-2,
-                 epochs=1, decay_epochs=0, batch_size=10, load_size=SIZE)
-    ones = [v for k, v in result.trunk_state_dict.items()
-            if k.endswith("weight") and v.shape[-2:] == (1, 1)]
+    result = fit(
+        tmp_path,
+        net="squeeze",
+        variant="tune",
+        trunk_weights=None,
+        lr=1e-2,
+        epochs=1,
+        decay_epochs=0,
+        batch_size=10,
+        load_size=SIZE,
+    )
+    ones = [
+        v
+        for k, v in result.trunk_state_dict.items()
+        if k.endswith("weight") and v.shape[-2:] == (1, 1)
+    ]
     assert ones and all((w >= 0).all() for w in ones)
     assert result.val_report is None and result.history == [{"epoch": 0}, result.history[1]]
 
@@ -207,8 +233,9 @@ def test_fast_dropout_noise_matches_element_dropout_in_mean_and_spread(synthetic
 
 def test_fit_accepts_in_memory_arrays():
     items = judged_triplets_for("alex", 30)
-    arrays = TripletArrays(*(np.stack([t[i] for t in items]) for i in range(3)),
-                           judge=[t[3] for t in items])
+    arrays = TripletArrays(
+        *(np.stack([t[i] for t in items]) for i in range(3)), judge=[t[3] for t in items]
+    )
     result = fit(arrays, val={"own": arrays}, trunk_weights=None, epochs=1, decay_epochs=0)
     assert set(result.history[-1]["val"]) == {"own"}
     assert result.val_report.categories["own"].n == 30
@@ -249,7 +276,6 @@ def test_bad_arrays_are_rejected():
     with pytest.raises(TrainingError, match="judge has 3 values for 4 triplets"):
         fit(TripletArrays(ref, ref, ref, [0, 0.5, 1]), trunk_weights=None)
     with pytest.raises(TrainingError, match=r"float images must lie in \[-1, 1\]"):
-        fit(TripletArrays(*(torch.full((4, 3, SIZE, SIZE), 2.0),) * 3, [0] * 4),
-            trunk_weights=None)
+        fit(TripletArrays(*(torch.full((4, 3, SIZE, SIZE), 2.0),) * 3, [0] * 4), trunk_weights=None)
     with pytest.raises(TrainingError, match="cannot train on a int"):
         fit(42, trunk_weights=None)

@@ -10,15 +10,23 @@ from metrics.training import checkpoint as ckpt
 from metrics.training.synthetic import write_synthetic_bapps
 
 SIZE = 32
-BASE = {"trunk_weights": None, "lr": 1e-2, "epochs": 2, "decay_epochs": 1, "batch_size": 20,
-        "seed": 7, "load_size": SIZE}
+BASE = {
+    "trunk_weights": None,
+    "lr": 1e-2,
+    "epochs": 2,
+    "decay_epochs": 1,
+    "batch_size": 20,
+    "seed": 7,
+    "load_size": SIZE,
+}
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny")
-    write_synthetic_bapps(root, train={"traditional": 30, "mix": 30}, val={"cnn": 20},
-                          size=SIZE, seed=1)
+    write_synthetic_bapps(
+        root, train={"traditional": 30, "mix": 30}, val={"cnn": 20}, size=SIZE, seed=1
+    )
     return root
 
 
@@ -60,13 +68,20 @@ def _without_time(history):
     ],
     ids=["fast-mid-epoch", "fast-epoch-boundary", "tune-full-mid-epoch"],
 )
-def test_resumed_run_ends_bit_identical_to_an_uninterrupted_one(tiny, tmp_path, options,
-                                                                stop_after):
+def test_resumed_run_ends_bit_identical_to_an_uninterrupted_one(
+    tiny, tmp_path, options, stop_after
+):
     config = {**BASE, **options}
     straight = fit(tiny, checkpoint_dir=tmp_path / "a", **config)
     stop = StopAfter(stop_after)
-    stopped = fit(tiny, checkpoint_dir=tmp_path / "b", should_stop=stop.should_stop,
-                  progress=stop.progress, log_every=1, **config)
+    stopped = fit(
+        tiny,
+        checkpoint_dir=tmp_path / "b",
+        should_stop=stop.should_stop,
+        progress=stop.progress,
+        log_every=1,
+        **config,
+    )
     assert stopped.stopped and not straight.stopped
     steps_per_epoch = 3
     done, into = divmod(stop_after, steps_per_epoch)
@@ -90,8 +105,12 @@ def test_resuming_with_other_settings_is_refused(tiny, tmp_path):
     with pytest.raises(TrainingError, match=r"other settings \(lr\)"):
         fit(tiny, checkpoint_dir=tmp_path, **{**BASE, "epochs": 1, "decay_epochs": 0, "lr": 0.1})
     with pytest.raises(TrainingError, match="other data"):
-        fit(tiny, checkpoint_dir=tmp_path, train_categories=["mix"],
-            **{**BASE, "epochs": 1, "decay_epochs": 0})
+        fit(
+            tiny,
+            checkpoint_dir=tmp_path,
+            train_categories=["mix"],
+            **{**BASE, "epochs": 1, "decay_epochs": 0},
+        )
 
 
 def test_a_finished_run_resumes_to_the_same_result_without_training(tiny, tmp_path):
@@ -106,8 +125,13 @@ def test_a_finished_run_resumes_to_the_same_result_without_training(tiny, tmp_pa
 
 def test_progress_events_report_steps_epochs_and_checkpoints(tiny, tmp_path):
     events = []
-    fit(tiny, checkpoint_dir=tmp_path, progress=events.append, log_every=1,
-        **{**BASE, "path": "fast"})
+    fit(
+        tiny,
+        checkpoint_dir=tmp_path,
+        progress=events.append,
+        log_every=1,
+        **{**BASE, "path": "fast"},
+    )
     kinds = [e["event"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "done"
     assert {"vectors", "step", "epoch", "checkpoint"} <= set(kinds)

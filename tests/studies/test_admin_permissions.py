@@ -29,7 +29,9 @@ def test_owner_and_collaborator_see_the_objects(client, researchers, objects, pe
     response = client.get(CHANGELISTS[page])
     assert response.status_code == 200
     body = _names(response)
-    assert {"studies": "Alice study", "image sets": "alice&#x27;s photos", "images": "one.png"}[page] in body
+    assert {"studies": "Alice study", "image sets": "alice&#x27;s photos", "images": "one.png"}[
+        page
+    ] in body
 
 
 @pytest.mark.parametrize("page", sorted(CHANGELISTS))
@@ -64,21 +66,51 @@ def test_researchers_are_not_superusers_and_need_no_model_permissions(researcher
 
 def test_admin_creates_a_study_owned_by_the_researcher(client, alice, image_set):
     client.force_login(alice)
-    response = client.post("/admin/studies/study/add/", {
-        "name": "Admin study", "slug": "admin-study", "kind": "2afc", "image_set": image_set.pk, "seed": 5,
-        "patch_size": 64, "display_scale": 4, "judgments_train": 2, "judgments_val": 5, "judgments_jnd": 3,
-        "assignment_size": 100, "sentinel_rate": 0.1, "jnd_first_ms": 1000, "jnd_gap_ms": 250,
-        "jnd_second_ms": 1000, "instructions": "Hi", "jnd_identical_share": 0.0, "break_every": 50,
-        "max_assignments_per_participant": 1, "lease_minutes": 45, "completion_url": "",
-        "completion_code": "OKCODE12", "completion_code_failed": "NOCODE12", "qc_min_sentinel_accuracy": 0.93,
-        "qc_rt_floor_ms": 250, "qc_max_fast_share": 0.2, "qc_max_side_bias": 0.85,
-        "distortion_specs-TOTAL_FORMS": 1, "distortion_specs-INITIAL_FORMS": 0,
-        "distortion_specs-0-name": "jpeg", "distortion_specs-0-category": "traditional",
-        "distortion_specs-0-severity_min": 0.1, "distortion_specs-0-severity_max": 0.9,
-        "distortion_specs-0-weight": 1,
-        "quotas-TOTAL_FORMS": 1, "quotas-INITIAL_FORMS": 0, "quotas-0-kind": "2afc", "quotas-0-split": "val",
-        "quotas-0-category": "traditional", "quotas-0-count": 10,
-    })
+    response = client.post(
+        "/admin/studies/study/add/",
+        {
+            "name": "Admin study",
+            "slug": "admin-study",
+            "kind": "2afc",
+            "image_set": image_set.pk,
+            "seed": 5,
+            "patch_size": 64,
+            "display_scale": 4,
+            "judgments_train": 2,
+            "judgments_val": 5,
+            "judgments_jnd": 3,
+            "assignment_size": 100,
+            "sentinel_rate": 0.1,
+            "jnd_first_ms": 1000,
+            "jnd_gap_ms": 250,
+            "jnd_second_ms": 1000,
+            "instructions": "Hi",
+            "jnd_identical_share": 0.0,
+            "break_every": 50,
+            "max_assignments_per_participant": 1,
+            "lease_minutes": 45,
+            "completion_url": "",
+            "completion_code": "OKCODE12",
+            "completion_code_failed": "NOCODE12",
+            "qc_min_sentinel_accuracy": 0.93,
+            "qc_rt_floor_ms": 250,
+            "qc_max_fast_share": 0.2,
+            "qc_max_side_bias": 0.85,
+            "distortion_specs-TOTAL_FORMS": 1,
+            "distortion_specs-INITIAL_FORMS": 0,
+            "distortion_specs-0-name": "jpeg",
+            "distortion_specs-0-category": "traditional",
+            "distortion_specs-0-severity_min": 0.1,
+            "distortion_specs-0-severity_max": 0.9,
+            "distortion_specs-0-weight": 1,
+            "quotas-TOTAL_FORMS": 1,
+            "quotas-INITIAL_FORMS": 0,
+            "quotas-0-kind": "2afc",
+            "quotas-0-split": "val",
+            "quotas-0-category": "traditional",
+            "quotas-0-count": 10,
+        },
+    )
     assert response.status_code == 302, response.content.decode()[:2000]
     from studies.models import Study
 
@@ -89,11 +121,16 @@ def test_admin_creates_a_study_owned_by_the_researcher(client, alice, image_set)
 
 def test_admin_status_changes_only_through_transition_actions(client, alice, study):
     client.force_login(alice)
-    response = client.post("/admin/studies/study/", {"action": "transition_to_live", "_selected_action": [study.pk]})
+    response = client.post(
+        "/admin/studies/study/", {"action": "transition_to_live", "_selected_action": [study.pk]}
+    )
     assert response.status_code == 302
     study.refresh_from_db()
     assert study.status == "draft"  # draft → live is illegal
-    client.post("/admin/studies/study/", {"action": "transition_to_generating", "_selected_action": [study.pk]})
+    client.post(
+        "/admin/studies/study/",
+        {"action": "transition_to_generating", "_selected_action": [study.pk]},
+    )
     study.refresh_from_db()
     assert study.status == "generating"
     page = client.get(f"/admin/studies/study/{study.pk}/change/").content.decode()
@@ -105,12 +142,22 @@ def test_admin_upload_refuses_a_bad_file_and_adds_nothing(client, alice, image_s
 
     client.force_login(alice)
     before = image_set.images.count()
-    response = client.post(f"/admin/studies/imageset/{image_set.pk}/change/", {
-        "name": image_set.name, "description": "", "min_side": 64,
-        "upload": SimpleUploadedFile("x.png", b"not an image"),
-        "images-TOTAL_FORMS": 1, "images-INITIAL_FORMS": 1, "images-MIN_NUM_FORMS": 0, "images-MAX_NUM_FORMS": 1000,
-        "images-0-id": image_set.images.first().pk, "images-0-image_set": image_set.pk,
-    }, follow=True)
+    response = client.post(
+        f"/admin/studies/imageset/{image_set.pk}/change/",
+        {
+            "name": image_set.name,
+            "description": "",
+            "min_side": 64,
+            "upload": SimpleUploadedFile("x.png", b"not an image"),
+            "images-TOTAL_FORMS": 1,
+            "images-INITIAL_FORMS": 1,
+            "images-MIN_NUM_FORMS": 0,
+            "images-MAX_NUM_FORMS": 1000,
+            "images-0-id": image_set.images.first().pk,
+            "images-0-image_set": image_set.pk,
+        },
+        follow=True,
+    )
     assert "Upload refused, nothing added" in response.content.decode()
     assert image_set.images.count() == before
 
@@ -118,5 +165,5 @@ def test_admin_upload_refuses_a_bad_file_and_adds_nothing(client, alice, image_s
 def test_thumbnails_are_shown_in_the_image_changelist(client, alice, objects):
     client.force_login(alice)
     body = client.get(CHANGELISTS["images"]).content.decode()
-    assert f'/api/images/{objects["image"].pk}/thumbnail/' in body
+    assert f"/api/images/{objects['image'].pk}/thumbnail/" in body
     assert services  # the services module backs every admin write

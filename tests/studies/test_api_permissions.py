@@ -21,34 +21,105 @@ def _upload_body():
 # name: (method, url template, body factory, format, success status, collaborator expectation)
 ENDPOINTS = {
     "image-set list": ("get", "/api/image-sets/", None, None, 200, OK),
-    "image-set create": ("post", "/api/image-sets/create/", lambda: {"name": "new set"}, "json", 201, OK),
+    "image-set create": (
+        "post",
+        "/api/image-sets/create/",
+        lambda: {"name": "new set"},
+        "json",
+        201,
+        OK,
+    ),
     "image-set detail": ("get", "/api/image-sets/{set}/", None, None, 200, OK),
-    "image-set update": ("patch", "/api/image-sets/{set}/update/", lambda: {"name": "renamed"}, "json", 200, OK),
-    "image-set collaborators": ("patch", "/api/image-sets/{set}/update/", lambda: {"collaborators": []}, "json",
-                                200, OWNER_ONLY),
-    "image-set delete": ("delete", "/api/image-sets/{empty_set}/delete/", None, None, 204, OWNER_ONLY),
+    "image-set update": (
+        "patch",
+        "/api/image-sets/{set}/update/",
+        lambda: {"name": "renamed"},
+        "json",
+        200,
+        OK,
+    ),
+    "image-set collaborators": (
+        "patch",
+        "/api/image-sets/{set}/update/",
+        lambda: {"collaborators": []},
+        "json",
+        200,
+        OWNER_ONLY,
+    ),
+    "image-set delete": (
+        "delete",
+        "/api/image-sets/{empty_set}/delete/",
+        None,
+        None,
+        204,
+        OWNER_ONLY,
+    ),
     "image list": ("get", "/api/image-sets/{set}/images/", None, None, 200, OK),
-    "image upload": ("post", "/api/image-sets/{set}/images/upload/", _upload_body, "multipart", 201, OK),
+    "image upload": (
+        "post",
+        "/api/image-sets/{set}/images/upload/",
+        _upload_body,
+        "multipart",
+        201,
+        OK,
+    ),
     "image detail": ("get", "/api/images/{image}/", None, None, 200, OK),
     "image file": ("get", "/api/images/{image}/file/", None, None, 200, OK),
     "image thumbnail": ("get", "/api/images/{image}/thumbnail/", None, None, 200, OK),
     "image delete": ("delete", "/api/images/{image}/delete/", None, None, 204, OK),
     "study list": ("get", "/api/studies/", None, None, 200, OK),
-    "study create": ("post", "/api/studies/create/", lambda: {"name": "New study"}, "json", 201, OK),
+    "study create": (
+        "post",
+        "/api/studies/create/",
+        lambda: {"name": "New study"},
+        "json",
+        201,
+        OK,
+    ),
     "study detail": ("get", "/api/studies/{study}/", None, None, 200, OK),
-    "study update": ("patch", "/api/studies/{study}/update/", lambda: {"name": "Renamed"}, "json", 200, OK),
-    "study collaborators": ("patch", "/api/studies/{study}/update/", lambda: {"collaborators": []}, "json", 200,
-                            OWNER_ONLY),
-    "study transition": ("post", "/api/studies/{study}/transition/", lambda: {"status": "generating"}, "json", 200,
-                         OK),
+    "study update": (
+        "patch",
+        "/api/studies/{study}/update/",
+        lambda: {"name": "Renamed"},
+        "json",
+        200,
+        OK,
+    ),
+    "study collaborators": (
+        "patch",
+        "/api/studies/{study}/update/",
+        lambda: {"collaborators": []},
+        "json",
+        200,
+        OWNER_ONLY,
+    ),
+    "study transition": (
+        "post",
+        "/api/studies/{study}/transition/",
+        lambda: {"status": "generating"},
+        "json",
+        200,
+        OK,
+    ),
     "study delete": ("delete", "/api/studies/{study}/delete/", None, None, 204, OWNER_ONLY),
     "study distortions": ("get", "/api/studies/{study}/distortions/", None, None, 200, OK),
-    "study distortions add": ("post", "/api/studies/{study}/distortions/",
-                              lambda: {"name": "contrast", "category": "traditional"}, "json", 201, OK),
+    "study distortions add": (
+        "post",
+        "/api/studies/{study}/distortions/",
+        lambda: {"name": "contrast", "category": "traditional"},
+        "json",
+        201,
+        OK,
+    ),
     "study quotas": ("get", "/api/studies/{study}/quotas/", None, None, 200, OK),
-    "study quotas set": ("post", "/api/studies/{study}/quotas/",
-                         lambda: {"kind": "2afc", "split": "train", "category": "traditional", "count": 8}, "json",
-                         200, OK),
+    "study quotas set": (
+        "post",
+        "/api/studies/{study}/quotas/",
+        lambda: {"kind": "2afc", "split": "train", "category": "traditional", "count": 8},
+        "json",
+        200,
+        OK,
+    ),
     "distortion registry": ("get", "/api/distortions/", None, None, 200, OK),
 }
 LIST_ENDPOINTS = {"image-set list", "study list"}
@@ -61,7 +132,12 @@ def objects(alice, bob, image_set, study):
     from studies import services
 
     empty = services.image_set_create(owner=alice, name="empty", collaborators=[bob])
-    return {"set": image_set.pk, "empty_set": empty.pk, "image": image_set.images.first().pk, "study": study.pk}
+    return {
+        "set": image_set.pk,
+        "empty_set": empty.pk,
+        "image": image_set.images.first().pk,
+        "study": study.pk,
+    }
 
 
 def _call(api, user, name, objects):
@@ -127,34 +203,45 @@ def test_token_auth_works(api, alice):
 
 
 def test_image_set_of_another_researcher_cannot_be_used_in_a_study(api, charlie, objects):
-    response = api.as_user(charlie).post("/api/studies/create/", {"name": "x", "image_set": objects["set"]},
-                                         format="json")
+    response = api.as_user(charlie).post(
+        "/api/studies/create/", {"name": "x", "image_set": objects["set"]}, format="json"
+    )
     assert response.status_code == 400
     assert f"Image set {objects['set']} not found" in response.json()["error"]["message"]
 
 
 def test_illegal_transition_via_api_is_409_and_changes_nothing(api, alice, objects):
-    response = api.as_user(alice).post(f"/api/studies/{objects['study']}/transition/", {"status": "live"},
-                                       format="json")
+    response = api.as_user(alice).post(
+        f"/api/studies/{objects['study']}/transition/", {"status": "live"}, format="json"
+    )
     assert response.status_code == 409
-    assert response.json()["error"]["message"] == "Cannot move study from draft to live; allowed: generating."
+    assert (
+        response.json()["error"]["message"]
+        == "Cannot move study from draft to live; allowed: generating."
+    )
     assert api.get(f"/api/studies/{objects['study']}/").json()["status"] == "draft"
 
 
 def test_out_of_range_design_values_are_400(api, alice):
-    response = api.as_user(alice).post("/api/studies/create/", {"name": "x", "patch_size": 4}, format="json")
+    response = api.as_user(alice).post(
+        "/api/studies/create/", {"name": "x", "patch_size": 4}, format="json"
+    )
     assert response.status_code == 400
     assert response.json()["error"]["fields"]["patch_size"]
 
 
 def test_distortion_api_reports_bad_names_and_frozen_designs(api, alice, objects, generate, study):
-    response = api.as_user(alice).post(f"/api/studies/{objects['study']}/distortions/", {"name": "blurr"},
-                                       format="json")
+    response = api.as_user(alice).post(
+        f"/api/studies/{objects['study']}/distortions/", {"name": "blurr"}, format="json"
+    )
     assert response.status_code == 400
     assert "Unknown distortion 'blurr'" in response.json()["error"]["message"]
     generate(study)
-    frozen = api.post(f"/api/studies/{objects['study']}/quotas/",
-                      {"kind": "2afc", "split": "val", "category": "traditional", "count": 9}, format="json")
+    frozen = api.post(
+        f"/api/studies/{objects['study']}/quotas/",
+        {"kind": "2afc", "split": "val", "category": "traditional", "count": 9},
+        format="json",
+    )
     assert frozen.status_code == 409 and "draft" in frozen.json()["error"]["message"]
     names = {row["name"] for row in api.get("/api/distortions/").json()}
     assert {"jpeg", "cnn_autoencoder", "superres_bicubic"} <= names

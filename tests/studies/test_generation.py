@@ -31,14 +31,25 @@ FAMILY_PICKS = {
 def every_family_study(alice, image_set):
     from tests.conftest import make_png
 
-    services.reference_images_upload(image_set=image_set, data=make_png(160, 140, seed=9), name="two.png")
-    study = services.study_create(owner=alice, name="Every family", image_set=image_set, kind="both",
-                                  sentinel_rate=0.2, jnd_identical_share=0.25, seed=11)
+    services.reference_images_upload(
+        image_set=image_set, data=make_png(160, 140, seed=9), name="two.png"
+    )
+    study = services.study_create(
+        owner=alice,
+        name="Every family",
+        image_set=image_set,
+        kind="both",
+        sentinel_rate=0.2,
+        jnd_identical_share=0.25,
+        seed=11,
+    )
     for category, names in FAMILY_PICKS.items():
         for name in names:
             services.distortion_spec_add(study=study, name=name, category=category)
         services.trial_quota_set(study=study, kind="2afc", split="val", category=category, count=2)
-    services.trial_quota_set(study=study, kind="2afc", split="train", category="traditional", count=2)
+    services.trial_quota_set(
+        study=study, kind="2afc", split="train", category="traditional", count=2
+    )
     services.trial_quota_set(study=study, kind="jnd", split="val", category="traditional", count=4)
     return study
 
@@ -50,14 +61,19 @@ def _load_image(study):
 def test_generation_makes_every_family_and_moves_to_ready(every_family_study, generate):
     study = generate(every_family_study)
     assert study.status == Study.Status.READY, study.generation_error
-    assert study.generation_done == study.generation_total == Trial.objects.filter(study=study).count()
+    assert (
+        study.generation_done == study.generation_total == Trial.objects.filter(study=study).count()
+    )
     regular = Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)
     by_category = {(t.kind, t.split, t.category) for t in regular}
     assert {c for k, s, c in by_category if k == "2afc"} == set(FAMILY_PICKS)
     assert ("2afc", "train", "traditional") in by_category
     # Judgments per trial follow the study's defaults: 2 train, 5 val, 3 JND.
     assert {(t.split, t.kind, t.judgments_needed) for t in regular} == {
-        ("val", "2afc", 5), ("train", "2afc", 2), ("val", "jnd", 3)}
+        ("val", "2afc", 5),
+        ("train", "2afc", 2),
+        ("val", "jnd", 3),
+    }
     sentinels = Trial.objects.filter(study=study, is_sentinel=True)
     assert sentinels.exists() and all(t.expected for t in sentinels)
     jnd_practice = Trial.objects.filter(study=study, is_practice=True, kind="jnd")
@@ -66,11 +82,15 @@ def test_generation_makes_every_family_and_moves_to_ready(every_family_study, ge
     assert Trial.objects.filter(study=study, is_practice=True, kind="2afc").count() == 3
     assert ModelArtifact.objects.filter(study=study, kind="autoencoder").count() == 4
     # Every non-traditional choice shows up (their categories have one task each and few choices).
-    names = {step["name"] for s in Stimulus.objects.filter(study=study) for step in s.provenance["chain"]}
+    names = {
+        step["name"] for s in Stimulus.objects.filter(study=study) for step in s.provenance["chain"]
+    }
     assert {n for picks in FAMILY_PICKS.values() for n in picks} <= names
 
 
-def test_stimulus_files_are_named_by_content_and_regenerate_bit_for_bit(every_family_study, generate):
+def test_stimulus_files_are_named_by_content_and_regenerate_bit_for_bit(
+    every_family_study, generate
+):
     import experiments
 
     study = generate(every_family_study)
@@ -82,10 +102,22 @@ def test_stimulus_files_are_named_by_content_and_regenerate_bit_for_bit(every_fa
         assert stimulus.sha256 in stimulus.file.name
         for step in stimulus.provenance["chain"]:
             assert step["name"] not in stimulus.file.name
-        pixels = experiments.regenerate(stimulus.provenance, load_image=load_image, load_model=load_model)
+        pixels = experiments.regenerate(
+            stimulus.provenance, load_image=load_image, load_model=load_model
+        )
         assert experiments.encode_png(pixels) == data
-        seen_families |= {experiments.get_distortion(s["name"]).info.family for s in stimulus.provenance["chain"]}
-    assert {"photometric", "noise", "blur", "spatial", "compression", "cnn", "real"} <= seen_families
+        seen_families |= {
+            experiments.get_distortion(s["name"]).info.family for s in stimulus.provenance["chain"]
+        }
+    assert {
+        "photometric",
+        "noise",
+        "blur",
+        "spatial",
+        "compression",
+        "cnn",
+        "real",
+    } <= seen_families
 
 
 def test_chunks_are_idempotent_and_restore_lost_trials(study, generate):
@@ -105,7 +137,10 @@ def test_chunks_are_idempotent_and_restore_lost_trials(study, generate):
 
 
 BAD_SPECS = {
-    "unknown distortion": ({"name": "gausian_blur"}, "Unknown distortion 'gausian_blur'. Did you mean gaussian_blur"),
+    "unknown distortion": (
+        {"name": "gausian_blur"},
+        "Unknown distortion 'gausian_blur'. Did you mean gaussian_blur",
+    ),
     "severity above 1": ({"name": "jpeg", "severity_max": 1.5}, "must lie within [0, 1]"),
     "min above max": ({"name": "jpeg", "severity_min": 0.8, "severity_max": 0.2}, "min ≤ max"),
 }
@@ -124,7 +159,9 @@ def test_zero_trials_and_missing_counts_are_refused_before_anything_is_written(a
     study = services.study_create(owner=alice, name="empty", image_set=image_set)
     services.distortion_spec_add(study=study, name="jpeg")
     with pytest.raises(ApplicationError, match="Zero trials requested"):
-        services.trial_quota_set(study=study, kind="2afc", split="val", category="traditional", count=0)
+        services.trial_quota_set(
+            study=study, kind="2afc", split="val", category="traditional", count=0
+        )
     with pytest.raises(ApplicationError, match="No trial counts for 2afc"):
         services.study_transition(study=study, to="generating")
     services.trial_quota_set(study=study, kind="2afc", split="val", category="cnn", count=3)
@@ -147,7 +184,10 @@ def test_going_back_to_draft_discards_generated_stimuli(study, generate, setting
     study = generate(study)
     assert Trial.objects.filter(study=study).exists()
     services.study_transition(study=study, to="draft")
-    assert not Trial.objects.filter(study=study).exists() and not Stimulus.objects.filter(study=study).exists()
+    assert (
+        not Trial.objects.filter(study=study).exists()
+        and not Stimulus.objects.filter(study=study).exists()
+    )
     assert not list((settings.MEDIA_ROOT / "stimuli").rglob("*.png"))
 
 
@@ -167,5 +207,7 @@ def test_admin_preview_generation_and_trials_pages(client, alice, study, generat
     assert "/api/stimuli/" in listing
     stimulus = Stimulus.objects.filter(study=study).first()
     assert client.get(f"/api/stimuli/{stimulus.pk}/file/").status_code == 200
-    client.force_login(study.owner.__class__.objects.create_user("eve", password="x-eve-12345", is_staff=True))
+    client.force_login(
+        study.owner.__class__.objects.create_user("eve", password="x-eve-12345", is_staff=True)
+    )
     assert client.get(f"/api/stimuli/{stimulus.pk}/file/").status_code == 404

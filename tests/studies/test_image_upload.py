@@ -18,8 +18,11 @@ pytestmark = pytest.mark.django_db
 def _upload(api, user, image_set, data: bytes, name: str):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return api.as_user(user).post(f"/api/image-sets/{image_set.pk}/images/upload/",
-                                  {"file": SimpleUploadedFile(name, data)}, format="multipart")
+    return api.as_user(user).post(
+        f"/api/image-sets/{image_set.pk}/images/upload/",
+        {"file": SimpleUploadedFile(name, data)},
+        format="multipart",
+    )
 
 
 def _zip(members: dict[str, bytes]) -> bytes:
@@ -45,7 +48,12 @@ def test_it_stores_an_rgb_png_with_hash_size_and_thumbnail(api, alice, image_set
     response = _upload(api, alice, image_set, make_png(200, 150, seed=7), "photo.png")
     assert response.status_code == 201, response.json()
     created = response.json()["created"][0]
-    assert (created["width"], created["height"], created["original_mode"], created["conversion"]) == (200, 150, "RGB", "")
+    assert (
+        created["width"],
+        created["height"],
+        created["original_mode"],
+        created["conversion"],
+    ) == (200, 150, "RGB", "")
     image = ReferenceImage.objects.get(pk=created["id"])
     stored = Image.open(image.file.open("rb"))
     assert stored.mode == "RGB"
@@ -74,7 +82,9 @@ def test_it_deduplicates_by_pixel_hash(api, alice, image_set):
         ("RGBA", lambda: Image.new("RGBA", (90, 80), (0, 0, 0, 0)), "alpha composited on white"),
     ],
 )
-def test_it_converts_other_modes_to_8bit_rgb_and_records_it(api, alice, image_set, mode, maker, expected):
+def test_it_converts_other_modes_to_8bit_rgb_and_records_it(
+    api, alice, image_set, mode, maker, expected
+):
     fmt = "TIFF" if mode == "CMYK" else "PNG"
     response = _upload(api, alice, image_set, _encode(maker(), fmt), f"odd.{fmt.lower()}")
     assert response.status_code == 201, response.json()
@@ -100,24 +110,52 @@ def _bomb_png() -> bytes:
 
 
 BAD_UPLOADS = {
-    "not an image": (lambda: b"%PDF-1.4 this is not an image at all", "doc.png", "not an image file"),
+    "not an image": (
+        lambda: b"%PDF-1.4 this is not an image at all",
+        "doc.png",
+        "not an image file",
+    ),
     "truncated png": (_truncated_png, "cut.png", "damaged or truncated"),
     "decompression bomb": (_bomb_png, "bomb.png", "decompression bomb"),
-    "smaller than patch": (lambda: make_png(63, 200), "tiny.png", "shorter side must be at least 64"),
+    "smaller than patch": (
+        lambda: make_png(63, 200),
+        "tiny.png",
+        "shorter side must be at least 64",
+    ),
     "zip with ../ path": (lambda: _zip({"../evil.png": make_png()}), "up.zip", "unsafe path"),
-    "zip with absolute path": (lambda: _zip({"/etc/evil.png": make_png()}), "abs.zip", "unsafe path"),
-    "nested zip": (lambda: _zip({"inner.zip": _zip({"a.png": make_png()})}), "nest.zip", "nested archives"),
-    "nested zip renamed": (lambda: _zip({"a.png": make_png(), "b.png": _zip({"c.png": make_png()})}), "n2.zip",
-                           "nested archives"),
-    "zip with a bad member": (lambda: _zip({"good.png": make_png(), "bad.png": b"junk"}), "mixed.zip",
-                              "bad.png: not an image"),
-    "zip with a text file": (lambda: _zip({"good.png": make_png(), "notes.txt": b"hi"}), "t.zip", "not an image file"),
+    "zip with absolute path": (
+        lambda: _zip({"/etc/evil.png": make_png()}),
+        "abs.zip",
+        "unsafe path",
+    ),
+    "nested zip": (
+        lambda: _zip({"inner.zip": _zip({"a.png": make_png()})}),
+        "nest.zip",
+        "nested archives",
+    ),
+    "nested zip renamed": (
+        lambda: _zip({"a.png": make_png(), "b.png": _zip({"c.png": make_png()})}),
+        "n2.zip",
+        "nested archives",
+    ),
+    "zip with a bad member": (
+        lambda: _zip({"good.png": make_png(), "bad.png": b"junk"}),
+        "mixed.zip",
+        "bad.png: not an image",
+    ),
+    "zip with a text file": (
+        lambda: _zip({"good.png": make_png(), "notes.txt": b"hi"}),
+        "t.zip",
+        "not an image file",
+    ),
     "empty file": (lambda: b"", "empty.png", "empty"),
 }
 
 
 @pytest.mark.parametrize("case", sorted(BAD_UPLOADS))
-def test_it_refuses_bad_uploads_with_a_clear_message_and_writes_nothing(api, alice, image_set, settings, case):
+def test_it_refuses_bad_uploads_with_a_clear_message_and_writes_nothing(
+    api, alice, image_set, settings, case
+):
     maker, name, message = BAD_UPLOADS[case]
     before_rows, before_files = ReferenceImage.objects.count(), _media_files(settings)
     response = _upload(api, alice, image_set, maker(), name)
@@ -138,7 +176,9 @@ def test_it_refuses_a_zip_over_the_size_limit(api, alice, image_set, settings):
 
 
 def test_a_good_zip_adds_every_image(api, alice, image_set):
-    data = _zip({f"dir/{i}.png": make_png(80, 80, seed=10 + i) for i in range(3)} | {"__MACOSX/._x": b"x"})
+    data = _zip(
+        {f"dir/{i}.png": make_png(80, 80, seed=10 + i) for i in range(3)} | {"__MACOSX/._x": b"x"}
+    )
     response = _upload(api, alice, image_set, data, "ok.zip")
     assert response.status_code == 201, response.json()
     assert len(response.json()["created"]) == 3

@@ -12,7 +12,12 @@ pytestmark = pytest.mark.django_db
 
 def test_defaults_follow_the_paper(alice, image_set):
     study = services.study_create(owner=alice, name="Defaults", image_set=image_set)
-    assert (study.patch_size, study.judgments_train, study.judgments_val, study.judgments_jnd) == (64, 2, 5, 3)
+    assert (study.patch_size, study.judgments_train, study.judgments_val, study.judgments_jnd) == (
+        64,
+        2,
+        5,
+        3,
+    )
     assert (study.jnd_first_ms, study.jnd_gap_ms, study.jnd_second_ms) == (1000, 250, 1000)
     assert study.status == Study.Status.DRAFT
     assert study.slug == "defaults"
@@ -26,12 +31,24 @@ def test_the_full_lifecycle_is_recorded(alice, study, generate):
     study.refresh_from_db()
     assert study.status == "live"
     assert [c.to_status for c in StudyStatusChange.objects.filter(study=study)] == [
-        "generating", "ready", "live", "closed", "live"]
+        "generating",
+        "ready",
+        "live",
+        "closed",
+        "live",
+    ]
 
 
-@pytest.mark.parametrize(("path", "target"), [([], "live"), ([], "ready"), ([], "closed"),
-                                               (["ready", "live"], "draft"),
-                                               (["ready", "live"], "generating")])
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [
+        ([], "live"),
+        ([], "ready"),
+        ([], "closed"),
+        (["ready", "live"], "draft"),
+        (["ready", "live"], "generating"),
+    ],
+)
 def test_illegal_transitions_are_refused_and_change_nothing(alice, study, generate, path, target):
     if path:
         generate(study, by=alice)
@@ -73,7 +90,9 @@ def test_patch_size_must_fit_the_images(alice):
 def test_markdown_instructions_are_rendered_safely():
     from common.markdown import render_markdown
 
-    html = render_markdown("**bold** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>")
+    html = render_markdown(
+        "**bold** <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    )
     assert "<strong>bold</strong>" in html
     assert "<script" not in html
     assert "javascript:" not in html

@@ -107,8 +107,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the demo's web process and Celery worker read while the other writes;
     # IMMEDIATE transactions take the write lock up front instead of failing on upgrade.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-         "transaction_mode": "IMMEDIATE", "timeout": 20}
+        {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
     )
     DATABASES["default"].setdefault("TEST", {})
 else:
@@ -166,7 +169,9 @@ PERCEPTLAB_MODEL_STEPS = env_int("PERCEPTLAB_MODEL_STEPS", 0, minimum=0)
 # a checkpoint path on the workers, or "random" (a seeded random trunk; the offline demo uses it).
 PERCEPTLAB_DEFAULT_TRUNK = env_str("PERCEPTLAB_DEFAULT_TRUNK", "imagenet")
 # Metrics the admin's "score baselines" action runs.
-PERCEPTLAB_BASELINE_METRICS = env_list("PERCEPTLAB_BASELINE_METRICS", ["l2", "psnr", "ssim", "lpips-alex"])
+PERCEPTLAB_BASELINE_METRICS = env_list(
+    "PERCEPTLAB_BASELINE_METRICS", ["l2", "psnr", "ssim", "lpips-alex"]
+)
 
 # ---------------------------------------------------------------------------------------------
 # Django REST framework and the OpenAPI schema
@@ -221,7 +226,8 @@ if REDIS_URL:
     # Redis re-delivers a message that was not acknowledged within this many seconds (a worker
     # died): it must exceed the longest task, since acks_late tasks are acknowledged at the end.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
-        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=1)}
+        "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=1)
+    }
 else:
     for sub in ("broker", "processed", "results", "control"):
         (CELERY_DIR / sub).mkdir(parents=True, exist_ok=True)
@@ -239,7 +245,8 @@ CELERY_TASK_SERIALIZER = "json"
 # Cache (rate limits): Redis when configured, so limits hold across web processes; else per process.
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
-    if REDIS_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 }
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -262,7 +269,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # ---------------------------------------------------------------------------------------------
 # Security
 # ---------------------------------------------------------------------------------------------
-SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG and SITE_URL.startswith("https"))
+SESSION_COOKIE_SECURE = env_bool(
+    "SESSION_COOKIE_SECURE", not DEBUG and SITE_URL.startswith("https")
+)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"

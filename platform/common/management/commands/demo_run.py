@@ -32,8 +32,10 @@ def _wait(label: str, total_fn, done_fn, finished_fn, *, timeout: float = 1800, 
                 bar.refresh()
                 return result
             if time.monotonic() - start > timeout:
-                raise CommandError(f"{label}: gave up after {timeout:.0f} s (is the Celery worker running? "
-                                   "see var/log/worker.log)")
+                raise CommandError(
+                    f"{label}: gave up after {timeout:.0f} s (is the Celery worker running? "
+                    "see var/log/worker.log)"
+                )
             time.sleep(poll)
 
 
@@ -44,7 +46,9 @@ class Command(BaseCommand):
         parser.add_argument("--base-url", default=settings.SITE_URL)
         # 8 bots: the first six take 2AFC assignments (more open slots), the seventh a JND one, so the
         # leaderboard has both kinds; room is left for people who open the worker link.
-        parser.add_argument("--bots", type=int, default=8, help="simulated participants (15%% careless)")
+        parser.add_argument(
+            "--bots", type=int, default=8, help="simulated participants (15%% careless)"
+        )
 
     def handle(self, *args, base_url: str, bots: int, **options):
         study = Study.objects.filter(slug=DEMO_SLUG).first()
@@ -56,27 +60,37 @@ class Command(BaseCommand):
         dataset = self._freeze(study)
         fit = self._fit(dataset)
         self._score(dataset, fit)
-        self.stdout.write(self.style.SUCCESS(
-            f"\nDemo pipeline finished.\n"
-            f"  Leaderboard:  {base_url}/leaderboards/{dataset.pk}/\n"
-            f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
-            f"  Progress:     {base_url}/admin/crowd/studycollection/{study.pk}/progress/\n"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nDemo pipeline finished.\n"
+                f"  Leaderboard:  {base_url}/leaderboards/{dataset.pk}/\n"
+                f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
+                f"  Progress:     {base_url}/admin/crowd/studycollection/{study.pk}/progress/\n"
+            )
+        )
 
     def _generate(self, study: Study) -> None:
         from studies import services
 
         if study.status == Study.Status.DRAFT:
             services.study_transition(study=study, to=Study.Status.GENERATING, note="demo")
-        if study.status == Study.Status.GENERATING or Study.objects.get(pk=study.pk).status == Study.Status.GENERATING:
+        if (
+            study.status == Study.Status.GENERATING
+            or Study.objects.get(pk=study.pk).status == Study.Status.GENERATING
+        ):
+
             def finished():
                 current = Study.objects.get(pk=study.pk)
                 if current.generation_error:
                     raise CommandError(f"Generation failed: {current.generation_error}")
                 return current.status != Study.Status.GENERATING
 
-            _wait("Generating stimuli (worker, queue stimuli)",
-                  lambda: Study.objects.get(pk=study.pk).generation_total,
-                  lambda: Study.objects.get(pk=study.pk).generation_done, finished)
+            _wait(
+                "Generating stimuli (worker, queue stimuli)",
+                lambda: Study.objects.get(pk=study.pk).generation_total,
+                lambda: Study.objects.get(pk=study.pk).generation_done,
+                finished,
+            )
         study.refresh_from_db()
 
     def _go_live(self, study: Study) -> None:
@@ -90,16 +104,28 @@ class Command(BaseCommand):
         from crowd.models import Participant
         from experiments.observers import fill_study, summarise
 
-        already = Participant.objects.filter(study=study, recruiter="prolific",
-                                             external_id__startswith="bot-").count()
+        already = Participant.objects.filter(
+            study=study, recruiter="prolific", external_id__startswith="bot-"
+        ).count()
         if already >= bots:
             return
-        with tqdm(total=bots - already, desc="Simulated participants (HTTP)", unit="participant") as bar:
-            results = fill_study(base_url, study.slug, participants=bots - already, careless_share=0.15,
-                                 seed=already + 1, concurrency=2, progress=lambda _r: bar.update(1))
+        with tqdm(
+            total=bots - already, desc="Simulated participants (HTTP)", unit="participant"
+        ) as bar:
+            results = fill_study(
+                base_url,
+                study.slug,
+                participants=bots - already,
+                careless_share=0.15,
+                seed=already + 1,
+                concurrency=2,
+                progress=lambda _r: bar.update(1),
+            )
         summary = summarise(results)
-        self.stdout.write(f"  {summary['completed']} completed, {summary['failed_qc']} failed QC, "
-                          f"{summary['answers']} answers")
+        self.stdout.write(
+            f"  {summary['completed']} completed, {summary['failed_qc']} failed QC, "
+            f"{summary['answers']} answers"
+        )
 
     def _freeze(self, study: Study):
         from analysis.datasets import dataset_freeze
@@ -116,10 +142,15 @@ class Command(BaseCommand):
         from analysis import services
         from analysis.models import FitRun
 
-        fit = FitRun.objects.filter(dataset=dataset).exclude(status__in=["failed", "cancelled"]).first()
+        fit = (
+            FitRun.objects.filter(dataset=dataset)
+            .exclude(status__in=["failed", "cancelled"])
+            .first()
+        )
         if fit is None:
-            fit = services.fit_run_create(dataset=dataset, by=dataset.owner,
-                                          trunk_weights=settings.PERCEPTLAB_DEFAULT_TRUNK)
+            fit = services.fit_run_create(
+                dataset=dataset, by=dataset.owner, trunk_weights=settings.PERCEPTLAB_DEFAULT_TRUNK
+            )
 
         def finished():
             fit.refresh_from_db()
@@ -127,8 +158,12 @@ class Command(BaseCommand):
                 raise CommandError(f"Fit failed: {fit.error}")
             return fit.status == "done"
 
-        _wait("Fitting LPIPS alex-lin (worker, queue gpu)", lambda: fit.epochs + fit.epochs_decay,
-              lambda: len(fit.history), finished)
+        _wait(
+            "Fitting LPIPS alex-lin (worker, queue gpu)",
+            lambda: fit.epochs + fit.epochs_decay,
+            lambda: len(fit.history),
+            finished,
+        )
         self.stdout.write(f"  Fit {fit.pk}: validation 2AFC {fit.result.get('val_2afc')}")
         return fit
 
@@ -139,18 +174,31 @@ class Command(BaseCommand):
         wanted = [*settings.PERCEPTLAB_BASELINE_METRICS, fit.metric_name]
         runs = []
         for metric in wanted:
-            run = ScoreRun.objects.filter(dataset=dataset, metric=metric).exclude(status="failed").first()
+            run = (
+                ScoreRun.objects.filter(dataset=dataset, metric=metric)
+                .exclude(status="failed")
+                .first()
+            )
             if run is None:
                 options = {}
                 if metric.startswith("lpips-") and settings.PERCEPTLAB_DEFAULT_TRUNK == "random":
                     options = {"trunk_weights": None}
-                run = services.score_run_create(dataset=dataset, metric=metric, by=dataset.owner, options=options)
+                run = services.score_run_create(
+                    dataset=dataset, metric=metric, by=dataset.owner, options=options
+                )
             runs.append(run)
 
         def done_count():
-            return ScoreRun.objects.filter(pk__in=[r.pk for r in runs], status__in=["done", "failed"]).count()
+            return ScoreRun.objects.filter(
+                pk__in=[r.pk for r in runs], status__in=["done", "failed"]
+            ).count()
 
-        _wait("Scoring metrics (worker, queue gpu)", lambda: len(runs), done_count, lambda: done_count() == len(runs))
+        _wait(
+            "Scoring metrics (worker, queue gpu)",
+            lambda: len(runs),
+            done_count,
+            lambda: done_count() == len(runs),
+        )
         for run in ScoreRun.objects.filter(pk__in=[r.pk for r in runs]):
             if run.status == "failed":
                 self.stdout.write(self.style.WARNING(f"  {run.metric}: failed: {run.error[:200]}"))

@@ -31,14 +31,38 @@ def _demo_password() -> str:
 # The demo design: the paper's traditional distortions and CNN autoencoders, a 2AFC train split
 # (for fitting), 2AFC and JND val splits. Small enough to generate and fill in a minute or two.
 DEMO_DISTORTIONS = {
-    "traditional": ["lightness_shift", "color_shift", "contrast", "saturation", "uniform_white_noise",
-                    "gaussian_white_noise", "pink_noise", "blue_noise", "gaussian_colored_noise", "checkerboard",
-                    "gaussian_blur", "bilateral_filter", "shift", "affine_warp", "homography", "linear_warping",
-                    "cubic_warping", "ghosting", "chromatic_aberration", "jpeg", "composed"],
+    "traditional": [
+        "lightness_shift",
+        "color_shift",
+        "contrast",
+        "saturation",
+        "uniform_white_noise",
+        "gaussian_white_noise",
+        "pink_noise",
+        "blue_noise",
+        "gaussian_colored_noise",
+        "checkerboard",
+        "gaussian_blur",
+        "bilateral_filter",
+        "shift",
+        "affine_warp",
+        "homography",
+        "linear_warping",
+        "cubic_warping",
+        "ghosting",
+        "chromatic_aberration",
+        "jpeg",
+        "composed",
+    ],
     "cnn": ["cnn_autoencoder"],
 }
-DEMO_QUOTAS = [("2afc", "train", "traditional", 60), ("2afc", "train", "cnn", 20), ("2afc", "val", "traditional", 24),
-               ("2afc", "val", "cnn", 12), ("jnd", "val", "traditional", 30)]
+DEMO_QUOTAS = [
+    ("2afc", "train", "traditional", 60),
+    ("2afc", "train", "cnn", 20),
+    ("2afc", "val", "traditional", 24),
+    ("2afc", "val", "cnn", 12),
+    ("jnd", "val", "traditional", 30),
+]
 
 
 class Command(BaseCommand):
@@ -46,21 +70,32 @@ class Command(BaseCommand):
 
     def _create_study(self, user, image_set):
         study = services.study_create(
-            owner=user, name="Demo study", slug=DEMO_STUDY_SLUG, kind=Study.Kind.BOTH, image_set=image_set,
+            owner=user,
+            name="Demo study",
+            slug=DEMO_STUDY_SLUG,
+            kind=Study.Kind.BOTH,
+            image_set=image_set,
             # 60 trials with 15 sentinels: the paper's "pass at least 14 of 15" rule.
-            seed=2018, assignment_size=60, sentinel_rate=0.25, jnd_identical_share=0.2, break_every=20,
+            seed=2018,
+            assignment_size=60,
+            sentinel_rate=0.25,
+            jnd_identical_share=0.2,
+            break_every=20,
             completion_url="",
             instructions=(
                 "## Which patch is closer?\n\nIn **2AFC** trials you see a *reference* patch in the middle and two "
                 "distorted versions left and right: choose the one closer to the reference (click, or press ← / →)."
                 "\n\nIn **JND** trials two patches flash one after the other: say whether they were the *same* or "
-                "*different*."),
+                "*different*."
+            ),
         )
         for category, names in DEMO_DISTORTIONS.items():
             for name in names:
                 services.distortion_spec_add(study=study, name=name, category=category)
         for kind, split, category, count in DEMO_QUOTAS:
-            services.trial_quota_set(study=study, kind=kind, split=split, category=category, count=count)
+            services.trial_quota_set(
+                study=study, kind=kind, split=split, category=category, count=count
+            )
         return study
 
     def handle(self, *args, **options):
@@ -68,8 +103,9 @@ class Command(BaseCommand):
         user_model = get_user_model()
         user = user_model.objects.filter(username=DEMO_USERNAME).first()
         if user is None:
-            user = user_model.objects.create_user(DEMO_USERNAME, password=password, is_staff=True,
-                                                  email="researcher@example.org")
+            user = user_model.objects.create_user(
+                DEMO_USERNAME, password=password, is_staff=True, email="researcher@example.org"
+            )
         else:
             user.set_password(password)
             user.is_staff, user.is_active = True, True
@@ -79,7 +115,10 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=DEMO_STUDY_SLUG).first()
         if study is None:
             study = self._create_study(user, image_set)
-        self.stdout.write(self.style.SUCCESS(
-            f"\nDemo ready.\n  Admin:    {settings.SITE_URL}/admin/\n  Login:    {DEMO_USERNAME} / {password}\n"
-            f"  Study:    {study.name} ({study.status}) with {image_set.images.count()} sample images\n"
-            f"  API docs: {settings.SITE_URL}/api/docs/\n"))
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\nDemo ready.\n  Admin:    {settings.SITE_URL}/admin/\n  Login:    {DEMO_USERNAME} / {password}\n"
+                f"  Study:    {study.name} ({study.status}) with {image_set.images.count()} sample images\n"
+                f"  API docs: {settings.SITE_URL}/api/docs/\n"
+            )
+        )
