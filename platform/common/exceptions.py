@@ -1,8 +1,12 @@
-"""One error shape for the whole API.
+"""Domain errors, and the one error shape of the whole API.
 
-Every error response is `{"error": {"code": ..., "message": ..., "fields": {...}}}`. Services raise
-`ApplicationError` (or Django's `ValidationError`) for bad input; both become a 400 with a message
-that names the problem, and since services run in transactions nothing has been written.
+Services and selectors raise the domain errors below; they know nothing of HTTP. The API layer
+(`api_exception_handler`, and `http_status` for plain Django views) maps each class to a status:
+`ApplicationError` 400 (bad input), `NotFoundError` 404 (missing, or not the caller's: foreign ids
+look like missing ones), `ConflictError` 409 (the object's state forbids it now), `ForbiddenError`
+403 (visible, but the caller may not do this). Every error response is
+`{"error": {"code": ..., "message": ..., "fields": {...}}}`, with a message that names the problem;
+services run in transactions, so nothing has been written.
 """
 
 from __future__ import annotations
@@ -17,22 +21,67 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 
-class ApplicationError(Exception):
-    """A request that cannot be carried out as asked; becomes HTTP 400 (or `status_code`)."""
+class DomainError(Exception):
+    """Base of the domain errors: a request that cannot be carried out as asked."""
+
+    default_code = "invalid"
 
     def __init__(
         self,
         message: str,
         *,
-        code: str = "invalid",
+        code: str | None = None,
         fields: dict[str, Any] | None = None,
-        status_code: int = status.HTTP_400_BAD_REQUEST,
+        status_code: int | None = None,
     ) -> None:
+        # `status_code` is accepted only while callers move to the subclasses; it is ignored
+        # when the class already says what happened.
         super().__init__(message)
         self.message = message
-        self.code = code
+        self.code = code or self.default_code
         self.fields = fields or {}
-        self.status_code = status_code
+        self._legacy_status = status_code
+
+    @property
+    def status_code(self) -> int:
+        return http_status(self)
+
+
+class ApplicationError(DomainError):
+    """Bad input: the request names something invalid (HTTP 400)."""
+
+
+class NotFoundError(DomainError):
+    """No such object, or one the caller may not see (HTTP 404)."""
+
+    default_code = "not_found"
+
+
+class ConflictError(DomainError):
+    """The object's current state does not allow this now (HTTP 409)."""
+
+    default_code = "conflict"
+
+
+class ForbiddenError(DomainError):
+    """The caller sees the object but may not do this to it (HTTP 403)."""
+
+    default_code = "forbidden"
+
+
+_STATUS = {
+    NotFoundError: status.HTTP_404_NOT_FOUND,
+    ConflictError: status.HTTP_409_CONFLICT,
+    ForbiddenError: status.HTTP_403_FORBIDDEN,
+}
+
+
+def http_status(exc: DomainError) -> int:
+    """The HTTP status of a domain error (for the API handler and for plain Django views)."""
+    for cls, code in _STATUS.items():
+        if isinstance(exc, cls):
+            return code
+    return exc._legacy_status or status.HTTP_400_BAD_REQUEST
 
 
 def _first_message(detail: Any) -> str:
@@ -47,10 +96,10 @@ def _first_message(detail: Any) -> str:
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, ApplicationError):
+    if isinstance(exc, DomainError):
         return Response(
             {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}},
-            status=exc.status_code,
+            status=http_status(exc),
         )
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
