@@ -1,6 +1,59 @@
-"""Tasks that belong to no domain app."""
+"""Tasks that belong to no domain app, and the one failure policy every task follows.
+
+A task whose work fails marks its object failed with the error (`recording_failure`), so the
+failure is visible in the admin and the API and the object can be retried through its service.
+Domain errors (bad input that a retry cannot fix) are recorded and the task returns normally;
+anything else is recorded and re-raised, so Celery logs it with its traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from celery import shared_task
+
+log = logging.getLogger(__name__)
+
+ERROR_CHARS = 4000
+
+
+def error_text(exc: BaseException) -> str:
+    """How a failure is stored on its object: the exception's class and message, bounded."""
+    from common.exceptions import DomainError
+
+    text = exc.message if isinstance(exc, DomainError) else f"{type(exc).__name__}: {exc}"
+    return text[:ERROR_CHARS]
+
+
+class Failure:
+    """What `recording_failure` saw: `error` is the stored text, or "" when the work succeeded."""
+
+    error = ""
+
+
+@contextmanager
+def recording_failure(model: Any, pk: int, **failed_fields: Any) -> Iterator[Failure]:
+    """Run a task's work; on an exception store `error` and `failed_fields` on row `pk` of `model`.
+
+    Example: ``with recording_failure(FitRun, fit_id, status=RunStatus.FAILED): ...``.
+    """
+    from common.exceptions import DomainError
+
+    outcome = Failure()
+    try:
+        yield outcome
+    except DomainError as exc:
+        outcome.error = error_text(exc)
+        model.objects.filter(pk=pk).update(error=outcome.error, **failed_fields)
+        log.warning("%s %s failed: %s", model.__name__, pk, outcome.error)
+    except Exception as exc:
+        outcome.error = error_text(exc)
+        model.objects.filter(pk=pk).update(error=outcome.error, **failed_fields)
+        log.exception("%s %s failed", model.__name__, pk)
+        raise
 
 
 @shared_task(name="common.ping")
