@@ -17,6 +17,9 @@ def main() -> None:
         if path not in sys.path:
             sys.path.insert(0, path)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    from config.local_state import prepare
+
+    prepare()  # var/ folders and the development secret key (settings themselves write nothing)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

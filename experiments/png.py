@@ -5,9 +5,8 @@
 metadata. Every scanline uses PNG filter type 2 ("Up": each byte minus the byte above, modulo
 256), and the filtered bytes are compressed with ``zlib`` at level :data:`COMPRESS_LEVEL`. The
 output depends only on the pixels and the zlib build, not on Pillow's adaptive filter heuristics
-(which may change between versions), and it is about 2.5× faster than Pillow's writer on 64×64
-patches (0.36 ms vs 0.89 ms measured here), which matters when a study writes half a million
-stimuli. Compare pixels, not bytes, across different zlib builds.
+(which may change between versions), and it is faster than Pillow's writer on 64×64 patches
+(docs/performance.md), which matters when a study writes half a million stimuli. Compare pixels, not bytes, across different zlib builds.
 """
 
 from __future__ import annotations

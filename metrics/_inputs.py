@@ -3,7 +3,8 @@
 The checks fail early with messages that say what was expected and how to fix the input. The
 range check looks at both ends of the declared range, and for metrics that take [-1, 1] it also
 rejects a batch with no negative value at all, the signature of [0, 1] data passed by mistake
-(a known source of wrong published LPIPS numbers; see shared/reference/metric-toolboxes.md §2).
+(a known source of wrong published LPIPS numbers: the official package expects [-1, 1] unless
+called with ``normalize=True``).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """FSIM and FSIMc (Zhang, Zhang, Mou & Zhang, IEEE TIP 2011) as distances, 1 − FSIM(c).
 
-Follows the reference ``FeatureSIM.m`` with its ``phasecong2``
-(shared/reference/metric-toolboxes.md §3):
+Follows the authors' reference ``FeatureSIM.m`` with its ``phasecong2`` (Zhang, Zhang, Mou &
+Zhang, "FSIM: A Feature Similarity Index for Image Quality Assessment", IEEE TIP 2011):
 
 1. RGB in [0, 1] is scaled to 0–255 and converted to YIQ.
 2. Images are downsampled by F = max(1, round(min(H, W)/256)): an F×F mean with the zero padding of

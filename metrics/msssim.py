@@ -14,7 +14,8 @@ pytorch-msssim at 160 or below). BAPPS patches are 64×64, so the policy is decl
 default) the metric uses the largest L ≤ ``levels`` that fits (3 scales at 64×64: 64, 32, 16 px)
 and renormalises the first L exponents to sum to 1; ``small_inputs="error"`` raises instead. The
 scales actually used for a given size are returned by ``MSSSIM.scales_for``. Padding images up to
-size is deliberately not offered (see shared/reference/metric-toolboxes.md §5).
+size is deliberately not offered: padding adds structure that was not in the image and changes
+the score.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Pixel-wise baselines: L2 (RGB and Lab) and PSNR.
 
-The official LPIPS "L2" baseline (shared/reference/lpips-bapps.md §3.3) has two colour spaces:
+The official LPIPS "L2" baseline (the official code's ``lpips.L2``) has two colour spaces:
 
 - Lab (its default): images truncated to 8 bits, converted to CIE Lab, then
   0.5·mean(((Lab0 − Lab1)/100)²). ``l2-lab`` computes this; pass ``quantize=True`` for the 8-bit

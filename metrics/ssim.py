@@ -1,6 +1,7 @@
 """SSIM (Wang, Bovik, Sheikh & Simoncelli, IEEE TIP 2004) with named presets, as a distance.
 
-"SSIM" names several different functions (shared/reference/metric-toolboxes.md §4), so the metric
+"SSIM" names several different functions (toolboxes differ in window, colour handling, scaling
+and border treatment), so the metric
 takes a named ``preset``:
 
 - ``wang2004``: 11×11 Gaussian window with σ = 1.5, population (biased) moments, K1 = 0.01,

@@ -1,4 +1,4 @@
-"""Guard the layout rules of ../shared/STYLE.md: platform/ is a plain folder, never a package."""
+"""Guard the layout rules (README, Layout): platform/ is a plain folder, never a package."""
 
 import subprocess
 import sys

@@ -78,17 +78,71 @@ def test_secret_key_is_required_when_debug_is_off():
     assert ok.stdout.strip() == "'s3cret-from-env'"
 
 
+def _prepare_in_subprocess(env: dict) -> subprocess.CompletedProcess:
+    code = "from config.local_state import prepare; prepare()"
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "DEBUG")}
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        env={**base, "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}", **env},
+    )
+
+
 def test_embedded_defaults_sqlite_and_filesystem_broker(tmp_path):
+    var = tmp_path / "var"
+    assert _prepare_in_subprocess({"PERCEPTLAB_VAR_DIR": str(var)}).returncode == 0
+    assert sorted(p.name for p in (var / "celery").iterdir()) == [
+        "broker",
+        "control",
+        "processed",
+        "results",
+    ]
     expr = "settings.DATABASES['default']['ENGINE'], settings.CELERY_BROKER_URL, settings.SECRET_KEY[:4]"
-    result = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(tmp_path)}, expr)
+    result = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(var)}, expr)
     assert result.returncode == 0, result.stderr
     assert "'django.db.backends.sqlite3', 'filesystem://'" in result.stdout
-    key = (tmp_path / "secret_key").read_text()
+    key = (var / "secret_key").read_text()
     assert result.stdout.strip().endswith(f"'{key[:4]}')"), (
-        "development key is generated once into var/"
+        "the development key generated once into var/ is the one settings use"
     )
-    again = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(tmp_path)}, "settings.SECRET_KEY")
-    assert again.stdout.strip() == repr(key)
+    assert _prepare_in_subprocess({"PERCEPTLAB_VAR_DIR": str(var)}).returncode == 0
+    again = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(var)}, "settings.SECRET_KEY")
+    assert again.stdout.strip() == repr(key), "prepare() keeps the key it generated"
+
+
+def test_importing_settings_writes_nothing(tmp_path):
+    """Settings are free of side effects: no folder, no secret file, whatever the defaults."""
+    var = tmp_path / "var"
+    for env in ({"SECRET_KEY": "k"}, {"SECRET_KEY": "k", "REDIS_URL": "redis://127.0.0.1:1/0"}):
+        result = _settings_in_subprocess(
+            {"PERCEPTLAB_VAR_DIR": str(var), **env}, "settings.STATIC_ROOT, settings.CELERY_DIR"
+        )
+        assert result.returncode == 0, result.stderr
+        assert not var.exists(), "importing settings created folders"
+    missing = _settings_in_subprocess({"PERCEPTLAB_VAR_DIR": str(var)}, "settings.SECRET_KEY")
+    assert missing.returncode != 0
+    assert "SECRET_KEY is not set" in missing.stderr and "manage.py" in missing.stderr
+    assert not var.exists()
+
+
+def test_manage_py_prepares_the_local_state(tmp_path):
+    var = tmp_path / "var"
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "DEBUG")}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "check"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            **base,
+            "PERCEPTLAB_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        },
+    )
+    assert result.returncode == 0, result.stderr
+    assert (var / "secret_key").is_file() and (var / "celery" / "broker").is_dir()
 
 
 def test_urls_select_postgres_and_redis(tmp_path):
@@ -98,6 +152,7 @@ def test_urls_select_postgres_and_redis(tmp_path):
             "PERCEPTLAB_VAR_DIR": str(tmp_path),
             "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/x",
             "REDIS_URL": "redis://127.0.0.1:6379/3",
+            "SECRET_KEY": "k",
         },
         expr,
     )

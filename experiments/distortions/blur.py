@@ -51,7 +51,7 @@ def bilateral_filter(patch: np.ndarray, *, sigma_spatial: float, sigma_range: fl
         sigma_range: σr in full-scale units, ``[0.02, 0.3]``.
     """
     # Planar (C×H×W) float32 with preallocated buffers: each offset is then a handful of
-    # contiguous whole-patch operations, about 2 ms per 64×64 patch at the largest radius.
+    # contiguous whole-patch operations (timings: benchmarks/bench_distortions.py).
     x = np.ascontiguousarray(to_float(patch).transpose(2, 0, 1))
     _, h, w = x.shape
     radius = math.ceil(2.0 * sigma_spatial)

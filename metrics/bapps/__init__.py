@@ -1,7 +1,7 @@
 """BAPPS dataset I/O: lazy, validating readers and deterministic writers of the BAPPS layout.
 
-The layout is the one published with the LPIPS paper (Zhang et al., CVPR 2018; our reference
-``shared/reference/lpips-bapps.md`` §3.4 and §4)::
+The layout is the one published with the LPIPS paper (Zhang et al., CVPR 2018) and read by the
+official repository's data loaders::
 
     <root>/2afc/{train,val}/<category>/{ref,p0,p1,judge}/
     <root>/jnd/val/<category>/{p0,p1,same}/

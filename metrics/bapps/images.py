@@ -14,8 +14,8 @@ The official tensors are ``ToTensor`` then ``Normalize(0.5, 0.5)``: float32 ``(v
 layout (transpose to C×H×W yourself when building tensors).
 
 Decoding: 8-bit RGB PNGs (BAPPS's own files, and our exports) are decoded with libspng through
-``pyspng`` when it is installed, about 1.7× faster than Pillow on 64×64 patches and the same
-pixels (libspng is called without gamma correction or transparency expansion, as Pillow reads
+``pyspng`` when it is installed, faster than Pillow on 64×64 patches (docs/performance.md) and the
+same pixels (libspng is called without gamma correction or transparency expansion, as Pillow reads
 them; tests/metrics/test_bapps_images.py compares the two). Every other file, and any file
 libspng refuses, goes through Pillow, whose errors are the ones reported.
 

@@ -1,7 +1,7 @@
 """Agreement between distance metrics and human judgments: 2AFC scores, JND mAP, bootstraps.
 
-Re-implemented from the LPIPS paper's protocol (Zhang et al., CVPR 2018; our reference
-``shared/reference/lpips-bapps.md`` §3), with bootstrap intervals and paired tests added.
+Re-implemented from the LPIPS paper's protocol (Zhang et al., CVPR 2018, §3 and its official
+scoring code), with bootstrap intervals and paired tests added.
 Everything here works on NumPy arrays and imports neither Django nor torch, so the web process
 can use it. All scores are fractions in [0, 1]; multiply by 100 for the paper's tables.
 

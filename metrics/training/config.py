@@ -1,6 +1,6 @@
 """Training configuration: the official recipe's defaults, validation, and the learning-rate rule.
 
-The defaults are the official code's (shared/reference/lpips-bapps.md §2.3): Adam with lr 1e-4
+The defaults are the official training script's (Zhang et al., CVPR 2018): Adam with lr 1e-4
 and betas (0.5, 0.999), batches of 50 shuffled triplets, 5 epochs at the base rate then 5 with a
 linear decay, dropout p = 0.5 before the lin layer, lin weights clamped to ≥ 0 after every step.
 A :class:`TrainConfig` is plain data (JSON-ready through :meth:`TrainConfig.to_dict`), so the

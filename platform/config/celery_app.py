@@ -13,12 +13,23 @@ from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
+
 app = Celery("perceptlab")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-app.conf.task_queues = (Queue("default"), Queue("stimuli"), Queue("gpu"))
+QUEUES = ("default", "stimuli", "gpu")
+app.conf.task_queues = tuple(Queue(name) for name in QUEUES)
 app.autodiscover_tasks()
 
-QUEUES = tuple(queue.name for queue in app.conf.task_queues)
+
+@app.on_after_configure.connect
+def _prepare_local_state(**_kwargs) -> None:
+    """The first use of Celery in a process (a worker starting, a task being sent) makes the
+    embedded defaults' folders (kombu's filesystem broker and result store); importing this
+    module, as importing settings does, makes nothing."""
+    from config.local_state import prepare
+
+    prepare()
+
 
 # Options for tasks that run for minutes to hours: acknowledge only after the task finished, and
 # re-queue it when the worker process dies (SIGKILL, OOM), so another worker resumes from the

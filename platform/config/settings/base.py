@@ -7,16 +7,16 @@ environment the project runs on embedded defaults: SQLite and a filesystem Celer
 
 from __future__ import annotations
 
-import secrets
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_database, env_int, env_list, env_secret, env_str
+from config.local_state import BASE_DIR, celery_dir, dev_secret_path, static_root, var_dir
 
-BASE_DIR = Path(__file__).resolve().parents[3]  # the repository root
-VAR_DIR = Path(env_str("PERCEPTLAB_VAR_DIR", str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# Importing settings writes nothing: the folders under VAR_DIR and the development secret key are
+# made by the entry points (config.local_state.prepare: manage.py, wsgi, Celery workers, tests).
+VAR_DIR = var_dir()
 
 # ---------------------------------------------------------------------------------------------
 # Core
@@ -33,12 +33,14 @@ def _secret_key() -> str:
         raise ImproperlyConfigured(
             "SECRET_KEY must be set in the environment (or SECRET_KEY_FILE) when DEBUG is off."
         )
-    # Development only: generate once and keep it, so sessions survive restarts.
-    path = VAR_DIR / "secret_key"
-    if not path.exists():
-        path.write_text(secrets.token_urlsafe(50), encoding="utf-8")
-        path.chmod(0o600)
-    return path.read_text(encoding="utf-8").strip()
+    # Development: the key that config.local_state.prepare generated (reading it writes nothing).
+    path = dev_secret_path()
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    raise ImproperlyConfigured(
+        "SECRET_KEY is not set. In development run through manage.py or the WSGI app, which "
+        f"generate one in {path} (config.local_state.prepare), or set SECRET_KEY."
+    )
 
 
 SECRET_KEY = _secret_key()
@@ -63,6 +65,7 @@ INSTALLED_APPS = [
     "studies",
     "crowd",
     "analysis",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -138,10 +141,9 @@ USE_TZ = True
 # volume or S3-compatible storage can replace the local folder without code changes.
 # ---------------------------------------------------------------------------------------------
 STATIC_URL = "/static/"
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns about a missing folder
+STATIC_ROOT = static_root()
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))  # storage creates it on save
 MEDIA_URL = "/media/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -219,7 +221,7 @@ SPECTACULAR_SETTINGS = {
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html
 # ---------------------------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-CELERY_DIR = VAR_DIR / "celery"
+CELERY_DIR = celery_dir()
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -229,8 +231,6 @@ if REDIS_URL:
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=1)
     }
 else:
-    for sub in ("broker", "processed", "results", "control"):
-        (CELERY_DIR / sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(CELERY_DIR / "broker"),

@@ -12,8 +12,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from demo.management.commands.load_sample_images import load_sample_images
 from studies import services
-from studies.management.commands.load_sample_images import load_sample_images
 from studies.models import Study
 
 DEMO_USERNAME = "researcher"
