@@ -195,6 +195,10 @@ REST_FRAMEWORK = {
         "crowd_answer": env_str("THROTTLE_CROWD_ANSWER", "600/minute"),
     },
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    # Proxies in front of gunicorn whose X-Forwarded-For entries are trusted for client addresses
+    # (rate limits). 0: use the connection's address and ignore the header, which a client can
+    # write itself. Behind one reverse proxy that appends the client address, set 1.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0, minimum=0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "PerceptLab API",
