@@ -33,9 +33,21 @@ def test_schema_validates_without_warnings(tmp_path):
 
 
 @pytest.mark.django_db
-def test_docs_pages_are_served(client):
+def test_docs_pages_are_served_to_researchers(client, alice):
+    client.force_login(alice)
     assert client.get("/api/schema/").status_code == 200
     page = client.get("/api/docs/")
     assert page.status_code == 200
     assert "swagger-ui" in page.content.decode().lower()
     assert "cdn" not in page.content.decode().lower()
+
+
+@pytest.mark.django_db
+def test_schema_and_docs_are_not_public_by_default(client, django_user_model):
+    """PERCEPTLAB_PUBLIC_API_DOCS defaults to false: anonymous users and non-staff accounts get
+    no schema (it lists every endpoint and field)."""
+    for path in ("/api/schema/", "/api/docs/"):
+        assert client.get(path).status_code in (401, 403), path
+    client.force_login(django_user_model.objects.create_user("worker", password="pw-worker-1"))
+    for path in ("/api/schema/", "/api/docs/"):
+        assert client.get(path).status_code == 403, path

@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Design perceptual-similarity studies, collect 2AFC/JND judgments, score metrics.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI list every endpoint and field: researchers only, unless opened.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"]
+    if env_bool("PERCEPTLAB_PUBLIC_API_DOCS", False)
+    else ["common.permissions.IsResearcher"],
     "COMPONENT_SPLIT_REQUEST": True,
     # Serve Swagger UI from our own static files: workers and CI machines may be offline.
     "SWAGGER_UI_DIST": "SIDECAR",
