@@ -66,10 +66,50 @@ def rgb_to_yiq(rgb: torch.Tensor) -> torch.Tensor:
     return _mix(rgb, _YIQ_FROM_RGB)
 
 
-def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
-    """Truncate [0, 1] values to 8-bit levels, floor(255·x)/255.
+QUANTIZE_MODES = (False, True, "official", "floor")
 
-    The official LPIPS baselines convert their [-1, 1] tensors to uint8 by truncating
-    (x + 1)·127.5, which is floor(255·x) for x in [0, 1].
+
+def official_8bit(x: torch.Tensor) -> torch.Tensor:
+    """The 8-bit levels the official LPIPS baselines (``lpips.L2``, ``lpips.DSSIM``) score.
+
+    Those baselines receive the loader's float32 [-1, 1] tensor t = (x − 0.5)/0.5 (``ToTensor``
+    then ``Normalize(0.5, 0.5)``) and turn it back into uint8 with ``tensor2im``: float32
+    (t + 1)·127.5, truncated. For 8-bit input x = k/255 that lowers 63 of the 256 levels by one
+    (k = 1…10 among them), because (t + 1)·127.5 rounds to just below k. This reproduces the
+    float32 arithmetic step by step, so the levels are the official ones for every input.
+
+    Args:
+        x: [0, 1] tensor of any shape and float dtype.
+
+    Returns:
+        The levels divided by 255, in ``x``'s dtype.
     """
+    t = (
+        x.to(torch.float32).mul(2.0).sub(1.0)
+    )  # the loader's tensor (2x − 1 rounds like (x − .5)/.5)
+    levels = t.add(1.0).mul(127.5).floor().clamp(0.0, 255.0)
+    return levels.div(255.0).to(x.dtype)
+
+
+def floor_8bit(x: torch.Tensor) -> torch.Tensor:
+    """Truncate [0, 1] values to 8-bit levels, floor(255·x)/255: leaves 8-bit input unchanged."""
     return torch.floor(x * 255.0) / 255.0
+
+
+def apply_quantize(x: torch.Tensor, mode: bool | str) -> torch.Tensor:
+    """Apply a ``quantize`` option: False (as given), True or "official" (``official_8bit``, the
+    official baselines' numbers), "floor" (``floor_8bit``, the mathematically clean truncation)."""
+    if mode is False:
+        return x
+    if mode is True or mode == "official":
+        return official_8bit(x)
+    if mode == "floor":
+        return floor_8bit(x)
+    raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {mode!r}")
+
+
+def check_quantize(mode: object) -> bool | str:
+    """Validate a ``quantize`` option at construction (a clear ValueError for anything else)."""
+    if not any(mode is m if isinstance(m, bool) else mode == m for m in QUANTIZE_MODES):
+        raise ValueError(f"quantize must be one of {QUANTIZE_MODES}, got {mode!r}")
+    return mode  # type: ignore[return-value]

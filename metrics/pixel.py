@@ -4,7 +4,9 @@ The official LPIPS "L2" baseline (the official code's ``lpips.L2``) has two colo
 
 - Lab (its default): images truncated to 8 bits, converted to CIE Lab, then
   0.5·mean(((Lab0 − Lab1)/100)²). ``l2-lab`` computes this; pass ``quantize=True`` for the 8-bit
-  truncation too (the official numbers), leave it off to score the float images as given.
+  truncation too, exactly as the official code computes it (its float32 round trip lowers 63 of
+  the 256 levels by one: ``metrics.color.official_8bit``), ``quantize="floor"`` for the clean
+  floor(255·x)/255, or leave it off to score the float images as given.
 - RGB: mean((in0 − in1)²) on the [-1, 1] tensors, no truncation. ``l2`` is the plain mean squared
   error on [0, 1], a quarter of that, with the same ranking.
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import torch
 
 from metrics.base import Metric
-from metrics.color import quantize_8bit, rgb_to_lab
+from metrics.color import apply_quantize, check_quantize, rgb_to_lab
 
 
 class L2(Metric):
@@ -35,7 +37,8 @@ class L2Lab(Metric):
     """The official Lab L2 baseline: 0.5·mean(((Lab0 − Lab1)/100)²).
 
     Args:
-        quantize: Truncate inputs to 8-bit levels first, as the official baseline does.
+        quantize: 8-bit levels first: True/"official" as the official baseline computes them
+            (``metrics.color.official_8bit``), "floor" for floor(255·x)/255, False to score as given.
         device: Torch device (None: CUDA when available).
         range_check: See ``metrics.base.Metric``.
 
@@ -44,13 +47,12 @@ class L2Lab(Metric):
         - output: (N,).
     """
 
-    def __init__(self, *, quantize: bool = False, **common: object) -> None:
+    def __init__(self, *, quantize: bool | str = False, **common: object) -> None:
         super().__init__("l2-lab", **common)
-        self.quantize = quantize
+        self.quantize = check_quantize(quantize)
 
     def distance(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
-        if self.quantize:
-            x0, x1 = quantize_8bit(x0), quantize_8bit(x1)
+        x0, x1 = apply_quantize(x0, self.quantize), apply_quantize(x1, self.quantize)
         lab0, lab1 = rgb_to_lab(x0) / 100.0, rgb_to_lab(x1) / 100.0
         return 0.5 * (lab0 - lab1).square().mean(dim=(1, 2, 3))
 

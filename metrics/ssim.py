@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 
 from metrics.base import Metric
-from metrics.color import quantize_8bit, rgb_to_lab
+from metrics.color import apply_quantize, check_quantize, rgb_to_lab
 
 K1 = 0.01
 K2 = 0.03
@@ -119,7 +119,8 @@ class SSIM(Metric):
     Args:
         preset: ``"wang2004"``, ``"skimage-default"`` or ``"lpips-baseline"``.
         colorspace: ``"rgb"``, ``"lab"``, or None for the preset's own.
-        quantize: Truncate to 8-bit levels first, as the official baseline does.
+        quantize: 8-bit levels first: True/"official" as the official baseline computes them
+            (``metrics.color.official_8bit``), "floor" for floor(255·x)/255, False to score as given.
         device: Torch device (None: CUDA when available).
         range_check: See ``metrics.base.Metric``.
 
@@ -133,7 +134,7 @@ class SSIM(Metric):
         *,
         preset: str = "wang2004",
         colorspace: str | None = None,
-        quantize: bool = False,
+        quantize: bool | str = False,
         **common: object,
     ) -> None:
         super().__init__("ssim", **common)
@@ -141,13 +142,12 @@ class SSIM(Metric):
             raise ValueError(f"unknown SSIM preset {preset!r}; choose from {', '.join(PRESETS)}")
         self.config, default_space, self.halve = PRESETS[preset]
         self.colorspace = colorspace or default_space
-        self.quantize = quantize
+        self.quantize = check_quantize(quantize)
         self.min_size = self.config.size
 
     def similarity(self, x0: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:
         """SSIM per image (mean over channels), shape (N,), for validated inputs."""
-        if self.quantize:
-            x0, x1 = quantize_8bit(x0), quantize_8bit(x1)
+        x0, x1 = apply_quantize(x0, self.quantize), apply_quantize(x1, self.quantize)
         if self.colorspace == "lab":
             x0, x1 = rgb_to_lab(x0), rgb_to_lab(x1)
         ssim, _ = ssim_components(x0, x1, self.config, DATA_RANGE[self.colorspace])
