@@ -113,6 +113,20 @@ def merge_columns(*lists: list[str]) -> list[str]:
     return known + extra + (["all"] if "all" in present else [])
 
 
+def metric_row(run: RunData) -> dict:
+    """One metric's board row: its 2AFC and JND cells from the run's stored reports."""
+    return {
+        "key": run.key,
+        "kind": "metric",
+        "label": run.label,
+        "metric": run.metric,
+        "options": run.options,
+        "run": run.pk,
+        "cells": cells(run.result.get("2afc"))[1],
+        "jnd": cells(run.result.get("jnd"))[1],
+    }
+
+
 def build_board(
     *,
     dataset: dict,
@@ -126,26 +140,9 @@ def build_board(
     `dataset` is {"id", "name", "version", "source", "is_public"}; `runs` are the latest finished
     runs in board order; `judges` maps each 2AFC category of the split to its judge values."""
     human_columns, human = human_cells(judges)
-    rows, column_lists, jnd_lists = [], [human_columns], []
-    for run in runs:
-        columns, run_cells = cells(run.result.get("2afc"))
-        jnd_columns, jnd_cells = cells(run.result.get("jnd"))
-        column_lists.append(columns)
-        jnd_lists.append(jnd_columns)
-        rows.append(
-            {
-                "key": run.key,
-                "kind": "metric",
-                "label": run.label,
-                "metric": run.metric,
-                "options": run.options,
-                "run": run.pk,
-                "cells": run_cells,
-                "jnd": jnd_cells,
-            }
-        )
-    columns = merge_columns(*column_lists)
-    jnd_columns = merge_columns(*jnd_lists)
+    rows = [metric_row(run) for run in runs]
+    columns = merge_columns(human_columns, *(list(r["cells"]) for r in rows))
+    jnd_columns = merge_columns(*(list(r["jnd"]) for r in rows))
     with_all = [r for r in rows if r["cells"].get("all")]
     best = _best(with_all, "all")["key"] if with_all else None
     human_row = {

@@ -47,15 +47,9 @@ def board_significance_refresh(*, dataset_id: int, split: str) -> BoardSignifica
         row.refresh_from_db()
         if selectors.is_fresh(row, fingerprint):
             return row
-        board = compute.build_board(
-            dataset={},
-            split=split,
-            splits=[],
-            runs=[selectors.run_data(run) for run in runs],
-            judges={},
-        )
+        rows = [compute.metric_row(selectors.run_data(run)) for run in runs]
         credits, sources = {}, {}
-        for run, board_row in zip(runs, board["rows"], strict=True):
+        for run, board_row in zip(runs, rows, strict=True):
             run_credits, sha256 = selectors.run_credits(run) if board_row["cells"] else (None, "")
             credits[board_row["key"]] = run_credits
             sources[str(run.pk)] = {
@@ -63,7 +57,7 @@ def board_significance_refresh(*, dataset_id: int, split: str) -> BoardSignifica
                 "credits_sha256": sha256,
             }
         columns = compute.significance(
-            board["rows"],
+            rows,
             credits,
             n_resamples=compute.SIGNIFICANCE_RESAMPLES,
             confidence=compute.CONFIDENCE,
