@@ -220,3 +220,6 @@ class ScoreRun(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.metric} on {self.dataset_id}"
+
+
+from .board_models import BoardSignificance  # noqa: E402, F401

@@ -10,7 +10,8 @@ from collections import defaultdict
 import numpy as np
 from django.core.cache import cache
 
-from .leaderboard import CONFIDENCE, SEED, board_data
+from .leaderboard.compute import CONFIDENCE, SEED
+from .leaderboard.selectors import board_data
 from .models import Dataset, ScoreRun
 
 

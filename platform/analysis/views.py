@@ -1,6 +1,8 @@
 """Server-rendered analysis pages: leaderboards (researcher and public) with their CSV/JSON/
-Markdown downloads, and export downloads. Thin: access and data come from `leaderboard`,
-files from `exports`; the charts and sorting are the `leaderboard.js` bundle (frontend/)."""
+Markdown downloads, and export downloads. Thin: access and boards come from
+`leaderboard.selectors`, text from `leaderboard.formats`, files from `exports`; the charts and
+sorting are the `leaderboard.js` bundle (frontend/). Domain errors become the API's error shape
+with their `http_status`."""
 
 from __future__ import annotations
 
@@ -9,16 +11,19 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from common.exceptions import ApplicationError
+from common.exceptions import DomainError, http_status
 from common.permissions import is_researcher
 
-from . import exports, leaderboard, planning, selectors
+from . import exports, planning, selectors
+from .leaderboard import formats
+from .leaderboard import selectors as boards
+from .leaderboard.compute import sorted_rows
 from .models import Dataset, Export
 
 DOWNLOADS = {
-    "csv": ("text/csv", leaderboard.board_csv),
-    "json": ("application/json", leaderboard.board_json),
-    "md": ("text/markdown", leaderboard.board_markdown),
+    "csv": ("text/csv", formats.board_csv),
+    "json": ("application/json", formats.board_json),
+    "md": ("text/markdown", formats.board_markdown),
 }
 
 
@@ -28,6 +33,10 @@ def _error(
     return JsonResponse(
         {"error": {"code": code, "message": message, "fields": fields or {}}}, status=status
     )
+
+
+def _domain_error(exc: DomainError) -> JsonResponse:
+    return _error(exc.message, code=exc.code, status=http_status(exc), fields=exc.fields)
 
 
 def _pct(value) -> str:
@@ -46,6 +55,9 @@ def _cell(cell: dict | None, *, confidence: float) -> dict:
     if cell.get("best"):
         classes.append("best")
         title.append("best in this column")
+    elif cell.get("pending"):
+        classes.append("pending")
+        title.append("significance pending")
     elif cell.get("vs_best"):
         vs = cell["vs_best"]
         classes.append("below" if vs["significant"] else "tied")
@@ -73,6 +85,8 @@ def _significance(row: dict) -> dict:
         return {"text": "", "title": ""}
     if cell.get("best"):
         return {"text": "best", "title": "best overall (All)"}
+    if cell.get("pending"):
+        return {"text": "pending", "title": "significance pending: a worker is computing it"}
     vs = cell.get("vs_best")
     if not vs:
         return {"text": "n/a", "title": "no per-item results to compare"}
@@ -99,7 +113,7 @@ def _table(board: dict) -> list[dict]:
             ],
             "significance": _significance(row),
         }
-        for row in leaderboard.sorted_rows(board)
+        for row in sorted_rows(board)
     ]
 
 
@@ -125,9 +139,9 @@ def _board_response(request, dataset: Dataset, *, public: bool):
             fields={"format": ["unknown"]},
         )
     try:
-        board = leaderboard.board_for(dataset=dataset, split=request.GET.get("split") or None)
-    except ApplicationError as exc:
-        return _error(exc.message, code=exc.code, status=exc.status_code, fields=exc.fields)
+        board = boards.board_for(dataset=dataset, split=request.GET.get("split") or None)
+    except DomainError as exc:
+        return _domain_error(exc)
     if fmt in DOWNLOADS:
         content_type, render_text = DOWNLOADS[fmt]
         response = HttpResponse(render_text(board), content_type=f"{content_type}; charset=utf-8")
@@ -164,13 +178,19 @@ def _board_response(request, dataset: Dataset, *, public: bool):
 
 @require_GET
 def leaderboard_page(request, dataset_id: int):
-    dataset = leaderboard.dataset_for_board(user=request.user, dataset_id=dataset_id)
+    try:
+        dataset = boards.dataset_for_user(user=request.user, dataset_id=dataset_id)
+    except DomainError as exc:
+        return _domain_error(exc)
     return _board_response(request, dataset, public=False)
 
 
 @require_GET
 def public_leaderboard_page(request, slug: str):
-    dataset = leaderboard.dataset_for_public_board(slug=slug)
+    try:
+        dataset = boards.dataset_for_public(slug=slug)
+    except DomainError as exc:
+        return _domain_error(exc)
     return _board_response(request, dataset, public=True)
 
 

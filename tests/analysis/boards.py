@@ -1,5 +1,6 @@
 """Builders for leaderboard tests: datasets with items (no images needed) and finished score runs
-whose stored report and credits file are computed here with `metrics.scoring` (no torch)."""
+whose stored report and credits file are computed here with `metrics.scoring` (no torch), then
+the board's significance refreshed, as the worker does once a score run finishes."""
 
 from __future__ import annotations
 
@@ -58,9 +59,12 @@ def score(
     options=None,
     status=RunStatus.DONE,
     n_resamples: int = 200,
+    refresh: bool = True,
 ) -> ScoreRun:
     """A finished ScoreRun: `distances(category, item) -> (d0, d1)` for 2AFC items and
-    `jnd_distances(category, item) -> d` for JND items; report and credits as the worker stores them."""
+    `jnd_distances(category, item) -> d` for JND items; report and credits as the worker stores them.
+    With `refresh` (the default), the board's stored significance is then brought up to date, as
+    the worker's completion of a score run does; without it, the board's significance is stale."""
     from metrics.scoring import credit_table, score_2afc, score_jnd
 
     result, rows = {}, []
@@ -117,4 +121,8 @@ def score(
     )
     run.credits.save(f"test-{metric}.json", ContentFile(json.dumps(rows).encode()), save=False)
     run.save()
+    if refresh:
+        from analysis.leaderboard.services import board_significance_refresh
+
+        board_significance_refresh(dataset_id=dataset.pk, split=run.split)
     return run
