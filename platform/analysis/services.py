@@ -62,6 +62,21 @@ def dataset_publish(*, dataset: Dataset, by, is_public: bool) -> Dataset:
 # ---------------------------------------------------------------------------------------------
 
 
+def _check_metric_options(name: str, options: dict) -> None:
+    """Option names and choices of a registry metric, checked here (torch-free) rather than
+    failing later in the worker."""
+    import metrics
+    from metrics._registry import resolve_options
+
+    try:
+        resolve_options(metrics.get_metric_info(name), options)
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
+        raise ApplicationError(
+            text[:1].upper() + text[1:], code="invalid_options", fields={"options": ["invalid"]}
+        ) from None
+
+
 def _enqueue_score(run: ScoreRun) -> None:
     from .tasks import score_metric as score_metric_task
 
@@ -75,6 +90,9 @@ def score_run_create(
     """Queue scoring `metric` (a registry name, or a fit or upload `by` may use) on a split."""
     _check_ready(dataset)
     ref = selectors.metric_ref_resolve(user=by, metric=metric)
+    options = dict(options or {})
+    if ref.is_registry:
+        _check_metric_options(ref.key, options)
     splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
         raise ApplicationError(
@@ -82,7 +100,7 @@ def score_run_create(
             fields={"split": ["missing"]},
         )
     run = ScoreRun.objects.create(
-        dataset=dataset, metric=str(ref), split=split, options=options or {}, created_by=by
+        dataset=dataset, metric=str(ref), split=split, options=options, created_by=by
     )
     _enqueue_score(run)
     return run

@@ -146,3 +146,18 @@ def test_fit_on_a_jnd_only_dataset_is_refused(alice, tmp_path):
     with pytest.raises(ApplicationError, match="needs 2AFC judgments in a train split"):
         services.fit_run_create(dataset=dataset, by=alice)
     assert not FitRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bogus": 1}, "got unknown option.s. bogus"),
+        ({"range_check": "nope"}, "option range_check='nope' is not one of"),
+    ],
+)
+def test_bad_metric_options_are_refused_before_queueing(alice, judged_study, options, message):
+    dataset = datasets.dataset_freeze(study=judged_study, by=alice)
+    with pytest.raises(ApplicationError, match=message) as caught:
+        services.score_run_create(dataset=dataset, metric="l2", by=alice, options=options)
+    assert caught.value.fields == {"options": ["invalid"]}
+    assert not ScoreRun.objects.exists()
