@@ -32,6 +32,7 @@ from metrics._registry import (
     register_resolver,
     unregister_resolver,
 )
+from metrics.refs import MetricRef
 
 # Attributes that need torch; loaded on first access so that `import metrics` stays torch-free.
 _LAZY = {
@@ -43,6 +44,7 @@ _LAZY = {
 __all__ = [
     "Metric",
     "MetricInfo",
+    "MetricRef",
     "OptionInfo",
     "create_metric",
     "get_metric_info",

@@ -1,5 +1,9 @@
-"""Researcher UI for analysis: datasets (freeze from a study, score, fit, publish), fit runs
-with live progress, score runs. Every action calls the same services as the API."""
+"""Researcher UI for analysis: studies to freeze, datasets (score, fit, export, publish, retry
+a failed import), fit runs with live progress, score runs, exports and uploaded metrics (retry).
+
+Every action calls the same service as the API and reports the same message: a domain error
+becomes an error message naming the object, so the admin and the API never disagree.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +13,26 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from common.admin_mixins import ResearcherScopedAdmin
-from common.exceptions import ApplicationError
+from common.exceptions import DomainError
+from metrics.refs import IMAGENET_TRUNK, trunk_option
+from studies import selectors as study_selectors
 
-from . import selectors, services
-from .models import Dataset, Export, FitRun, ScoreRun
+from . import datasets, exports, selectors, services
+from .models import Dataset, Export, FitRun, FreezableStudy, ScoreRun, UploadedMetric
 
 
 def _trunk_options(metric: str) -> dict:
-    if metric.startswith("lpips-") and settings.PERCEPTLAB_DEFAULT_TRUNK != "imagenet":
-        trunk = settings.PERCEPTLAB_DEFAULT_TRUNK
-        return {"trunk_weights": None if trunk == "random" else trunk}
-    return {}
+    """The deployment's default trunk (PERCEPTLAB_DEFAULT_TRUNK, a stored trunk setting) as
+    options for a registry metric that takes `trunk_weights` (the LPIPS metrics)."""
+    import metrics
+
+    option = trunk_option(settings.PERCEPTLAB_DEFAULT_TRUNK)
+    try:
+        info = metrics.get_metric_info(metric)
+    except ValueError:
+        return {}  # not a registry name: score_run_create refuses it with the usual message
+    takes_trunk = any(o.name == "trunk_weights" for o in info.options)
+    return {"trunk_weights": option} if takes_trunk and option != IMAGENET_TRUNK else {}
 
 
 class ReadOnly:
@@ -30,8 +43,60 @@ class ReadOnly:
         return False
 
 
+class ServiceActions:
+    """Admin actions that call one service per selected object."""
+
+    def _each(self, request, queryset, fn, done: str, noun: str) -> int:
+        count = 0
+        for obj in queryset:
+            try:
+                fn(obj)
+            except DomainError as exc:
+                self.message_user(request, f"{obj}: {exc.message}", messages.ERROR)
+            else:
+                count += 1
+        if count:
+            self.message_user(request, f"{done} for {count} {noun}.", messages.SUCCESS)
+        return count
+
+
+@admin.register(FreezableStudy)
+class FreezableStudyAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    """Studies the researcher can see, with the action that freezes one into a dataset."""
+
+    list_display = ["name", "kind", "status", "owner", "dataset_versions"]
+    list_display_links = None
+    actions = ["freeze_dataset"]
+
+    def scoped_queryset(self, request):
+        return FreezableStudy.objects.filter(
+            pk__in=study_selectors.study_list(user=request.user).values("pk")
+        ).select_related("owner")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="dataset versions")
+    def dataset_versions(self, obj):
+        return obj.datasets.count()
+
+    @admin.action(description="Freeze the valid judgments into a new dataset version")
+    def freeze_dataset(self, request, queryset):
+        for study in queryset:
+            try:
+                dataset = datasets.dataset_freeze(study=study, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{study}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{study}: dataset {dataset} frozen ({dataset.items.count()} items).",
+                    messages.SUCCESS,
+                )
+
+
 @admin.register(Dataset)
-class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+class DatasetAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = [
         "name",
         "version",
@@ -65,6 +130,7 @@ class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
         "export_datasheet",
         "publish",
         "unpublish",
+        "retry_import",
     ]
 
     def scoped_queryset(self, request):
@@ -98,16 +164,8 @@ class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
             manifest.get("qc", "-"),
         )
 
-    def _each(self, request, queryset, fn, done: str):
-        count = 0
-        for dataset in queryset:
-            try:
-                fn(dataset)
-                count += 1
-            except ApplicationError as exc:
-                self.message_user(request, f"{dataset}: {exc.message}", messages.ERROR)
-        if count:
-            self.message_user(request, f"{done} for {count} dataset(s).", messages.SUCCESS)
+    def _each(self, request, queryset, fn, done: str, noun: str = "dataset(s)") -> int:
+        return super()._each(request, queryset, fn, done, noun)
 
     @admin.action(description="Score the baseline metrics (runs on the gpu queue)")
     def score_baselines(self, request, queryset):
@@ -133,14 +191,12 @@ class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     @admin.action(description="Score every finished fit of the dataset")
     def score_fitted(self, request, queryset):
         def score(dataset):
-            for run in FitRun.objects.filter(dataset=dataset, status="done"):
+            for run in selectors.fitted_metric_list(user=request.user).filter(dataset=dataset):
                 services.score_run_create(dataset=dataset, metric=run.metric_name, by=request.user)
 
         self._each(request, queryset, score, "Scoring queued")
 
     def _export(self, request, queryset, kind: str):
-        from . import exports
-
         self._each(
             request,
             queryset,
@@ -160,17 +216,34 @@ class DatasetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     def export_datasheet(self, request, queryset):
         self._export(request, queryset, "datasheet")
 
+    def _publish(self, request, queryset, is_public: bool):
+        self._each(
+            request,
+            queryset,
+            lambda d: services.dataset_publish(dataset=d, by=request.user, is_public=is_public),
+            "Leaderboard published" if is_public else "Leaderboard unpublished",
+        )
+
     @admin.action(description="Publish the leaderboard (public URL)")
     def publish(self, request, queryset):
-        queryset.filter(owner=request.user).update(is_public=True)
+        self._publish(request, queryset, True)
 
     @admin.action(description="Unpublish the leaderboard")
     def unpublish(self, request, queryset):
-        queryset.filter(owner=request.user).update(is_public=False)
+        self._publish(request, queryset, False)
+
+    @admin.action(description="Retry a failed import")
+    def retry_import(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda d: datasets.dataset_import_retry(dataset=d),
+            "Import queued again",
+        )
 
 
 @admin.register(FitRun)
-class FitRunAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+class FitRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = [
         "id",
         "dataset",
@@ -199,16 +272,15 @@ class FitRunAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
         "attempts",
         "worker",
         "result",
+        "computed_with",
         "error",
         "download",
     ]
     fields = readonly_fields
-    actions = ["cancel"]
+    actions = ["cancel", "retry"]
 
     def scoped_queryset(self, request):
-        return FitRun.objects.filter(
-            dataset__in=selectors.dataset_list(user=request.user).values("pk")
-        )
+        return selectors.fit_run_list(user=request.user)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -259,15 +331,23 @@ class FitRunAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
 
     @admin.action(description="Cancel (stops at the next step; keeps checkpoints)")
     def cancel(self, request, queryset):
-        for run in queryset:
-            services.fit_run_cancel(run=run)
-        self.message_user(
-            request, f"Cancellation requested for {queryset.count()} fit(s).", messages.SUCCESS
+        self._each(
+            request,
+            queryset,
+            lambda run: services.fit_run_cancel(run=run),
+            "Cancellation requested",
+            "fit(s)",
+        )
+
+    @admin.action(description="Retry a failed fit (resumes from its last checkpoint)")
+    def retry(self, request, queryset):
+        self._each(
+            request, queryset, lambda run: services.fit_run_retry(run=run), "Queued again", "fit(s)"
         )
 
 
 @admin.register(ScoreRun)
-class ScoreRunAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+class ScoreRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = ["id", "dataset", "metric", "split", "status", "created_at"]
     list_filter = ["status", "metric"]
     readonly_fields = [
@@ -278,26 +358,45 @@ class ScoreRunAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
         "status",
         "progress",
         "result",
+        "computed_with",
         "error",
     ]
     fields = readonly_fields
+    actions = ["retry"]
 
     def scoped_queryset(self, request):
-        return ScoreRun.objects.filter(
-            dataset__in=selectors.dataset_list(user=request.user).values("pk")
+        return selectors.score_run_list(user=request.user)
+
+    @admin.action(description="Retry a failed score run")
+    def retry(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda run: services.score_run_retry(run=run),
+            "Queued again",
+            "score run(s)",
         )
 
 
 @admin.register(Export)
-class ExportAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+class ExportAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = ["id", "dataset", "kind", "status", "size", "download", "created_at"]
     list_filter = ["kind", "status"]
     readonly_fields = ["dataset", "kind", "status", "sha256", "size", "error", "download"]
     fields = readonly_fields
+    actions = ["retry"]
 
     def scoped_queryset(self, request):
-        return Export.objects.filter(
-            dataset__in=selectors.dataset_list(user=request.user).values("pk")
+        return selectors.export_list(user=request.user)
+
+    @admin.action(description="Retry a failed export")
+    def retry(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda export: exports.export_retry(export=export),
+            "Queued again",
+            "export(s)",
         )
 
     def has_delete_permission(self, request, obj=None) -> bool:
@@ -311,4 +410,45 @@ class ExportAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
             return "-"
         return format_html(
             '<a href="{}">download</a>', reverse("analysis-export-download", args=[obj.pk])
+        )
+
+
+@admin.register(UploadedMetric)
+class UploadedMetricAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    """Uploaded lin weights (upload through the API); validated by a worker, usable once ready."""
+
+    list_display = ["id", "name", "net", "version", "status", "metric", "owner", "created_at"]
+    list_filter = ["status", "net"]
+    readonly_fields = [
+        "name",
+        "owner",
+        "net",
+        "version",
+        "metric",
+        "status",
+        "error",
+        "sha256",
+        "size",
+    ]
+    fields = readonly_fields
+    actions = ["retry"]
+
+    def scoped_queryset(self, request):
+        return selectors.uploaded_metric_list(user=request.user).select_related("owner")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="metric name")
+    def metric(self, obj):
+        return obj.metric_name
+
+    @admin.action(description="Retry a failed validation")
+    def retry(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda upload: services.uploaded_metric_retry(upload=upload),
+            "Validation queued again",
+            "upload(s)",
         )

@@ -1,4 +1,6 @@
-"""REST API of analysis: datasets (freeze, import), score runs, fit runs, uploaded metrics."""
+"""REST API of analysis: datasets (freeze, import, publish), score runs, fit runs, exports,
+uploaded metrics, and retries of failed jobs. Thin: parse input, call one selector or service,
+shape the output; access rules and state checks live in `selectors` and the services."""
 
 from __future__ import annotations
 
@@ -10,10 +12,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.exceptions import ApplicationError
 from studies import selectors as study_selectors
 
-from . import datasets, selectors, services
+from . import datasets, exports, selectors, services
 from .models import Dataset, FitRun, ScoreRun, UploadedMetric
 
 
@@ -86,15 +87,22 @@ class DatasetImportApi(APIView):
         request=InputSerializer, responses={202: DatasetOutput}, operation_id="datasets_import"
     )
     def post(self, request):
-        from django.db import transaction
-
-        from .tasks import import_dataset
-
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with transaction.atomic():
-            dataset = datasets.dataset_import_create(owner=request.user, **data.validated_data)
-            transaction.on_commit(lambda: import_dataset.delay(dataset.pk))
+        dataset = datasets.dataset_import_create(owner=request.user, **data.validated_data)
+        return Response(DatasetOutput(dataset).data, status=status.HTTP_202_ACCEPTED)
+
+
+class DatasetImportRetryApi(APIView):
+    """Queue a failed import again (409 unless the import failed)."""
+
+    @extend_schema(
+        request=None, responses={202: DatasetOutput}, operation_id="datasets_import_retry"
+    )
+    def post(self, request, pk: int):
+        dataset = datasets.dataset_import_retry(
+            dataset=selectors.dataset_get(user=request.user, pk=pk)
+        )
         return Response(DatasetOutput(dataset).data, status=status.HTTP_202_ACCEPTED)
 
 
@@ -110,16 +118,11 @@ class DatasetPublishApi(APIView):
     )
     def post(self, request, pk: int):
         dataset = selectors.dataset_get(user=request.user, pk=pk)
-        if dataset.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError(
-                "Only the owner can publish or unpublish a dataset.",
-                code="owner_only",
-                status_code=403,
-            )
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        Dataset.objects.filter(pk=dataset.pk).update(is_public=data.validated_data["is_public"])
-        dataset.refresh_from_db()
+        dataset = services.dataset_publish(
+            dataset=dataset, by=request.user, is_public=data.validated_data["is_public"]
+        )
         return Response(DatasetOutput(dataset).data)
 
 
@@ -135,6 +138,7 @@ class ScoreRunOutput(serializers.ModelSerializer):
             "status",
             "progress",
             "result",
+            "computed_with",
             "error",
             "created_at",
         ]
@@ -166,6 +170,15 @@ class ScoreRunDetailApi(APIView):
         return Response(ScoreRunOutput(selectors.score_run_get(user=request.user, pk=pk)).data)
 
 
+class ScoreRunRetryApi(APIView):
+    """Queue a failed score run again (409 unless it failed)."""
+
+    @extend_schema(request=None, responses={202: ScoreRunOutput}, operation_id="score_runs_retry")
+    def post(self, request, pk: int):
+        run = services.score_run_retry(run=selectors.score_run_get(user=request.user, pk=pk))
+        return Response(ScoreRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
 class FitRunOutput(serializers.ModelSerializer):
     metric = serializers.CharField(source="metric_name", read_only=True)
 
@@ -188,6 +201,7 @@ class FitRunOutput(serializers.ModelSerializer):
             "attempts",
             "worker",
             "result",
+            "computed_with",
             "error",
             "metric",
             "created_at",
@@ -233,6 +247,15 @@ class FitRunCancelApi(APIView):
         return Response(FitRunOutput(run).data)
 
 
+class FitRunRetryApi(APIView):
+    """Queue a failed fit again; it resumes from its last checkpoint (409 unless it failed)."""
+
+    @extend_schema(request=None, responses={202: FitRunOutput}, operation_id="fit_runs_retry")
+    def post(self, request, pk: int):
+        run = services.fit_run_retry(run=selectors.fit_run_get(user=request.user, pk=pk))
+        return Response(FitRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
+
+
 class FitRunWeightsApi(APIView):
     """The fitted lin weights as a .pth (official key format: loads with lpips' model_path)."""
 
@@ -241,13 +264,7 @@ class FitRunWeightsApi(APIView):
         operation_id="fit_runs_weights",
     )
     def get(self, request, pk: int):
-        run = selectors.fit_run_get(user=request.user, pk=pk)
-        if not run.weights:
-            raise ApplicationError(
-                f"Fit {run.pk} has no weights yet (it is {run.status}).",
-                code="not_ready",
-                status_code=409,
-            )
+        run = selectors.fit_run_weights_get(user=request.user, pk=pk)
         return FileResponse(
             run.weights.open("rb"),
             as_attachment=True,
@@ -260,10 +277,23 @@ class UploadedMetricOutput(serializers.ModelSerializer):
 
     class Meta:
         model = UploadedMetric
-        fields = ["id", "name", "net", "version", "sha256", "metric", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "net",
+            "version",
+            "sha256",
+            "size",
+            "status",
+            "error",
+            "metric",
+            "created_at",
+        ]
 
 
 class UploadedMetricCreateApi(APIView):
+    """Store LPIPS lin weights (202: validated by a worker; usable once `status` is ready)."""
+
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
@@ -272,54 +302,55 @@ class UploadedMetricCreateApi(APIView):
 
         name = serializers.CharField(max_length=200)
         net = serializers.ChoiceField(choices=services.FIT_NETS, default="alex")
-        version = serializers.ChoiceField(choices=["0.1", "0.0"], default="0.1")
+        version = serializers.ChoiceField(choices=services.FIT_VERSIONS, default="0.1")
         file = serializers.FileField()
 
     @extend_schema(
         request={"multipart/form-data": InputSerializer},
-        responses={201: UploadedMetricOutput},
+        responses={202: UploadedMetricOutput},
         operation_id="metrics_upload",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        upload = data.validated_data.pop("file")
-        if upload.size > 5 * 1024 * 1024:
-            raise ApplicationError(
-                "A lin-weights file is a few KB; this one is over 5 MB.",
-                fields={"file": ["too large"]},
-            )
-        metric = services.uploaded_metric_create(
-            owner=request.user, data=upload.read(), **data.validated_data
+        metric = services.uploaded_metric_create(owner=request.user, **data.validated_data)
+        return Response(UploadedMetricOutput(metric).data, status=status.HTTP_202_ACCEPTED)
+
+
+class UploadedMetricListApi(APIView):
+    @extend_schema(responses=UploadedMetricOutput(many=True), operation_id="metrics_uploaded_list")
+    def get(self, request):
+        uploads = selectors.uploaded_metric_list(user=request.user).order_by("-created_at")
+        return Response(UploadedMetricOutput(uploads, many=True).data)
+
+
+class UploadedMetricDetailApi(APIView):
+    @extend_schema(responses=UploadedMetricOutput, operation_id="metrics_uploaded_retrieve")
+    def get(self, request, pk: int):
+        upload = selectors.uploaded_metric_get(user=request.user, pk=pk)
+        return Response(UploadedMetricOutput(upload).data)
+
+
+class UploadedMetricRetryApi(APIView):
+    """Validate a failed upload again (409 unless it failed)."""
+
+    @extend_schema(
+        request=None, responses={202: UploadedMetricOutput}, operation_id="metrics_uploaded_retry"
+    )
+    def post(self, request, pk: int):
+        upload = services.uploaded_metric_retry(
+            upload=selectors.uploaded_metric_get(user=request.user, pk=pk)
         )
-        return Response(UploadedMetricOutput(metric).data, status=status.HTTP_201_CREATED)
+        return Response(UploadedMetricOutput(upload).data, status=status.HTTP_202_ACCEPTED)
 
 
 class MetricListApi(APIView):
-    """Metrics that can be scored: the registry, finished fits and uploads the user can see."""
+    """Metrics that can be scored: the registry, finished fits and validated uploads the user
+    may use."""
 
     @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="metrics_list")
     def get(self, request):
-        import metrics
-
-        registry = [
-            {"name": m.name, "input_range": list(m.input_range), "summary": m.summary}
-            for m in metrics.list_metrics()
-        ]
-        fitted = [
-            {
-                "name": run.metric_name,
-                "summary": f"LPIPS {run.net}-{run.variant} fitted on dataset {run.dataset_id}",
-            }
-            for run in FitRun.objects.filter(
-                dataset__in=selectors.dataset_list(user=request.user).values("pk"), status="done"
-            )
-        ]
-        uploaded = [
-            {"name": m.metric_name, "summary": m.name}
-            for m in selectors.uploaded_metric_list(user=request.user)
-        ]
-        return Response({"registry": registry, "fitted": fitted, "uploaded": uploaded})
+        return Response(selectors.metric_list(user=request.user))
 
 
 class LeaderboardApi(APIView):
@@ -394,8 +425,6 @@ class ExportCreateApi(APIView):
         request=InputSerializer, responses={202: ExportOutput}, operation_id="datasets_export"
     )
     def post(self, request, pk: int):
-        from . import exports
-
         dataset = selectors.dataset_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -406,14 +435,13 @@ class ExportCreateApi(APIView):
 class ExportDetailApi(APIView):
     @extend_schema(responses=ExportOutput, operation_id="exports_retrieve")
     def get(self, request, pk: int):
-        from django.shortcuts import get_object_or_404
+        return Response(ExportOutput(selectors.export_get(user=request.user, pk=pk)).data)
 
-        from .models import Export
 
-        export = get_object_or_404(
-            Export.objects.filter(
-                dataset__in=selectors.dataset_list(user=request.user).values("pk")
-            ),
-            pk=pk,
-        )
-        return Response(ExportOutput(export).data)
+class ExportRetryApi(APIView):
+    """Queue a failed export again (409 unless it failed)."""
+
+    @extend_schema(request=None, responses={202: ExportOutput}, operation_id="exports_retry")
+    def post(self, request, pk: int):
+        export = exports.export_retry(export=selectors.export_get(user=request.user, pk=pk))
+        return Response(ExportOutput(export).data, status=status.HTTP_202_ACCEPTED)

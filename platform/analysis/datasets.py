@@ -19,7 +19,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, ConflictError
 from crowd.models import Participant, Response
 from studies.models import Study, Trial
 
@@ -51,10 +51,8 @@ def dataset_freeze(*, study: Study, by, name: str = "") -> Dataset:
         for trial_id, choice in valid.values_list("trial_id", "choice"):
             tallies[trial_id].append(choice)
         if not tallies:
-            raise ApplicationError(
-                "This study has no valid judgments to freeze yet.",
-                code="no_judgments",
-                status_code=409,
+            raise ConflictError(
+                "This study has no valid judgments to freeze yet.", code="no_judgments"
             )
         version = (Dataset.objects.filter(study=locked).aggregate(v=Max("version"))["v"] or 0) + 1
         dataset = Dataset.objects.create(
@@ -135,8 +133,16 @@ def _counts(items) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 
+def _enqueue_import(dataset: Dataset) -> None:
+    from .tasks import import_dataset as import_dataset_task
+
+    transaction.on_commit(lambda: import_dataset_task.delay(dataset.pk))
+
+
+@transaction.atomic
 def dataset_import_create(*, owner, name: str, path: str) -> Dataset:
-    """Check the folder's layout up front (cheaply) and create the dataset to import into."""
+    """Check the folder's layout up front (cheaply), create the dataset to import into (status
+    `building`) and queue the import (`analysis.tasks.import_dataset`, queue `default`)."""
     from metrics.bapps import BappsDataset, BappsError
 
     folder = Path(path)
@@ -154,9 +160,27 @@ def dataset_import_create(*, owner, name: str, path: str) -> Dataset:
             f"{path}: no BAPPS sets found (expected 2afc/<split>/<category>/… or jnd/val/…).",
             code="invalid_bapps",
         )
-    return Dataset.objects.create(
+    dataset = Dataset.objects.create(
         owner=owner, name=name, source=Dataset.Source.IMPORT, import_path=str(folder)
     )
+    _enqueue_import(dataset)
+    return dataset
+
+
+@transaction.atomic
+def dataset_import_retry(*, dataset: Dataset) -> Dataset:
+    """Queue a failed import again, e.g. after the folder was fixed (ConflictError unless it is
+    an import that failed)."""
+    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    if dataset.source != Dataset.Source.IMPORT or dataset.status != Dataset.Status.FAILED:
+        raise ConflictError(
+            f"Dataset {dataset} is {dataset.status}; only a failed import can be retried.",
+            code="not_failed",
+        )
+    dataset.status, dataset.error, dataset.progress = Dataset.Status.BUILDING, "", {}
+    dataset.save(update_fields=["status", "error", "progress", "updated_at"])
+    _enqueue_import(dataset)
+    return dataset
 
 
 def _store_image(pixels: np.ndarray) -> tuple[str, str]:
@@ -172,8 +196,8 @@ def _store_image(pixels: np.ndarray) -> tuple[str, str]:
 
 def dataset_import_run(*, dataset: Dataset, progress=None) -> Dataset:
     """Read and validate every set (as the BAPPS reader does), store the images content-addressed
-    and create the items. Nothing is kept when any file is bad: the dataset is marked failed and
-    its items are removed."""
+    and create the items (worker side). Nothing is kept when any file is bad: ApplicationError
+    names it, and the task marks the dataset failed with that error (`recording_failure`)."""
     from metrics.bapps import BappsDataset, BappsError
 
     try:
@@ -215,9 +239,6 @@ def dataset_import_run(*, dataset: Dataset, progress=None) -> Dataset:
                 if progress and (done % 200 == 0 or done == total):
                     progress(done, total)
     except (BappsError, OSError, ValueError) as exc:
-        Dataset.objects.filter(pk=dataset.pk).update(
-            status=Dataset.Status.FAILED, error=str(exc)[:4000]
-        )
         raise ApplicationError(
             f"Import failed, nothing kept: {exc}", code="invalid_bapps"
         ) from None

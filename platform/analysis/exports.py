@@ -4,7 +4,7 @@ row per judgment (CSV, or Parquet when pyarrow is installed) and a Markdown data
 Each export is written to a temporary file on the worker, streaming item by item or row by row
 (never the whole thing in memory), then saved through Django's storage API as `Export.file`
 with its sha256 and size. `export_create` validates and enqueues; nothing is written when it
-refuses. Column lists and rules: `docs/analysis.md`.
+refuses. `export_retry` re-queues a failed export. Column lists and rules: `docs/analysis.md`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 from django.core.files import File
 from django.db import transaction
 
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, ConflictError
 
 from . import datasets
 from .models import Dataset, Export
@@ -107,10 +107,9 @@ def export_create(*, dataset: Dataset, kind: str) -> Export:
             fields={"kind": ["unknown"]},
         )
     if dataset.status != Dataset.Status.READY:
-        raise ApplicationError(
+        raise ConflictError(
             f"Dataset {dataset} is {dataset.status}, not ready: it cannot be exported yet.",
             code="not_ready",
-            status_code=409,
         )
     if kind in ("csv", "parquet") and dataset.source != Dataset.Source.STUDY:
         raise ApplicationError(
@@ -127,15 +126,35 @@ def export_create(*, dataset: Dataset, kind: str) -> Export:
             fields={"kind": ["unavailable"]},
         )
     export = Export.objects.create(dataset=dataset, kind=kind)
-    from .export_tasks import export_dataset as export_dataset_task
+    _enqueue_export(export)
+    return export
+
+
+def _enqueue_export(export: Export) -> None:
+    from .tasks import export_dataset as export_dataset_task
 
     transaction.on_commit(lambda: export_dataset_task.delay(export.pk))
+
+
+@transaction.atomic
+def export_retry(*, export: Export) -> Export:
+    """Queue a failed export again (ConflictError unless it failed)."""
+    export = Export.objects.select_for_update().get(pk=export.pk)
+    if export.status != Export.Status.FAILED:
+        raise ConflictError(
+            f"Export {export.pk} is {export.status}; only a failed export can be retried.",
+            code="not_failed",
+        )
+    export.status, export.error = Export.Status.QUEUED, ""
+    export.save(update_fields=["status", "error", "updated_at"])
+    _enqueue_export(export)
     return export
 
 
 def export_run(*, export: Export) -> Export:
-    """Write the export to a temporary file, then store it with sha256 and size (status ready);
-    on failure, status failed with the error and no file."""
+    """Write the export to a temporary file, then store it with sha256 and size (status ready),
+    worker side. A failure raises; the task marks the export failed with the error
+    (`recording_failure`), and no file is stored."""
     writers = {
         "bapps": write_bapps_tar,
         "csv": write_csv,
@@ -146,16 +165,10 @@ def export_run(*, export: Export) -> Export:
     dataset = export.dataset
     with tempfile.TemporaryDirectory(prefix=f"export-{export.pk}-") as tmp:
         path = Path(tmp) / f"out.{EXTENSIONS[export.kind]}"
-        try:
-            writers[export.kind](dataset, path)
-            digest, size = _sha256(path)
-            with path.open("rb") as handle:
-                export.file.save(export_filename(export), File(handle), save=False)
-        except Exception as exc:
-            Export.objects.filter(pk=export.pk).update(
-                status=Export.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
-            )
-            raise
+        writers[export.kind](dataset, path)
+        digest, size = _sha256(path)
+        with path.open("rb") as handle:
+            export.file.save(export_filename(export), File(handle), save=False)
     export.sha256, export.size, export.status, export.error = digest, size, Export.Status.READY, ""
     export.save(update_fields=["file", "sha256", "size", "status", "error", "updated_at"])
     return export

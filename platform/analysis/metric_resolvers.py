@@ -1,12 +1,18 @@
 """Resolvers that let `metrics.create_metric` build metrics stored in the platform:
-`fitted:<FitRun id>` and `uploaded:<UploadedMetric id>`. Registering is cheap (no torch); the
-metric is built only when a worker asks for it."""
+`fitted:<FitRun id>` (finished fits) and `uploaded:<UploadedMetric id>` (validated uploads).
+Registering is cheap (no torch); the metric is built only when a worker asks for it.
+
+These run in workers, after the web tier checked who may use the reference
+(`selectors.metric_ref_resolve`); here only the object's state matters.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import tempfile
 from pathlib import Path
+
+from metrics.refs import FITTED, UPLOADED, MetricRef, trunk_option
 
 
 def _lin_metric(*, net: str, version: str, fieldfile, **options):
@@ -23,29 +29,27 @@ def _lin_metric(*, net: str, version: str, fieldfile, **options):
 def load_fitted(key: str, **options):
     from .models import FitRun, RunStatus
 
-    run = FitRun.objects.filter(pk=int(key) if key.isdigit() else -1, status=RunStatus.DONE).first()
+    ref = MetricRef(FITTED, key)
+    run = FitRun.objects.filter(pk=ref.pk, status=RunStatus.DONE).first()
     if run is None or not run.weights:
-        raise ValueError(f"fitted:{key} is not a finished fit run")
-    options.setdefault("trunk_weights", _trunk(run.trunk_weights))
+        raise ValueError(f"{ref} is not a finished fit run")
+    options.setdefault("trunk_weights", trunk_option(run.trunk_weights))
     return _lin_metric(net=run.net, version=run.version, fieldfile=run.weights, **options)
 
 
 def load_uploaded(key: str, **options):
     from .models import UploadedMetric
 
-    upload = UploadedMetric.objects.filter(pk=int(key) if key.isdigit() else -1).first()
+    ref = MetricRef(UPLOADED, key)
+    upload = UploadedMetric.objects.filter(pk=ref.pk, status=UploadedMetric.Status.READY).first()
     if upload is None:
-        raise ValueError(f"uploaded:{key} does not exist")
+        raise ValueError(f"{ref} is not a validated upload")
     return _lin_metric(net=upload.net, version=upload.version, fieldfile=upload.weights, **options)
-
-
-def _trunk(value: str):
-    return None if value == "random" else (value or "imagenet")
 
 
 def register() -> None:
     import metrics
 
-    for prefix, fn in (("fitted", load_fitted), ("uploaded", load_uploaded)):
+    for prefix, fn in ((FITTED, load_fitted), (UPLOADED, load_uploaded)):
         with contextlib.suppress(ValueError):  # already registered in this process
             metrics.register_resolver(prefix, fn)

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.db import models
 
 from common.models import TimeStampedModel
+from metrics.refs import MetricRef
+from studies.models import Study
 
 
 def _public_slug() -> str:
@@ -66,6 +68,16 @@ class Dataset(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.name} v{self.version}"
+
+
+class FreezableStudy(Study):
+    """A study seen from analysis in the admin: where a researcher freezes its judgments into
+    a new dataset version (the same `datasets.dataset_freeze` as the API)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "study to freeze"
+        verbose_name_plural = "studies to freeze"
 
 
 class DatasetItem(models.Model):
@@ -166,6 +178,9 @@ class FitRun(TimeStampedModel):
         upload_to="fits/", blank=True, help_text="Fitted lin weights (official key format)"
     )
     result = models.JSONField(default=dict, blank=True)
+    computed_with = models.JSONField(
+        default=dict, blank=True, help_text="How it was computed: torch version, device, dtype"
+    )
     error = models.TextField(blank=True)
 
     def __str__(self) -> str:
@@ -173,11 +188,18 @@ class FitRun(TimeStampedModel):
 
     @property
     def metric_name(self) -> str:
-        return f"fitted:{self.pk}"
+        return str(MetricRef.fitted(self.pk))
 
 
 class UploadedMetric(TimeStampedModel):
-    """LPIPS lin weights a researcher uploaded (official key format), usable as `uploaded:<id>`."""
+    """LPIPS lin weights a researcher uploaded (official key format), usable as `uploaded:<id>`
+    once a worker has validated them (status `ready`): the web process only stores the file."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "pending (queued for validation)"
+        VALIDATING = "validating", "validating"
+        READY = "ready", "ready"
+        FAILED = "failed", "failed"
 
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="uploaded_metrics"
@@ -187,13 +209,16 @@ class UploadedMetric(TimeStampedModel):
     version = models.CharField(max_length=4, default="0.1")
     weights = models.FileField(upload_to="uploaded-metrics/")
     sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
 
     def __str__(self) -> str:
         return self.name
 
     @property
     def metric_name(self) -> str:
-        return f"uploaded:{self.pk}"
+        return str(MetricRef.uploaded(self.pk))
 
 
 class ScoreRun(TimeStampedModel):
@@ -212,6 +237,11 @@ class ScoreRun(TimeStampedModel):
     result = models.JSONField(default=dict, blank=True, help_text="ScoreReport dicts (2afc, jnd)")
     credits = models.FileField(
         upload_to="scores/", blank=True, help_text="Per-item distances and credit (JSON)"
+    )
+    computed_with = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="How it was computed (metric.provenance()): torch version, device, dtype, engine",
     )
     error = models.TextField(blank=True)
 

@@ -1,14 +1,15 @@
-"""Writes of analysis: score runs and fit runs (the heavy parts run in Celery workers).
+"""Writes of analysis: score runs, fit runs, uploaded metrics, publishing, and their retries.
 
-Creation validates everything a researcher can get wrong (unknown metric, a split the dataset
-lacks, a fit on a JND-only dataset) and writes nothing when it fails. Execution happens in
-`analysis.tasks` on the `gpu` queue; the web process never imports torch.
+Creation validates everything a researcher can get wrong (unknown or foreign metric, a split the
+dataset lacks, a fit on a JND-only dataset, an oversized upload) and writes nothing when it fails;
+the heavy work is enqueued on commit and runs in `analysis.tasks` (queue `gpu`), so the web
+process never imports torch. Every task records its failure on its object (`common.tasks.
+recording_failure`), and `<entity>_retry` re-queues a failed one.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import shutil
 import tempfile
@@ -19,55 +20,79 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, ConflictError, ForbiddenError
 
-from . import datasets
+from . import datasets, selectors
 from .models import Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
 
 FIT_NETS = ("alex", "vgg", "squeeze")
 FIT_VARIANTS = ("lin", "tune", "scratch")
+FIT_VERSIONS = ("0.1", "0.0")
 FIT_OPTIONS = {"path", "batch_size", "lr", "dropout", "trunk_seed"}
 LOAD_SIZE = 64  # the official loader's Resize(64)
+SCORE_BATCH = 50  # items per metric call in a score run
+UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # lin weights are a few KB
 
 
 def _check_ready(dataset: Dataset) -> None:
     if dataset.status != Dataset.Status.READY:
-        raise ApplicationError(
-            f"Dataset {dataset} is {dataset.status}, not ready.", code="not_ready", status_code=409
+        raise ConflictError(f"Dataset {dataset} is {dataset.status}, not ready.", code="not_ready")
+
+
+# ---------------------------------------------------------------------------------------------
+# Publishing
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def dataset_publish(*, dataset: Dataset, by, is_public: bool) -> Dataset:
+    """Make the dataset's leaderboard public (its slug URL works for anyone) or private again.
+    Only the owner (or a superuser) may; collaborators get ForbiddenError."""
+    if dataset.owner_id != by.pk and not by.is_superuser:
+        raise ForbiddenError(
+            "Only the owner can publish or unpublish a dataset.", code="owner_only"
         )
+    Dataset.objects.filter(pk=dataset.pk).update(is_public=is_public)
+    dataset.refresh_from_db()
+    return dataset
 
 
-def _check_metric(name: str) -> None:
+# ---------------------------------------------------------------------------------------------
+# Score runs
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_metric_options(name: str, options: dict) -> None:
+    """Option names and choices of a registry metric, checked here (torch-free) rather than
+    failing later in the worker."""
     import metrics
+    from metrics._registry import resolve_options
 
-    prefix, _, key = name.partition(":")
-    if key:
-        model = {"fitted": FitRun, "uploaded": UploadedMetric}.get(prefix)
-        if model is None or not key.isdigit():
-            raise ApplicationError(
-                f"Unknown metric {name!r}; use a registry name, fitted:<id> or uploaded:<id>.",
-                fields={"metric": ["unknown"]},
-            )
-        obj = model.objects.filter(pk=int(key)).first()
-        if obj is None or (prefix == "fitted" and obj.status != RunStatus.DONE):
-            raise ApplicationError(
-                f"{name} is not available (no such finished run or upload).",
-                fields={"metric": ["unavailable"]},
-            )
-        return
-    known = [m.name for m in metrics.list_metrics()]
-    if name not in known:
+    try:
+        resolve_options(metrics.get_metric_info(name), options)
+    except (TypeError, ValueError) as exc:
+        text = str(exc)
         raise ApplicationError(
-            f"Unknown metric {name!r}; known: {', '.join(known)}.", fields={"metric": ["unknown"]}
-        )
+            text[:1].upper() + text[1:], code="invalid_options", fields={"options": ["invalid"]}
+        ) from None
+
+
+def _enqueue_score(run: ScoreRun) -> None:
+    from .tasks import score_metric as score_metric_task
+
+    transaction.on_commit(lambda: score_metric_task.delay(run.pk))
 
 
 @transaction.atomic
 def score_run_create(
     *, dataset: Dataset, metric: str, by, split: str = "val", options: dict | None = None
 ) -> ScoreRun:
+    """Queue scoring `metric` (a registry name, or a fit or upload `by` may use) on a split."""
     _check_ready(dataset)
-    _check_metric(metric)
+    ref = selectors.metric_ref_resolve(user=by, metric=metric)
+    options = dict(options or {})
+    if ref.is_registry:
+        _check_metric_options(ref.key, options)
     splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
         raise ApplicationError(
@@ -75,12 +100,36 @@ def score_run_create(
             fields={"split": ["missing"]},
         )
     run = ScoreRun.objects.create(
-        dataset=dataset, metric=metric, split=split, options=options or {}, created_by=by
+        dataset=dataset, metric=str(ref), split=split, options=options, created_by=by
     )
-    from .tasks import score_metric as score_metric_task
-
-    transaction.on_commit(lambda: score_metric_task.delay(run.pk))
+    _enqueue_score(run)
     return run
+
+
+@transaction.atomic
+def score_run_retry(*, run: ScoreRun) -> ScoreRun:
+    """Queue a failed score run again (ConflictError unless it failed)."""
+    run = ScoreRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunStatus.FAILED:
+        raise ConflictError(
+            f"Score run {run.pk} is {run.status}; only a failed run can be retried.",
+            code="not_failed",
+        )
+    run.status, run.error, run.progress = RunStatus.QUEUED, "", {}
+    run.save(update_fields=["status", "error", "progress", "updated_at"])
+    _enqueue_score(run)
+    return run
+
+
+# ---------------------------------------------------------------------------------------------
+# Fit runs
+# ---------------------------------------------------------------------------------------------
+
+
+def _enqueue_fit(run: FitRun) -> None:
+    from .tasks import fit_lpips as fit_lpips_task
+
+    transaction.on_commit(lambda: fit_lpips_task.delay(run.pk))
 
 
 @transaction.atomic
@@ -97,8 +146,12 @@ def fit_run_create(
     trunk_weights: str = "",
     options: dict | None = None,
 ) -> FitRun:
+    """Queue fitting LPIPS on the dataset's 2AFC train split. `trunk_weights` is the stored
+    trunk setting (`metrics.refs.trunk_option`: blank ImageNet, "random", or a worker path)."""
+    from metrics.refs import RANDOM_TRUNK
+
     _check_ready(dataset)
-    if net not in FIT_NETS or variant not in FIT_VARIANTS or version not in ("0.1", "0.0"):
+    if net not in FIT_NETS or variant not in FIT_VARIANTS or version not in FIT_VERSIONS:
         raise ApplicationError(
             f"net must be one of {FIT_NETS}, variant one of {FIT_VARIANTS}, version 0.1 or 0.0."
         )
@@ -121,7 +174,7 @@ def fit_run_create(
             fields={"options": ["unknown"]},
         )
     if variant == "scratch":
-        trunk_weights = "random"
+        trunk_weights = RANDOM_TRUNK
     run = FitRun.objects.create(
         dataset=dataset,
         created_by=by,
@@ -134,9 +187,7 @@ def fit_run_create(
         trunk_weights=trunk_weights,
         options=options,
     )
-    from .tasks import fit_lpips as fit_lpips_task
-
-    transaction.on_commit(lambda: fit_lpips_task.delay(run.pk))
+    _enqueue_fit(run)
     return run
 
 
@@ -148,41 +199,112 @@ def fit_run_cancel(*, run: FitRun) -> FitRun:
 
 
 @transaction.atomic
-def uploaded_metric_create(
-    *, owner, name: str, net: str, version: str, data: bytes
-) -> UploadedMetric:
-    """Store lin weights (official key format) after checking they load (keys, shapes, ≥ 0)."""
-    import torch
+def fit_run_retry(*, run: FitRun) -> FitRun:
+    """Queue a failed fit again; it resumes from its last checkpoint in shared storage
+    (ConflictError unless it failed)."""
+    run = FitRun.objects.select_for_update().get(pk=run.pk)
+    if run.status != RunStatus.FAILED:
+        raise ConflictError(
+            f"Fit {run.pk} is {run.status}; only a failed fit can be retried.", code="not_failed"
+        )
+    run.status, run.error, run.cancel_requested = RunStatus.QUEUED, "", False
+    run.save(update_fields=["status", "error", "cancel_requested", "updated_at"])
+    _enqueue_fit(run)
+    return run
 
-    from metrics.lpips.lin import parse_lin_state
-    from metrics.lpips.trunks import TRUNKS
 
+# ---------------------------------------------------------------------------------------------
+# Uploaded metrics
+# ---------------------------------------------------------------------------------------------
+
+
+def _enqueue_upload_validation(upload: UploadedMetric) -> None:
+    from .tasks import validate_uploaded_metric as validate_uploaded_metric_task
+
+    transaction.on_commit(lambda: validate_uploaded_metric_task.delay(upload.pk))
+
+
+@transaction.atomic
+def uploaded_metric_create(*, owner, name: str, net: str, version: str, file) -> UploadedMetric:
+    """Store uploaded lin weights (a Django `File`, e.g. the request's upload) as a `pending`
+    UploadedMetric and queue their validation by a worker (keys, shapes, ≥ 0 for `net`).
+
+    The size is checked before the content is read, and the file is streamed in chunks (hashed,
+    then saved); nothing here imports torch. It becomes usable as `uploaded:<id>` once `ready`.
+    """
     if net not in FIT_NETS:
         raise ApplicationError(f"net must be one of {FIT_NETS}.", fields={"net": ["invalid"]})
-    try:
-        state = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
-        parse_lin_state(state, TRUNKS[net].channels)
-    except Exception as exc:
+    if version not in FIT_VERSIONS:
+        raise ApplicationError("version must be 0.1 or 0.0.", fields={"version": ["invalid"]})
+    size = file.size
+    if size is None or size > UPLOAD_MAX_BYTES:
         raise ApplicationError(
-            f"Not a usable LPIPS lin-weights file for {net}: {exc}", code="invalid_weights"
-        ) from None
+            f"A lin-weights file is a few KB; this one is over {UPLOAD_MAX_BYTES // 2**20} MB.",
+            code="too_large",
+            fields={"file": ["too large"]},
+        )
+    if size == 0:
+        raise ApplicationError("The uploaded file is empty.", fields={"file": ["empty"]})
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
     upload = UploadedMetric(
-        owner=owner, name=name, net=net, version=version, sha256=hashlib.sha256(data).hexdigest()
+        owner=owner, name=name, net=net, version=version, sha256=digest.hexdigest(), size=size
     )
-    upload.weights.save(f"{upload.sha256}.pth", ContentFile(data), save=False)
+    upload.weights.save(f"{upload.sha256}.pth", file, save=False)
     upload.save()
+    _enqueue_upload_validation(upload)
+    return upload
+
+
+@transaction.atomic
+def uploaded_metric_retry(*, upload: UploadedMetric) -> UploadedMetric:
+    """Validate a failed upload again (ConflictError unless it failed)."""
+    upload = UploadedMetric.objects.select_for_update().get(pk=upload.pk)
+    if upload.status != UploadedMetric.Status.FAILED:
+        raise ConflictError(
+            f"Uploaded metric {upload.pk} is {upload.status}; only a failed upload can be retried.",
+            code="not_failed",
+        )
+    upload.status, upload.error = UploadedMetric.Status.PENDING, ""
+    upload.save(update_fields=["status", "error", "updated_at"])
+    _enqueue_upload_validation(upload)
+    return upload
+
+
+def uploaded_metric_validate(*, upload: UploadedMetric) -> UploadedMetric:
+    """Worker side: load the stored file with `metrics.lpips.lin` for the declared net and
+    version and mark it `ready`; a file that is not usable lin weights raises ApplicationError
+    (the task records it and marks the upload `failed`)."""
+    from metrics.lpips.lin import load_lin_weights
+    from metrics.lpips.trunks import TRUNKS
+
+    UploadedMetric.objects.filter(pk=upload.pk).update(
+        status=UploadedMetric.Status.VALIDATING, error=""
+    )
+    with upload.weights.open("rb") as handle, tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"uploaded-{upload.pk}.pth"
+        with path.open("wb") as out:
+            shutil.copyfileobj(handle, out)
+        try:
+            load_lin_weights(
+                upload.net, TRUNKS[upload.net].channels, version=upload.version, source=path
+            )
+        except (ValueError, KeyError) as exc:
+            message = str(exc).replace(str(path), upload.name)
+            raise ApplicationError(
+                f"Not a usable LPIPS lin-weights file for {upload.net}: {message}",
+                code="invalid_weights",
+            ) from None
+    UploadedMetric.objects.filter(pk=upload.pk).update(status=UploadedMetric.Status.READY, error="")
+    upload.refresh_from_db()
     return upload
 
 
 # ---------------------------------------------------------------------------------------------
 # Execution (workers)
 # ---------------------------------------------------------------------------------------------
-
-
-def _tensor(pixels, input_range):
-    from metrics.training.evaluation import to_metric_input
-
-    return to_metric_input(pixels, input_range)
 
 
 def _resized(arrays: dict, load_size: int | None = LOAD_SIZE) -> dict:
@@ -205,33 +327,79 @@ def _resized(arrays: dict, load_size: int | None = LOAD_SIZE) -> dict:
     return out
 
 
+def _computed_with(metric, *, name: str) -> dict:
+    """How a score is computed: `metric.provenance()` where the metric offers it, else the
+    torch version and the metric's device."""
+    provenance = getattr(metric, "provenance", None)
+    if callable(provenance):
+        return _plain(provenance())
+    import torch
+
+    device = getattr(metric, "device", None)
+    return {"metric": name, "torch": torch.__version__, "device": str(device) if device else None}
+
+
+def _set_batches(items: list, kind: str, judges: dict, batch_size: int):
+    """One category of the dataset as batches of uint8 image arrays, read from storage when the
+    metrics loop reaches it (one category in memory at a time); its judge values go to
+    `judges[(kind, category)]`."""
+    from metrics.training.evaluation import MEMBERS
+
+    arrays = _resized(datasets.item_arrays(items))
+    judges[(kind, items[0].category)] = arrays["judge"]
+    members = tuple(arrays[m] for m in MEMBERS[kind])
+    for start in range(0, len(items), batch_size):
+        yield tuple(a[start : start + batch_size] for a in members)
+
+
 def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
-    """Compute distances for every item of the split, then 2AFC (with bootstrap CIs), human
-    ceiling and JND mAP per category; store the report and per-item credit."""
+    """Read the split's items (platform), compute every distance with one call of
+    `metrics.training.evaluation.item_set_distances`, then store 2AFC (with bootstrap CIs and
+    human ceiling) and JND mAP reports per category, the per-item credit and `computed_with`."""
     import metrics
-    from metrics.batched import score_pairs, score_triplets
     from metrics.scoring import credit_table, score_2afc, score_jnd
+    from metrics.training.evaluation import item_set_distances
 
     ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, error="")
     metric = metrics.create_metric(run.metric, **run.options)
-    input_range = metric.info.input_range
+    computed_with = _computed_with(metric, name=run.metric)
+    ScoreRun.objects.filter(pk=run.pk).update(computed_with=computed_with)
+
+    groups = {
+        kind: {
+            category: items
+            for (_split, category), items in datasets.groups(
+                run.dataset, kind=kind, split=run.split
+            ).items()
+        }
+        for kind in ("2afc", "jnd")
+    }
+    judges: dict[tuple[str, str], object] = {}
+    sets = {
+        kind: {c: _set_batches(items, kind, judges, SCORE_BATCH) for c, items in by_cat.items()}
+        for kind, by_cat in groups.items()
+    }
+    total = sum(len(items) for by_cat in groups.values() for items in by_cat.values())
+    done = 0
+
+    def on_batch(label: str, n: int) -> None:
+        nonlocal done
+        done += n
+        if progress:
+            kind, category = label.split("/", 1)
+            progress({"kind": kind, "category": category, "done": done, "of": total})
+
+    distances = item_set_distances(metric, sets, on_batch=on_batch)
+
     result, per_item = {}, []
-    for kind in ("2afc", "jnd"):
-        groups = datasets.groups(run.dataset, kind=kind, split=run.split)
-        sets = {}
-        for n, ((_split, category), items) in enumerate(groups.items()):
-            arrays = _resized(datasets.item_arrays(items))
+    for kind, by_cat in groups.items():
+        scored = {}
+        for category, items in by_cat.items():
+            judge = judges[(kind, category)]
             if kind == "2afc":
-                d0, d1 = score_triplets(
-                    metric,
-                    _tensor(arrays["ref"], input_range),
-                    _tensor(arrays["p0"], input_range),
-                    _tensor(arrays["p1"], input_range),
-                )
-                sets[category] = (d0.numpy(), d1.numpy(), arrays["judge"])
-                credits = credit_table(
-                    d0.numpy(), d1.numpy(), arrays["judge"], names=[str(i.pk) for i in items]
-                )
+                d0, d1 = distances[kind][category]
+                scored[category] = (d0, d1, judge)
+                credits = credit_table(d0, d1, judge, names=[str(i.pk) for i in items])
                 per_item += [
                     {
                         "item": int(row["name"]),
@@ -244,26 +412,38 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
                     for row in credits.rows()
                 ]
             else:
-                d = score_pairs(
-                    metric, _tensor(arrays["p0"], input_range), _tensor(arrays["p1"], input_range)
-                )
-                sets[category] = (d.numpy(), arrays["judge"])
+                (d,) = distances[kind][category]
+                scored[category] = (d, judge)
                 per_item += [
                     {"item": i.pk, "category": category, "d": float(x), "same": float(s)}
-                    for i, x, s in zip(items, d.numpy(), arrays["judge"], strict=True)
+                    for i, x, s in zip(items, d, judge, strict=True)
                 ]
-            if progress:
-                progress({"kind": kind, "category": category, "done": n + 1, "of": len(groups)})
-        if sets:
+        if scored:
             report = (score_2afc if kind == "2afc" else score_jnd)(
-                sets, metric=run.metric, split=run.split, seed=0
+                scored, metric=run.metric, split=run.split, seed=0
             )
             result[kind] = report.to_dict()
     run.result = result
+    run.computed_with = computed_with
     run.credits.save(f"score-{run.pk}.json", ContentFile(json.dumps(per_item).encode()), save=False)
     run.status = RunStatus.DONE
-    run.save(update_fields=["result", "credits", "status", "updated_at"])
+    run.save(update_fields=["result", "computed_with", "credits", "status", "updated_at"])
     return run
+
+
+def _fit_computed_with(trainer) -> dict:
+    provenance = getattr(trainer, "provenance", None)
+    if callable(provenance):
+        return _plain(provenance())
+    import torch
+
+    out = {"torch": torch.__version__, "device": str(trainer.device)}
+    if trainer.device.type == "cuda":
+        out["device_name"] = torch.cuda.get_device_name(trainer.device)
+    path = getattr(trainer, "path", None)
+    if path is not None:
+        out["path"] = str(path)
+    return out
 
 
 def _checkpoint_prefix(run: FitRun) -> str:
@@ -302,6 +482,7 @@ def _push_checkpoints(run: FitRun, folder: Path) -> None:
 def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None) -> FitRun:
     """Fit on the dataset's 2AFC train split (validating on its val split when present),
     checkpointing every epoch to shared storage and resuming from the newest checkpoint."""
+    from metrics.refs import trunk_option
     from metrics.training import Trainer, TripletArrays
 
     FitRun.objects.filter(pk=run.pk).update(
@@ -320,7 +501,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             category: TripletArrays(**dict(_resized(datasets.item_arrays(items)).items()))
             for (_split, category), items in val_groups.items()
         }
-    trunk = None if run.trunk_weights == "random" else (run.trunk_weights or "imagenet")
+    trunk = trunk_option(run.trunk_weights)
     last_saved = {"at": 0.0}
 
     def progress(event: dict) -> None:
@@ -369,6 +550,8 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             should_stop=should_stop,
             **run.options,
         )
+        computed_with = _fit_computed_with(trainer)
+        FitRun.objects.filter(pk=run.pk).update(computed_with=computed_with)
         result = trainer.run()
         _push_checkpoints(run, folder)
         if getattr(result, "stopped", False):

@@ -1,20 +1,28 @@
-"""Celery tasks of analysis. Thin: take ids, call a service.
+"""Celery tasks of analysis, all of them. Thin: take an id, call a service.
 
-Fit and score tasks run on queue `gpu` (CUDA when the worker has it), acknowledged late and
-re-queued when their worker dies: a fit resumes from its last checkpoint in shared storage.
-Imports and exports run on `default`.
+Every task follows the one failure policy (`common.tasks.recording_failure`): when its work
+fails, its object is marked failed with the error (visible in the admin and the API) and can be
+re-queued by the entity's `<entity>_retry` service. A message for an object that is gone, or
+already finished or failed, is skipped (a retry resets the status before it enqueues).
+
+Queues (by the `analysis.tasks.*` routes in settings, and the explicit queue below):
+fit and score on `gpu` (CUDA when the worker has it), acknowledged late and re-queued when their
+worker dies (a fit resumes from its last checkpoint in shared storage); upload validation on
+`gpu` too, as it loads the file with torch; imports and exports on `default`.
 """
 
 from __future__ import annotations
 
-import logging
 import socket
 
 from celery import shared_task
 
+from common.tasks import recording_failure
 from config.celery_app import LONG_TASK_OPTIONS
 
-log = logging.getLogger(__name__)
+
+def _outcome(failure, **done) -> dict:
+    return {"failed": failure.error} if failure.error else done
 
 
 @shared_task(name="analysis.tasks.fit_lpips", **LONG_TASK_OPTIONS)
@@ -22,18 +30,12 @@ def fit_lpips(fit_id: int) -> dict:
     from .models import FitRun, RunStatus
     from .services import fit_run_execute
 
-    run = FitRun.objects.get(pk=fit_id)
-    if run.status in (RunStatus.DONE, RunStatus.CANCELLED):
-        return {"skipped": run.status}
-    try:
+    run = FitRun.objects.filter(pk=fit_id).first()
+    if run is None or run.status in (RunStatus.DONE, RunStatus.CANCELLED, RunStatus.FAILED):
+        return {"skipped": run.status if run else "missing"}
+    with recording_failure(FitRun, fit_id, status=RunStatus.FAILED) as failure:
         run = fit_run_execute(run=run, worker=socket.gethostname())
-    except Exception as exc:
-        log.exception("fit %s failed", fit_id)
-        FitRun.objects.filter(pk=fit_id).update(
-            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
-        )
-        raise
-    return {"status": run.status, "result": run.result}
+    return _outcome(failure, status=run.status, result=run.result)
 
 
 @shared_task(name="analysis.tasks.score_metric", **LONG_TASK_OPTIONS)
@@ -41,43 +43,60 @@ def score_metric(score_id: int) -> dict:
     from .models import RunStatus, ScoreRun
     from .services import score_run_execute
 
-    run = ScoreRun.objects.get(pk=score_id)
-    if run.status == RunStatus.DONE:
-        return {"skipped": "done"}
+    run = ScoreRun.objects.filter(pk=score_id).first()
+    if run is None or run.status in (RunStatus.DONE, RunStatus.CANCELLED, RunStatus.FAILED):
+        return {"skipped": run.status if run else "missing"}
 
     def progress(event: dict) -> None:
         ScoreRun.objects.filter(pk=score_id).update(progress=event)
 
-    try:
+    with recording_failure(ScoreRun, score_id, status=RunStatus.FAILED) as failure:
         run = score_run_execute(run=run, progress=progress)
-    except Exception as exc:
-        log.exception("score run %s failed", score_id)
-        ScoreRun.objects.filter(pk=score_id).update(
-            status=RunStatus.FAILED, error=f"{type(exc).__name__}: {exc}"[:4000]
-        )
-        raise
-    return {"status": run.status}
+    return _outcome(failure, status=run.status)
+
+
+@shared_task(name="analysis.tasks.validate_uploaded_metric", queue="gpu", **LONG_TASK_OPTIONS)
+def validate_uploaded_metric(upload_id: int) -> dict:
+    from .models import UploadedMetric
+    from .services import uploaded_metric_validate
+
+    upload = UploadedMetric.objects.filter(pk=upload_id).first()
+    finished = (UploadedMetric.Status.READY, UploadedMetric.Status.FAILED)
+    if upload is None or upload.status in finished:
+        return {"skipped": upload.status if upload else "missing"}
+    with recording_failure(
+        UploadedMetric, upload_id, status=UploadedMetric.Status.FAILED
+    ) as failure:
+        upload = uploaded_metric_validate(upload=upload)
+    return _outcome(failure, status=upload.status)
 
 
 @shared_task(name="analysis.tasks.import_dataset", **LONG_TASK_OPTIONS)
 def import_dataset(dataset_id: int) -> dict:
-    from common.exceptions import ApplicationError
-
     from .datasets import dataset_import_run
     from .models import Dataset
 
-    dataset = Dataset.objects.get(pk=dataset_id)
-    if dataset.status == Dataset.Status.READY:
-        return {"skipped": "ready"}
+    dataset = Dataset.objects.filter(pk=dataset_id).first()
+    if dataset is None or dataset.status != Dataset.Status.BUILDING:
+        return {"skipped": dataset.status if dataset else "missing"}
 
     def progress(done: int, total: int) -> None:
         Dataset.objects.filter(pk=dataset_id).update(progress={"done": done, "total": total})
 
-    try:
+    with recording_failure(Dataset, dataset_id, status=Dataset.Status.FAILED) as failure:
         dataset_import_run(dataset=dataset, progress=progress)
-    except ApplicationError as exc:
-        return {"failed": exc.message}  # recorded on the dataset; retrying cannot fix bad files
-    return {"status": "ready"}
+    return _outcome(failure, status="ready")
 
 
-from .export_tasks import export_dataset  # noqa: E402,F401  (registers analysis.tasks.export_dataset)
+@shared_task(name="analysis.tasks.export_dataset", **LONG_TASK_OPTIONS)
+def export_dataset(export_id: int) -> dict:
+    from .exports import export_run
+    from .models import Export
+
+    export = Export.objects.select_related("dataset").filter(pk=export_id).first()
+    finished = (Export.Status.READY, Export.Status.FAILED)
+    if export is None or export.status in finished:
+        return {"skipped": export.status if export else "missing"}
+    with recording_failure(Export, export_id, status=Export.Status.FAILED) as failure:
+        export = export_run(export=export)
+    return _outcome(failure, status=export.status, sha256=export.sha256, size=export.size)

@@ -6,13 +6,20 @@ urlpatterns = [
     path("datasets/", apis.DatasetListApi.as_view(), name="dataset-list"),
     path("datasets/freeze/", apis.DatasetFreezeApi.as_view(), name="dataset-freeze"),
     path("datasets/import/", apis.DatasetImportApi.as_view(), name="dataset-import"),
+    path(
+        "datasets/<int:pk>/import/retry/",
+        apis.DatasetImportRetryApi.as_view(),
+        name="dataset-import-retry",
+    ),
     path("datasets/<int:pk>/", apis.DatasetDetailApi.as_view(), name="dataset-detail"),
     path("datasets/<int:pk>/publish/", apis.DatasetPublishApi.as_view(), name="dataset-publish"),
     path("datasets/<int:pk>/score/", apis.ScoreRunCreateApi.as_view(), name="dataset-score"),
     path("datasets/<int:pk>/fit/", apis.FitRunCreateApi.as_view(), name="dataset-fit"),
     path("score-runs/<int:pk>/", apis.ScoreRunDetailApi.as_view(), name="score-run-detail"),
+    path("score-runs/<int:pk>/retry/", apis.ScoreRunRetryApi.as_view(), name="score-run-retry"),
     path("fit-runs/<int:pk>/", apis.FitRunDetailApi.as_view(), name="fit-run-detail"),
     path("fit-runs/<int:pk>/cancel/", apis.FitRunCancelApi.as_view(), name="fit-run-cancel"),
+    path("fit-runs/<int:pk>/retry/", apis.FitRunRetryApi.as_view(), name="fit-run-retry"),
     path("fit-runs/<int:pk>/weights/", apis.FitRunWeightsApi.as_view(), name="fit-run-weights"),
     path(
         "datasets/<int:pk>/leaderboard/", apis.LeaderboardApi.as_view(), name="dataset-leaderboard"
@@ -24,6 +31,7 @@ urlpatterns = [
     ),
     path("datasets/<int:pk>/exports/", apis.ExportCreateApi.as_view(), name="dataset-export"),
     path("exports/<int:pk>/", apis.ExportDetailApi.as_view(), name="export-detail"),
+    path("exports/<int:pk>/retry/", apis.ExportRetryApi.as_view(), name="export-retry"),
     path(
         "leaderboards/public/<str:slug>/",
         apis.PublicLeaderboardApi.as_view(),
@@ -31,4 +39,15 @@ urlpatterns = [
     ),
     path("metrics/", apis.MetricListApi.as_view(), name="metric-list"),
     path("metrics/upload/", apis.UploadedMetricCreateApi.as_view(), name="metric-upload"),
+    path("metrics/uploaded/", apis.UploadedMetricListApi.as_view(), name="uploaded-metric-list"),
+    path(
+        "metrics/uploaded/<int:pk>/",
+        apis.UploadedMetricDetailApi.as_view(),
+        name="uploaded-metric-detail",
+    ),
+    path(
+        "metrics/uploaded/<int:pk>/retry/",
+        apis.UploadedMetricRetryApi.as_view(),
+        name="uploaded-metric-retry",
+    ),
 ]

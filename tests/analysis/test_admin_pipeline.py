@@ -28,7 +28,7 @@ def test_freeze_fit_score_and_open_the_leaderboard_from_the_admin(
     client.force_login(alice)
 
     client.post(
-        "/admin/crowd/studycollection/",
+        "/admin/analysis/freezablestudy/",
         {"action": "freeze_dataset", "_selected_action": [study.pk]},
     )
     dataset = Dataset.objects.get(study=study)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import pytest
 
 from analysis import datasets
-from analysis.models import FitRun, ScoreRun
+from analysis.models import Export, FitRun, ScoreRun
 from studies import services as study_services
+from tests.analysis.jobs import upload
 from tests.factories import collect, make_live_study
 
 pytestmark = pytest.mark.django_db
@@ -23,7 +24,15 @@ def objects(alice, bob):
     dataset = datasets.dataset_freeze(study=study, by=alice)
     fit = FitRun.objects.create(dataset=dataset, created_by=alice)
     score = ScoreRun.objects.create(dataset=dataset, created_by=alice, metric="l2")
-    return {"study": study.pk, "dataset": dataset.pk, "fit": fit.pk, "score": score.pk}
+    export = Export.objects.create(dataset=dataset, kind="datasheet")
+    return {
+        "study": study.pk,
+        "dataset": dataset.pk,
+        "fit": fit.pk,
+        "score": score.pk,
+        "export": export.pk,
+        "upload": upload(alice).pk,
+    }
 
 
 # name: (method, url, body, success status, collaborator status)
@@ -57,8 +66,29 @@ ENDPOINTS = {
     "fit run cancel": ("post", "/api/fit-runs/{fit}/cancel/", None, 200, 200),
     "fit run weights (not ready)": ("get", "/api/fit-runs/{fit}/weights/", None, 409, 409),
     "metric list": ("get", "/api/metrics/", None, 200, 200),
+    "score run retry (not failed)": ("post", "/api/score-runs/{score}/retry/", None, 409, 409),
+    "fit run retry (not failed)": ("post", "/api/fit-runs/{fit}/retry/", None, 409, 409),
+    "export detail": ("get", "/api/exports/{export}/", None, 200, 200),
+    "export retry (not failed)": ("post", "/api/exports/{export}/retry/", None, 409, 409),
+    "dataset import retry (not an import)": (
+        "post",
+        "/api/datasets/{dataset}/import/retry/",
+        None,
+        409,
+        409,
+    ),
+    # Uploads are their owner's alone: a collaborator on her datasets does not see them.
+    "uploaded metric list": ("get", "/api/metrics/uploaded/", None, 200, 200),
+    "uploaded metric detail": ("get", "/api/metrics/uploaded/{upload}/", None, 200, 404),
+    "uploaded metric retry (not failed)": (
+        "post",
+        "/api/metrics/uploaded/{upload}/retry/",
+        None,
+        409,
+        404,
+    ),
 }
-GLOBAL = {"dataset list", "metric list"}
+GLOBAL = {"dataset list", "metric list", "uploaded metric list"}
 
 
 def _call(api, user, name, objects):
@@ -83,7 +113,7 @@ def test_other_researcher(api, charlie, objects, name):
     response = _call(api, charlie, name, objects)
     if name in GLOBAL:
         assert response.status_code == 200
-        if name == "dataset list":
+        if name in ("dataset list", "uploaded metric list"):
             assert response.json() == []
     else:
         assert response.status_code == 404, response.content
@@ -98,6 +128,8 @@ ADMIN_PAGES = [
     "/admin/analysis/dataset/",
     "/admin/analysis/fitrun/",
     "/admin/analysis/scorerun/",
+    "/admin/analysis/export/",
+    "/admin/analysis/freezablestudy/",
     "/admin/studies/trial/",
     "/admin/crowd/participant/",
     "/admin/crowd/studycollection/",
@@ -115,6 +147,8 @@ def test_admin_changelists(client, researchers, objects, page, persona, sees):
         "/admin/analysis/dataset/": "2afc live study",
         "/admin/analysis/fitrun/": f">{objects['fit']}<",
         "/admin/analysis/scorerun/": f">{objects['score']}<",
+        "/admin/analysis/export/": f">{objects['export']}<",
+        "/admin/analysis/freezablestudy/": "2afc live study",
         "/admin/studies/trial/": "traditional",
         "/admin/crowd/participant/": "prolific",
         "/admin/crowd/studycollection/": "2afc live study",
@@ -130,3 +164,25 @@ def test_admin_changelists(client, researchers, objects, page, persona, sees):
 def test_admin_changelists_anonymous(client, objects, page):
     response = client.get(page)
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(("persona", "sees"), [("alice", True), ("bob", False), ("charlie", False)])
+def test_admin_uploaded_metrics_are_the_owners(client, researchers, objects, persona, sees):
+    client.force_login(researchers[persona])
+    body = client.get("/admin/analysis/uploadedmetric/").content.decode()
+    assert (f"uploaded:{objects['upload']}" in body) is sees
+
+
+def test_selectors_raise_not_found_for_foreign_objects(charlie, objects):
+    from analysis import selectors
+    from common.exceptions import NotFoundError
+
+    for get, key in [
+        (selectors.dataset_get, "dataset"),
+        (selectors.fit_run_get, "fit"),
+        (selectors.score_run_get, "score"),
+        (selectors.export_get, "export"),
+        (selectors.uploaded_metric_get, "upload"),
+    ]:
+        with pytest.raises(NotFoundError):
+            get(user=charlie, pk=objects[key])

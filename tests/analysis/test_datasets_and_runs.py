@@ -7,7 +7,7 @@ import pytest
 
 from analysis import datasets, services
 from analysis.models import Dataset, DatasetItem, FitRun, ScoreRun
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, ConflictError
 from crowd.models import Participant
 from tests.factories import collect, make_live_study
 
@@ -49,7 +49,7 @@ def test_freeze_counts_valid_judgments_only(alice, judged_study):
 
 def test_freeze_without_judgments_is_refused(alice):
     study = make_live_study(alice, trials=3, sentinels=0)
-    with pytest.raises(ApplicationError, match="no valid judgments"):
+    with pytest.raises(ConflictError, match="no valid judgments"):
         datasets.dataset_freeze(study=study, by=alice)
     assert not Dataset.objects.exists()
 
@@ -89,15 +89,18 @@ def test_import_reads_a_bapps_folder(alice, tmp_path):
     assert datasets.read_png(item.ref).shape == (64, 64, 3)
 
 
-def test_import_of_a_folder_with_missing_files_keeps_nothing(alice, tmp_path):
+def test_import_of_a_folder_with_missing_files_keeps_nothing(
+    alice, tmp_path, django_capture_on_commit_callbacks
+):
     folder = _bapps_folder(tmp_path / "bapps")
     (folder / "2afc" / "val" / "traditional" / "judge" / "000002.npy").unlink()
-    dataset = datasets.dataset_import_create(owner=alice, name="broken", path=str(folder))
-    with pytest.raises(ApplicationError, match="000002"):
-        datasets.dataset_import_run(dataset=dataset)
+    with django_capture_on_commit_callbacks(execute=True):  # the queued import runs (eagerly)
+        dataset = datasets.dataset_import_create(owner=alice, name="broken", path=str(folder))
     dataset.refresh_from_db()
     assert dataset.status == "failed" and "000002" in dataset.error
     assert not DatasetItem.objects.filter(dataset=dataset).exists()
+    with pytest.raises(ApplicationError, match="000002"):
+        datasets.dataset_import_run(dataset=dataset)
     with pytest.raises(ApplicationError, match="no such folder"):
         datasets.dataset_import_create(owner=alice, name="nowhere", path=str(tmp_path / "missing"))
 
@@ -143,3 +146,18 @@ def test_fit_on_a_jnd_only_dataset_is_refused(alice, tmp_path):
     with pytest.raises(ApplicationError, match="needs 2AFC judgments in a train split"):
         services.fit_run_create(dataset=dataset, by=alice)
     assert not FitRun.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"bogus": 1}, "got unknown option.s. bogus"),
+        ({"range_check": "nope"}, "option range_check='nope' is not one of"),
+    ],
+)
+def test_bad_metric_options_are_refused_before_queueing(alice, judged_study, options, message):
+    dataset = datasets.dataset_freeze(study=judged_study, by=alice)
+    with pytest.raises(ApplicationError, match=message) as caught:
+        services.score_run_create(dataset=dataset, metric="l2", by=alice, options=options)
+    assert caught.value.fields == {"options": ["invalid"]}
+    assert not ScoreRun.objects.exists()

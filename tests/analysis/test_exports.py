@@ -12,9 +12,9 @@ import pytest
 from django.core.files.storage import default_storage
 
 from analysis import datasets, exports
-from analysis.export_tasks import export_dataset
 from analysis.models import Dataset, Export
-from common.exceptions import ApplicationError
+from analysis.tasks import export_dataset
+from common.exceptions import ApplicationError, ConflictError
 from crowd.models import Response
 from tests.analysis.studydata import frozen_dataset
 
@@ -179,7 +179,7 @@ def test_unknown_kind_is_refused_and_nothing_written(dataset, settings):
 def test_a_dataset_that_is_not_ready_is_refused(dataset, settings):
     Dataset.objects.filter(pk=dataset.pk).update(status=Dataset.Status.BUILDING)
     dataset.refresh_from_db()
-    with pytest.raises(ApplicationError, match="not ready") as caught:
+    with pytest.raises(ConflictError, match="not ready") as caught:
         exports.export_create(dataset=dataset, kind="bapps")
     assert caught.value.status_code == 409
     _nothing_written(settings)

@@ -56,6 +56,8 @@ def test_a_fit_reports_progress_stores_weights_and_registers_a_metric(
     assert [h["epoch"] for h in run.history] == [1, 2]
     assert all("loss" in h for h in run.history)
     assert run.weights.name and run.result["lin_sha256"]
+    assert run.computed_with["torch"] == torch.__version__
+    assert run.computed_with["device"] in ("cpu", "cuda", "cuda:0")
     import metrics
 
     fitted = metrics.create_metric(run.metric_name, device="cpu")

@@ -57,7 +57,10 @@ def _dataset(owner, folder: Path):
         triplets.append((base[n], weak, strong, float(rng.integers(0, 3)) / 2))
     write_2afc(folder, "train", "traditional", triplets)
     dataset = datasets.dataset_import_create(owner=owner, name="kill test", path=str(folder))
-    return datasets.dataset_import_run(dataset=dataset)
+    dataset.refresh_from_db()  # the import is queued on commit; tasks run eagerly in this process
+    if dataset.status != "ready":
+        dataset = datasets.dataset_import_run(dataset=dataset)
+    return dataset
 
 
 def _worker_env(settings, redis_url: str) -> dict:
