@@ -26,6 +26,9 @@ from pathlib import Path
 
 import django
 
+from config.local_state import prepare
+
+prepare()  # what the web server's entry point (config.wsgi) does before Django starts
 django.setup()
 
 from celery.app.task import Task

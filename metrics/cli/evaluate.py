@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from metrics.cli import CLIError, parse_option
+from metrics.refs import trunk_option
 
 NAME = "evaluate"
 HELP = "score metrics on a BAPPS folder: Table 5 layout (2AFC, with intervals) and JND mAP"
@@ -193,7 +194,7 @@ def _build(name: str, args: argparse.Namespace):
         options["lin_weights"] = args.weights
         label = f"{name} ({Path(args.weights).name})"
     if args.trunk_weights is not None and "trunk_weights" in accepted:
-        options["trunk_weights"] = None if args.trunk_weights == "random" else args.trunk_weights
+        options["trunk_weights"] = trunk_option(args.trunk_weights)
     if args.device is not None:
         options["device"] = args.device
     return create_metric(name, **options), label

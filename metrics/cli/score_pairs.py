@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 
 from metrics.cli import CLIError, parse_option
+from metrics.refs import trunk_option
 
 NAME = "score-pairs"
 HELP = "print the distance between same-named images in two folders"
@@ -74,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     if args.trunk_weights is not None:
         if all(opt.name != "trunk_weights" for opt in get_metric_info(args.metric).options):
             raise CLIError(f"--trunk-weights applies to LPIPS metrics, not {args.metric}")
-        options["trunk_weights"] = None if args.trunk_weights == "random" else args.trunk_weights
+        options["trunk_weights"] = trunk_option(args.trunk_weights)
     metric = create_metric(args.metric, **options)
     if getattr(metric, "spatial", False):
         raise CLIError("spatial=true is not supported here: score-pairs prints one number a pair")

@@ -14,6 +14,7 @@ import signal
 from pathlib import Path
 
 from metrics.cli import CLIError
+from metrics.refs import trunk_option
 
 NAME = "train"
 HELP = "fit LPIPS (lin, tune or scratch) on a BAPPS folder with the official recipe"
@@ -159,8 +160,8 @@ def run(args: argparse.Namespace) -> int:
     trunk = args.trunk_weights
     if trunk is None:
         trunk = None if args.variant == "scratch" else "imagenet"
-    elif trunk == "random":
-        trunk = None
+    else:
+        trunk = trunk_option(trunk)
 
     from metrics.cli.evaluate import format_2afc_table
     from metrics.training import TrainConfig, fit

@@ -358,12 +358,10 @@ class LeaderboardApi(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="datasets_leaderboard")
     def get(self, request, pk: int):
-        from . import leaderboard
+        from .leaderboard.selectors import board_for_user
 
-        dataset = selectors.dataset_get(user=request.user, pk=pk)
-        return Response(
-            leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None)
-        )
+        split = request.query_params.get("split") or None
+        return Response(board_for_user(user=request.user, dataset_id=pk, split=split))
 
 
 class PublicLeaderboardApi(APIView):
@@ -374,12 +372,10 @@ class PublicLeaderboardApi(APIView):
 
     @extend_schema(responses=OpenApiTypes.OBJECT, operation_id="leaderboards_public")
     def get(self, request, slug: str):
-        from . import leaderboard
+        from .leaderboard.selectors import board_for_public
 
-        dataset = leaderboard.dataset_for_public_board(slug=slug)
-        return Response(
-            leaderboard.board_for(dataset=dataset, split=request.query_params.get("split") or None)
-        )
+        split = request.query_params.get("split") or None
+        return Response(board_for_public(slug=slug, split=split))
 
 
 class JudgmentsCiApi(APIView):

@@ -9,7 +9,6 @@ in a request body the same `ApplicationError` as an unknown id), so ids do not l
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from common.exceptions import ApplicationError, ConflictError, NotFoundError
 from metrics.refs import FITTED, UPLOADED, MetricRef
@@ -18,17 +17,8 @@ from studies.selectors import study_list
 from .models import Dataset, Export, FitRun, RunStatus, ScoreRun, UploadedMetric
 
 
-class NotFound(NotFoundError, Http404):
-    """A `NotFoundError` that plain Django page views also render as 404.
-
-    The leaderboard pages (`leaderboard.dataset_for_board`) still rely on Http404 reaching
-    Django; drop the Http404 base once those views map DomainError (`common.exceptions.
-    http_status`). The API's handler sees a DomainError first, so its answer is the usual one.
-    """
-
-
-def _missing(what: str) -> NotFound:
-    return NotFound(f"No such {what}.")
+def _missing(what: str) -> NotFoundError:
+    return NotFoundError(f"No such {what}.")
 
 
 def _get(qs: QuerySet, pk, what: str):

@@ -428,6 +428,11 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
     run.credits.save(f"score-{run.pk}.json", ContentFile(json.dumps(per_item).encode()), save=False)
     run.status = RunStatus.DONE
     run.save(update_fields=["result", "computed_with", "credits", "status", "updated_at"])
+    # The board's significance is computed when scores are stored, never in a request.
+    from .leaderboard.tasks import board_significance_refresh as refresh_task
+
+    dataset_id, split = run.dataset_id, run.split
+    transaction.on_commit(lambda: refresh_task.delay(dataset_id=dataset_id, split=split))
     return run
 
 

@@ -8,7 +8,8 @@ already finished or failed, is skipped (a retry resets the status before it enqu
 Queues (by the `analysis.tasks.*` routes in settings, and the explicit queue below):
 fit and score on `gpu` (CUDA when the worker has it), acknowledged late and re-queued when their
 worker dies (a fit resumes from its last checkpoint in shared storage); upload validation on
-`gpu` too, as it loads the file with torch; imports and exports on `default`.
+`gpu` too, as it loads the file with torch; imports, exports and the leaderboard's significance
+refresh (`analysis.leaderboard.tasks`) on `default`.
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def score_metric(score_id: int) -> dict:
     return _outcome(failure, status=run.status)
 
 
-@shared_task(name="analysis.tasks.validate_uploaded_metric", queue="gpu", **LONG_TASK_OPTIONS)
+@shared_task(name="analysis.tasks.validate_uploaded_metric", **LONG_TASK_OPTIONS)
 def validate_uploaded_metric(upload_id: int) -> dict:
     from .models import UploadedMetric
     from .services import uploaded_metric_validate
@@ -100,3 +101,8 @@ def export_dataset(export_id: int) -> dict:
     with recording_failure(Export, export_id, status=Export.Status.FAILED) as failure:
         export = export_run(export=export)
     return _outcome(failure, status=export.status, sha256=export.sha256, size=export.size)
+
+
+# The leaderboard's task lives with the leaderboard; importing it here registers it with workers
+# (which autodiscover `analysis.tasks`).
+from .leaderboard.tasks import board_significance_refresh  # noqa: E402, F401

@@ -6,12 +6,12 @@ with their `http_status`."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpResponse, JsonResponse
-from django.shortcuts import get_object_or_404, render
+from django.http import FileResponse, HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from common.exceptions import DomainError, http_status
+from common.exceptions import DomainError, NotFoundError, http_status
 from common.permissions import is_researcher
 
 from . import exports, planning, selectors
@@ -197,12 +197,12 @@ def public_leaderboard_page(request, slug: str):
 @require_GET
 def export_download(request, export_id: int):
     """Stream a finished export to a researcher who can see its dataset (404 otherwise)."""
-    if not is_researcher(request.user):
-        raise Http404("No such export.")
-    visible = selectors.dataset_list(user=request.user).values("pk")
-    export = get_object_or_404(
-        Export.objects.select_related("dataset").filter(dataset__in=visible), pk=export_id
-    )
+    try:
+        if not is_researcher(request.user):
+            raise NotFoundError("No such export.")
+        export = selectors.export_get(user=request.user, pk=export_id)
+    except DomainError as exc:
+        return _domain_error(exc)
     if export.status != Export.Status.READY or not export.file:
         return _error(
             f"Export {export.pk} is {export.status}, not ready to download.",

@@ -21,6 +21,7 @@ from django.db import transaction
 
 from common.exceptions import ApplicationError, NotFoundError
 from common.permissions import is_researcher
+from metrics.refs import FITTED, UPLOADED, MetricRef
 
 from ..board_models import BoardSignificance
 from ..models import Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
@@ -109,14 +110,17 @@ def default_split(dataset: Dataset) -> str:
 
 def metric_label(run: ScoreRun) -> str:
     """The row label: the metric name, a fitted or uploaded metric's own name, then options."""
-    prefix, _, key = run.metric.partition(":")
     label = run.metric
-    if prefix == "fitted" and key.isdigit():
-        fit = FitRun.objects.filter(pk=int(key)).first()
+    try:
+        ref = MetricRef.parse(run.metric)
+    except ValueError:  # a registry metric this version no longer has: keep the stored name
+        ref = None
+    if ref is not None and ref.kind == FITTED:
+        fit = FitRun.objects.filter(pk=ref.pk).first()
         if fit is not None:
             label = f"{fit.net}-{fit.variant} (fit {fit.pk})"
-    elif prefix == "uploaded" and key.isdigit():
-        upload = UploadedMetric.objects.filter(pk=int(key)).first()
+    elif ref is not None and ref.kind == UPLOADED:
+        upload = UploadedMetric.objects.filter(pk=ref.pk).first()
         if upload is not None:
             label = f"{upload.name} (uploaded {upload.pk})"
     if run.options:

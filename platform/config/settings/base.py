@@ -263,6 +263,7 @@ CELERY_TASK_ROUTES = {
     "studies.tasks.*": {"queue": "stimuli"},
     "analysis.tasks.fit_*": {"queue": "gpu"},
     "analysis.tasks.score_*": {"queue": "gpu"},
+    "analysis.tasks.validate_*": {"queue": "gpu"},  # uploaded weights are loaded with torch
     "analysis.tasks.*": {"queue": "default"},
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 4 * 3600, minimum=10)

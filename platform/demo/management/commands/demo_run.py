@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from metrics.refs import trunk_option
 from studies.models import Study
 
 DEMO_SLUG = "demo-study"
@@ -181,7 +182,8 @@ class Command(BaseCommand):
             )
             if run is None:
                 options = {}
-                if metric.startswith("lpips-") and settings.PERCEPTLAB_DEFAULT_TRUNK == "random":
+                random_trunk = trunk_option(settings.PERCEPTLAB_DEFAULT_TRUNK) is None
+                if metric.startswith("lpips-") and random_trunk:
                     options = {"trunk_weights": None}
                 run = services.score_run_create(
                     dataset=dataset, metric=metric, by=dataset.owner, options=options

@@ -15,7 +15,7 @@ def _revalidate_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("analysis", "0001_initial"),
+        ("analysis", "0002_board_significance"),
         ("studies", "0001_initial"),
     ]
 
