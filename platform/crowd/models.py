@@ -44,7 +44,9 @@ class TrialLoad(models.Model):
     shown_swapped = models.PositiveIntegerField(default=0)
 
     def __str__(self) -> str:
-        return f"load of trial {self.trial_id}: {self.valid_count} valid, {self.leased_count} leased"
+        return (
+            f"load of trial {self.trial_id}: {self.valid_count} valid, {self.leased_count} leased"
+        )
 
 
 class Participant(TimeStampedModel):

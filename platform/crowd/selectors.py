@@ -38,9 +38,7 @@ def entry_study_get(*, slug: str) -> Study:
 def entry_check_open(study: Study) -> None:
     """Raise ConflictError unless the study accepts participants now."""
     if study.status != Study.Status.LIVE:
-        raise ConflictError(
-            "This study is not accepting participants right now.", code="not_live"
-        )
+        raise ConflictError("This study is not accepting participants right now.", code="not_live")
 
 
 def assignment_get(*, token: str) -> Assignment:
@@ -76,7 +74,6 @@ def completion_payload(assignment: Assignment) -> dict:
         "redirect_url": redirect_url,
         "mturk": mturk,
     }
-
 
 
 def _slots(kind: str) -> tuple[str, ...]:

@@ -394,11 +394,17 @@ def generation_progress(*, study: Study) -> tuple[int, int]:
 
 def generation_discard(*, study: Study) -> None:
     """Delete generated trials, stimuli and models (going back to draft)."""
-    for stimulus in Stimulus.objects.filter(study=study).exclude(file=""):
-        if not Stimulus.objects.filter(file=stimulus.file.name).exclude(pk=stimulus.pk).exists():
-            stimulus.file.storage.delete(stimulus.file.name)
+    storage = Stimulus._meta.get_field("file").storage
+    # Several stimuli of a study may share one file (same bytes): collect the names first, and
+    # delete a file once no stimulus names it any more.
+    names = set(
+        Stimulus.objects.filter(study=study).exclude(file="").values_list("file", flat=True)
+    )
     Trial.objects.filter(study=study).delete()
     Stimulus.objects.filter(study=study).delete()
+    for name in names:
+        if not Stimulus.objects.filter(file=name).exists():
+            storage.delete(name)
     for artifact in ModelArtifact.objects.filter(study=study):
         artifact.file.storage.delete(artifact.file.name)
         artifact.delete()

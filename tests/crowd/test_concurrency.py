@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from common.exceptions import ApplicationError
+from common.exceptions import DomainError
 from crowd import services
 from crowd.models import AssignmentItem, Response, TrialLoad
 from tests.factories import make_live_study
@@ -30,7 +30,7 @@ def _parallel(fn, n: int) -> list:
         barrier.wait()  # release every thread at the same moment
         try:
             return fn(i)
-        except ApplicationError as exc:
+        except DomainError as exc:
             return exc
         finally:
             connections.close_all()
@@ -52,7 +52,7 @@ def test_fifty_concurrent_arrivals_never_over_allocate(alice):
         50,
     )
     assignments = [r for r in results if isinstance(r, int)]
-    refused = [r for r in results if isinstance(r, ApplicationError)]
+    refused = [r for r in results if isinstance(r, DomainError)]
     assert {e.code for e in refused} <= {"study_full"}
     assert len(assignments) + len(refused) == 50
     loads = TrialLoad.objects.filter(trial__study=study).select_related("trial")

@@ -76,13 +76,13 @@ def distortion_spec_add(
     import experiments
 
     study = Study.objects.select_for_update().get(pk=study.pk)
-    values = dict(
-        name=name,
-        category=category,
-        severity_min=severity_min,
-        severity_max=severity_max,
-        weight=weight,
-    )
+    values = {
+        "name": name,
+        "category": category,
+        "severity_min": severity_min,
+        "severity_max": severity_max,
+        "weight": weight,
+    }
     distortion_spec_check(study=study, **values)
     spec = DistortionSpec(
         study=study, family=experiments.get_distortion(name).info.family, **values
@@ -150,10 +150,9 @@ def trial_quota_set(
     """Set how many trials of `kind` the study generates for `split` and `category`."""
     study = Study.objects.select_for_update().get(pk=study.pk)
     trial_quota_check(study=study, kind=kind, split=split, category=category, count=count)
-    quota = (
-        TrialQuota.objects.filter(study=study, kind=kind, split=split, category=category).first()
-        or TrialQuota(study=study, kind=kind, split=split, category=category)
-    )
+    quota = TrialQuota.objects.filter(
+        study=study, kind=kind, split=split, category=category
+    ).first() or TrialQuota(study=study, kind=kind, split=split, category=category)
     quota.count = count
     quota.full_clean()
     quota.save()

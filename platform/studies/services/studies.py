@@ -196,9 +196,7 @@ def study_transition(
         locked.status = to
         locked.error = ""
         locked.save(update_fields=["status", "error", "updated_at"])
-        study_status_changed.send(
-            sender=Study, study=locked, from_status=from_status, to_status=to
-        )
+        study_status_changed.send(sender=Study, study=locked, from_status=from_status, to_status=to)
         if to == Study.Status.GENERATING:
             _enqueue_generation(locked.pk)
     study.status = locked.status
