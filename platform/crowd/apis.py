@@ -50,7 +50,9 @@ class AnswerApi(WorkerApi):
 
         client_uuid = serializers.UUIDField()
         position = serializers.IntegerField(min_value=0)
-        answer = serializers.ChoiceField(choices=["left", "right", "same", "different"])
+        answer = serializers.ChoiceField(
+            choices=[a for answers in services.ANSWERS.values() for a in answers]
+        )
         rt_ms = serializers.IntegerField(min_value=0, max_value=services.MAX_RT_MS)
         display = serializers.DictField(required=False, default=dict)
         timing = serializers.DictField(required=False, default=dict)

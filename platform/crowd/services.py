@@ -94,6 +94,18 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
         raise ApplicationError(
             "A participant id is required (at most 128 characters).", code="bad_participant"
         )
+    for name, value in (
+        ("session_id", entry.session_id),
+        ("recruiter_study_id", entry.recruiter_study_id),
+        ("turk_submit_to", entry.turk_submit_to),
+    ):
+        limit = Assignment._meta.get_field(name).max_length
+        if len(value) > limit:  # a recruiter id cut short would no longer match theirs
+            raise ApplicationError(
+                f"The link's {name} is longer than {limit} characters.",
+                code="bad_participant",
+                fields={name: ["too long"]},
+            )
     assignments_expire(study=study, now=now)
     with transaction.atomic():
         participant, _ = Participant.objects.get_or_create(
@@ -177,9 +189,9 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
         study=study,
         participant=participant,
         lease_expires_at=now + timedelta(minutes=study.lease_minutes),
-        session_id=entry.session_id[:128],
-        recruiter_study_id=entry.recruiter_study_id[:128],
-        turk_submit_to=entry.turk_submit_to[:200],
+        session_id=entry.session_id,
+        recruiter_study_id=entry.recruiter_study_id,
+        turk_submit_to=entry.turk_submit_to,
     )
     entries: list[tuple[Trial, bool, bool, bool]] = []  # trial, swapped, is_repeat, counts
     for load in regular:

@@ -20,7 +20,7 @@ from common.fields import ScopedObjectField, UsernameListField, model_field
 from common.pagination import Pagination
 
 from . import selectors, services
-from .choices import Split
+from .choices import Split, TrialKind
 from .models import DistortionSpec, ImageSet, ReferenceImage, Study, StudyStatusChange, TrialQuota
 
 
@@ -479,18 +479,7 @@ class DistortionRegistryApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="distortions_list")
     def get(self, request):
-        import experiments
-
-        rows = [
-            {
-                "name": d.name,
-                "family": d.family,
-                "description": getattr(d, "description", "") or "",
-                "needs_model": bool(d.model_kind),
-            }
-            for d in experiments.list_distortions()
-        ]
-        return Response(self.OutputSerializer(rows, many=True).data)
+        return Response(self.OutputSerializer(selectors.distortion_registry(), many=True).data)
 
 
 class DistortionSpecOutput(serializers.ModelSerializer):
@@ -546,8 +535,9 @@ class StudyQuotasApi(APIView):
         class Meta:
             ref_name = "TrialQuotaInput"
 
-        kind = model_field(TrialQuota, "kind")
-        split = model_field(TrialQuota, "split", default=Split.VAL)
+        # Values only (the enums'), as the schema's enums for "kind"/"split" are named by value.
+        kind = serializers.ChoiceField(choices=TrialKind.values)
+        split = serializers.ChoiceField(choices=Split.values, default=Split.VAL)
         category = model_field(TrialQuota, "category", default="traditional")
         # The lower bound is the service's ("Zero trials requested …").
         count = serializers.IntegerField(

@@ -91,3 +91,18 @@ def stimulus_get(*, user, pk) -> Stimulus:
     if stimulus is None or not user_can_access_study(user=user, study=stimulus.study):
         raise NotFoundError(f"Stimulus {pk} not found.")
     return stimulus
+
+
+def distortion_registry() -> list[dict]:
+    """Every distortion the stimulus library offers (name, family, description, needs_model)."""
+    import experiments  # numpy-only library; imported lazily to keep start-up light
+
+    return [
+        {
+            "name": d.name,
+            "family": d.family,
+            "description": getattr(d, "description", "") or "",
+            "needs_model": bool(d.model_kind),
+        }
+        for d in experiments.list_distortions()
+    ]

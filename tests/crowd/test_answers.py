@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from common.exceptions import ApplicationError
 from crowd import services
 from crowd.models import Assignment, Participant, Response, TrialLoad
 from tests.factories import make_live_study
@@ -332,3 +333,11 @@ def test_assignment_tokens_are_long_and_random(alice):
     assert len(tokens) == 5
     assert all(len(t) >= 40 for t in tokens)
     assert Participant.objects.filter(study=study).count() == 5
+
+
+def test_overlong_recruiter_ids_are_refused_not_cut(study):
+    with pytest.raises(
+        ApplicationError, match=r"The link.s session_id is longer than 128 characters\."
+    ):
+        enter(study, pid="long", session_id="s" * 129)
+    assert not Assignment.objects.exists()
