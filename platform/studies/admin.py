@@ -14,6 +14,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -248,7 +249,12 @@ class StudyForm(forms.ModelForm):
         if "collaborators" in self.fields:
             self.fields["collaborators"].queryset = _researchers()
         if "image_set" in self.fields and user is not None:
-            self.fields["image_set"].queryset = selectors.image_set_list(user=user)
+            # The sets the user can see, and the study's own (a collaborator on the study need
+            # not be one on its image set).
+            visible = selectors.image_set_list(user=user).values("pk")
+            self.fields["image_set"].queryset = ImageSet.objects.filter(
+                Q(pk__in=visible) | Q(pk=self.instance.image_set_id)
+            )
 
 
 def _distortion_choices():

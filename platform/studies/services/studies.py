@@ -125,8 +125,11 @@ def study_update(*, study: Study, data: dict, by: AbstractBaseUser | None = None
                 f"cannot change {changed}.",
                 code="not_draft",
             )
+    # Only a newly named image set must be one `by` can see (a collaborator on the study need
+    # not be one on its image set to rename the study).
+    new_image_set = "image_set" in data and data["image_set"] != study.image_set
     study, _ = model_update(instance=study, data=data, fields=STUDY_DESIGN_FIELDS)
-    _check_image_set(study=study, by=by if "image_set" in data else None)
+    _check_image_set(study=study, by=by if new_image_set else None)
     if "collaborators" in data:
         study.collaborators.set(data["collaborators"])
     return study
