@@ -9,6 +9,7 @@ import numpy as np
 from django.core.files.base import ContentFile
 from PIL import Image
 
+from crowd import services as crowd_services
 from studies import services as study_services
 from studies.models import Stimulus, Study, Trial
 
@@ -30,7 +31,9 @@ def stimulus(study: Study, data: bytes) -> Stimulus:
     return stim
 
 
-def _split(split: str, n: int) -> str:
+def _split(split: str, n: int, *, regular: bool) -> str:
+    if not regular:
+        return ""  # practice and sentinel trials are in no split
     if split == "mixed":
         return "train" if n % 2 == 0 else "val"
     return split
@@ -49,7 +52,8 @@ def make_live_study(
     split: str = "val",
     **study_fields,
 ) -> Study:
-    """A live study whose trials are small synthetic PNGs.
+    """A live study whose trials are small synthetic PNGs, with crowd's trial loads opened as
+    going live does.
 
     2AFC: p0 is a faint distortion of ref, p1 a strong one; sentinels expect p0. JND: sentinel
     pairs are identical (expected "same"); regular pairs differ slightly. `split="mixed"` puts
@@ -76,7 +80,7 @@ def make_live_study(
             Trial.objects.create(
                 study=study,
                 kind=kind,
-                split=_split(split, n),
+                split=_split(split, n, regular=not (is_sentinel or is_practice)),
                 category="traditional",
                 index=n,
                 ref=ref,
@@ -93,7 +97,7 @@ def make_live_study(
             Trial.objects.create(
                 study=study,
                 kind=kind,
-                split=_split(split, n),
+                split=_split(split, n, regular=not (is_sentinel or is_practice)),
                 category="traditional",
                 index=n,
                 p0=ref,
@@ -105,6 +109,7 @@ def make_live_study(
             )
     Study.objects.filter(pk=study.pk).update(status=Study.Status.LIVE)
     study.refresh_from_db()
+    crowd_services.trial_loads_open(study=study)
     return study
 
 

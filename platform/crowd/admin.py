@@ -1,5 +1,8 @@
 """Researcher view of crowd collection: progress per study, participants with QC reasons,
-exclude/reinstate actions. Access follows the study's owner/collaborator rule."""
+exclude/reinstate actions. Access follows the study's owner/collaborator rule.
+
+Everything here is read-only except the actions, which call `crowd.services`. (Freezing a
+dataset is analysis's business and lives in the analysis admin.)"""
 
 from __future__ import annotations
 
@@ -9,19 +12,21 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
-from common.admin_mixins import ResearcherScopedAdmin
+from common.admin_mixins import ResearcherScopedAdmin, get_or_404
 from studies import selectors as study_selectors
 
 from . import selectors, services
-from .models import Assignment, Participant, StudyCollection
+from .models import Assignment, Participant, StudyCollection, TrialLoad
 
 
 class ReadOnlyMixin:
+    """View-only pages: rows change only through the actions (services), never a form."""
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
-        return self.has_view_permission(request, obj)
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
@@ -31,24 +36,6 @@ class ReadOnlyMixin:
 class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = ["name", "status", "progress_bar", "participants", "links"]
     list_display_links = None
-    actions = ["freeze_dataset"]
-
-    @admin.action(description="Freeze the valid judgments into a new dataset version")
-    def freeze_dataset(self, request, queryset):
-        from analysis.datasets import dataset_freeze
-        from common.exceptions import ApplicationError
-
-        for study in queryset:
-            try:
-                dataset = dataset_freeze(study=study, by=request.user)
-            except ApplicationError as exc:
-                self.message_user(request, f"{study}: {exc.message}", messages.ERROR)
-            else:
-                self.message_user(
-                    request,
-                    f"{study}: dataset {dataset} frozen ({dataset.items.count()} items).",
-                    messages.SUCCESS,
-                )
 
     def scoped_queryset(self, request):
         return StudyCollection.objects.filter(
@@ -88,7 +75,7 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
         )
 
     def progress_view(self, request, pk: int):
-        study = study_selectors.study_get(user=request.user, pk=pk)
+        study = get_or_404(study_selectors.study_get, user=request.user, pk=pk)
         data = selectors.study_progress(study)
         base = settings.SITE_URL
         links = {
@@ -192,3 +179,33 @@ class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
         self.message_user(
             request, f"Reinstated {queryset.count()} participant(s).", messages.SUCCESS
         )
+
+
+@admin.register(TrialLoad)
+class TrialLoadAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
+    """Per-trial collection counts (what allocation reads)."""
+
+    list_display = [
+        "trial",
+        "study",
+        "valid_count",
+        "leased_count",
+        "judgments_needed",
+        "shown_straight",
+        "shown_swapped",
+    ]
+    list_filter = ["trial__study"]
+    list_select_related = ["trial", "trial__study"]
+
+    def scoped_queryset(self, request):
+        return TrialLoad.objects.filter(
+            trial__study__in=study_selectors.study_list(user=request.user).values("pk")
+        )
+
+    @admin.display(description="study")
+    def study(self, obj):
+        return obj.trial.study
+
+    @admin.display(description="needed")
+    def judgments_needed(self, obj):
+        return obj.trial.judgments_needed

@@ -3,7 +3,7 @@ credential; nothing here uses cookies, so these views need no CSRF token."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -32,10 +32,7 @@ class WorkerApi(APIView):
     permission_classes = [AllowAny]
 
     def assignment(self, token: str):
-        assignment = selectors.assignment_by_token(token)
-        if assignment is None:
-            raise Http404
-        return assignment
+        return selectors.assignment_get(token=token)
 
 
 class SessionApi(WorkerApi):
@@ -53,7 +50,9 @@ class AnswerApi(WorkerApi):
 
         client_uuid = serializers.UUIDField()
         position = serializers.IntegerField(min_value=0)
-        answer = serializers.ChoiceField(choices=["left", "right", "same", "different"])
+        answer = serializers.ChoiceField(
+            choices=[a for answers in services.ANSWERS.values() for a in answers]
+        )
         rt_ms = serializers.IntegerField(min_value=0, max_value=services.MAX_RT_MS)
         display = serializers.DictField(required=False, default=dict)
         timing = serializers.DictField(required=False, default=dict)
@@ -97,8 +96,6 @@ class ImageApi(WorkerApi):
         stimulus = selectors.stimulus_for_slot(
             self.assignment(token), position=position, slot=slot, practice=practice
         )
-        if stimulus is None:
-            raise Http404
         response = FileResponse(stimulus.file.open("rb"), content_type="image/png")
         response["Cache-Control"] = "private, max-age=86400"
         return response

@@ -3,6 +3,8 @@
 Exactly-once rule: a `Response` is unique per assignment item (one occurrence of a trial in an
 assignment) and per client-generated UUID; a retry with the same UUID returns the stored row.
 Only Postgres (or SQLite) sits on the response path: no broker, no cache.
+
+Crowd owns the running counts of collection (`TrialLoad`); studies owns the trials themselves.
 """
 
 from __future__ import annotations
@@ -18,6 +20,33 @@ from studies.models import Study, Trial
 
 def _token() -> str:
     return secrets.token_urlsafe(32)  # 256 bits: unguessable
+
+
+class TrialLoad(models.Model):
+    """Collection's counts for one regular trial (not practice, not sentinel), written only by
+    `crowd.services` under row locks; allocation reads and locks these rows in one query.
+
+    - `valid_count`: responses that count toward the trial's quota (first occurrence, participant
+      not excluded);
+    - `leased_count`: unanswered items of active assignments that would count;
+    - `shown_straight` / `shown_swapped`: counted items handed out with p0 / p1 on the left (or
+      first), to balance presentation per trial.
+
+    Created in bulk for every regular trial when the study goes live (`trial_loads_open`).
+    """
+
+    trial = models.OneToOneField(
+        Trial, on_delete=models.CASCADE, primary_key=True, related_name="load"
+    )
+    valid_count = models.PositiveIntegerField(default=0)
+    leased_count = models.PositiveIntegerField(default=0)
+    shown_straight = models.PositiveIntegerField(default=0)
+    shown_swapped = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return (
+            f"load of trial {self.trial_id}: {self.valid_count} valid, {self.leased_count} leased"
+        )
 
 
 class Participant(TimeStampedModel):

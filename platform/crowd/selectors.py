@@ -1,4 +1,9 @@
-"""Reads of crowd collection: what a participant's browser may see, and researchers' progress."""
+"""Reads of crowd collection: what a participant's browser may see, and researchers' progress.
+
+A worker's assignment token is their only credential: an unknown token, like a position or slot
+not in the assignment, is `NotFoundError`. Researchers reach a study's collection through
+`studies.selectors` (owner/collaborator rule) before calling `study_progress`.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +11,83 @@ import statistics
 from datetime import timedelta
 
 from django.db.models import Count, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from common.exceptions import ConflictError, NotFoundError
 from common.markdown import render_markdown
+from studies.choices import TrialKind
 from studies.models import Study, Trial
 
 from .models import Assignment, Participant, Response
-from .services import completion_payload
 
 PRACTICE_COUNT = {
-    Trial.Kind.JND: 10,
-    Trial.Kind.TWOAFC: 3,
+    TrialKind.JND: 10,
+    TrialKind.TWOAFC: 3,
 }  # JND: 10 practice pairs as in the paper
 
 
-def assignment_by_token(token: str) -> Assignment | None:
-    return Assignment.objects.select_related("study", "participant").filter(token=token).first()
+def entry_study_get(*, slug: str) -> Study:
+    """The study a recruitment link names."""
+    study = Study.objects.filter(slug=slug).first()
+    if study is None:
+        raise NotFoundError("This study does not exist.")
+    return study
+
+
+def entry_check_open(study: Study) -> None:
+    """Raise ConflictError unless the study accepts participants now."""
+    if study.status != Study.Status.LIVE:
+        raise ConflictError("This study is not accepting participants right now.", code="not_live")
+
+
+def assignment_get(*, token: str) -> Assignment:
+    assignment = (
+        Assignment.objects.select_related("study", "participant").filter(token=token).first()
+    )
+    if assignment is None:
+        raise NotFoundError("This assignment does not exist.")
+    return assignment
+
+
+def completion_payload(assignment: Assignment) -> dict:
+    study = assignment.study
+    participant = assignment.participant
+    outcome = "failed_qc" if participant.status == Participant.Status.EXCLUDED else "ok"
+    code = assignment.completion_code
+    redirect_url = None
+    if study.completion_url and participant.recruiter in (
+        Participant.Recruiter.PROLIFIC,
+        Participant.Recruiter.PLAIN,
+    ):
+        redirect_url = study.completion_url.replace("{code}", code)
+    mturk = None
+    if participant.recruiter == Participant.Recruiter.MTURK and assignment.turk_submit_to:
+        mturk = {
+            "submit_url": assignment.turk_submit_to.rstrip("/") + "/mturk/externalSubmit",
+            "assignment_id": assignment.session_id,
+        }
+    return {
+        "status": "completed",
+        "outcome": outcome,
+        "completion_code": code,
+        "redirect_url": redirect_url,
+        "mturk": mturk,
+    }
 
 
 def _slots(kind: str) -> tuple[str, ...]:
-    return ("ref", "left", "right") if kind == Trial.Kind.TWOAFC else ("first", "second")
+    return ("ref", "left", "right") if kind == TrialKind.TWOAFC else ("first", "second")
 
 
 def _practice_answer(trial: Trial) -> str:
-    if trial.kind == Trial.Kind.JND:
+    if trial.kind == TrialKind.JND:
         return trial.expected or "different"
     return "left" if trial.expected == "p0" else "right"
 
 
 def practice_trials(assignment: Assignment) -> list[Trial]:
-    kind = assignment.items.values_list("trial__kind", flat=True).first() or Trial.Kind.TWOAFC
+    kind = assignment.items.values_list("trial__kind", flat=True).first() or TrialKind.TWOAFC
     return list(
         Trial.objects.filter(study=assignment.study, is_practice=True, kind=kind).order_by("index")[
             : PRACTICE_COUNT[kind]
@@ -99,19 +151,21 @@ def session_payload(assignment: Assignment) -> dict:
 
 
 def stimulus_for_slot(assignment: Assignment, *, position: int, slot: str, practice: bool = False):
-    """The Stimulus behind an opaque image URL, or None."""
+    """The Stimulus behind an opaque image URL; NotFoundError for a position or slot that the
+    assignment does not have."""
+    missing = NotFoundError("No such image in this assignment.")
     if practice:
         trials = practice_trials(assignment)
         if not 0 <= position < len(trials):
-            return None
+            raise missing
         trial, swapped = trials[position], False
     else:
         item = assignment.items.select_related("trial").filter(position=position).first()
         if item is None:
-            return None
+            raise missing
         trial, swapped = item.trial, item.swapped
     if slot not in _slots(trial.kind):
-        return None
+        raise missing
     if slot == "ref":
         return trial.ref
     first, second = (trial.p1, trial.p0) if swapped else (trial.p0, trial.p1)
@@ -133,8 +187,8 @@ def study_progress(study: Study, *, now=None) -> dict:
         .annotate(
             trials=Count("id"),
             needed=Sum("judgments_needed"),
-            valid=Sum("valid_count"),
-            leased=Sum("leased_count"),
+            valid=Coalesce(Sum("load__valid_count"), 0),
+            leased=Coalesce(Sum("load__leased_count"), 0),
         )
         .order_by("kind", "split", "category")
     )

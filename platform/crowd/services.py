@@ -3,13 +3,15 @@
 Invariants (tested, see tests/crowd):
 - a `Response` is stored at most once per assignment item and per client UUID; a retry with the
   same UUID returns the stored row and changes nothing;
-- `Trial.valid_count` counts the responses that count toward the quota (first occurrence of a
-  non-sentinel trial, participant not excluded); `Trial.leased_count` counts unanswered items of
-  active assignments that would count; allocation never lets valid + leased exceed the quota;
+- `TrialLoad.valid_count` counts the responses that count toward the trial's quota (first
+  occurrence of a non-sentinel trial, participant not excluded); `TrialLoad.leased_count` counts
+  unanswered items of active assignments that would count; allocation never lets valid + leased
+  exceed the quota (`Trial.judgments_needed`);
 - only the database is on the response path (no broker, no cache).
-Allocation locks the chosen trial rows (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so
+Allocation locks the chosen load rows (`SELECT … FOR UPDATE SKIP LOCKED` on PostgreSQL), so
 concurrent arrivals take different trials; on SQLite, writes are serialised by IMMEDIATE
-transactions (settings).
+transactions (settings). The load rows exist from the moment the study goes live
+(`trial_loads_open`, run inside the transition), so allocation never creates them.
 """
 
 from __future__ import annotations
@@ -24,18 +26,46 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, ConflictError, NotFoundError
+from studies.choices import TrialKind, trial_kinds
 from studies.models import Study, Trial
 
 from . import qc
-from .models import Assignment, AssignmentItem, Participant, Response
+from .models import Assignment, AssignmentItem, Participant, Response, TrialLoad
+from .selectors import completion_payload, entry_check_open
 
 # A trial is open while its valid judgments plus its leased slots are below its quota.
-_OPEN = Q(valid_count__lt=F("judgments_needed") - F("leased_count"))
+_OPEN = Q(valid_count__lt=F("trial__judgments_needed") - F("leased_count"))
+_REGULAR = Q(trial__is_sentinel=False, trial__is_practice=False)
 # When every open trial is locked by other arrivals, look again this many times, waiting
 # 20 ms, 40 ms, ... (about 1.1 s in all) before answering "study full".
 ALLOCATION_RETRIES = 10
 ALLOCATION_RETRY_SECONDS = 0.02
+
+
+# ---------------------------------------------------------------------------------------------
+# Opening collection
+# ---------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def trial_loads_open(*, study: Study) -> int:
+    """Create the `TrialLoad` of every regular trial of `study` that has none; returns how many.
+
+    Runs when the study goes live (inside `study_transition`, see `crowd.receivers`), before any
+    participant can arrive, so allocation only ever reads and locks existing rows. Idempotent:
+    re-opening a closed study keeps its counts (rows that exist are skipped, also when two
+    callers race: the primary key is the trial).
+    """
+    missing = list(
+        Trial.objects.filter(
+            study=study, is_sentinel=False, is_practice=False, load__isnull=True
+        ).values_list("pk", flat=True)
+    )
+    TrialLoad.objects.bulk_create(
+        [TrialLoad(trial_id=pk) for pk in missing], ignore_conflicts=True, batch_size=1000
+    )
+    return len(missing)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -55,18 +85,27 @@ class Entry:
 def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
     """Return the participant's active assignment, or lease a new one.
 
-    Raises ApplicationError (409) when the study is not live, the participant has used up their
+    Raises ConflictError when the study is not live, the participant has used up their
     assignments, or no trials are left.
     """
     now = now or timezone.now()
-    if study.status != Study.Status.LIVE:
-        raise ApplicationError(
-            "This study is not accepting participants right now.", code="not_live", status_code=409
-        )
+    entry_check_open(study)
     if not entry.external_id or len(entry.external_id) > 128:
         raise ApplicationError(
             "A participant id is required (at most 128 characters).", code="bad_participant"
         )
+    for name, value in (
+        ("session_id", entry.session_id),
+        ("recruiter_study_id", entry.recruiter_study_id),
+        ("turk_submit_to", entry.turk_submit_to),
+    ):
+        limit = Assignment._meta.get_field(name).max_length
+        if len(value) > limit:  # a recruiter id cut short would no longer match theirs
+            raise ApplicationError(
+                f"The link's {name} is longer than {limit} characters.",
+                code="bad_participant",
+                fields={name: ["too long"]},
+            )
     assignments_expire(study=study, now=now)
     with transaction.atomic():
         participant, _ = Participant.objects.get_or_create(
@@ -78,30 +117,28 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
             return active
         used = participant.assignments.exclude(status=Assignment.Status.EXPIRED).count()
         if used >= study.max_assignments_per_participant:
-            raise ApplicationError(
+            raise ConflictError(
                 "You have already completed the work available to you in this study. Thank you!",
                 code="quota_reached",
-                status_code=409,
             )
         if participant.status == Participant.Status.EXCLUDED:
-            raise ApplicationError(
-                "You cannot take part in this study again.", code="excluded", status_code=409
-            )
+            raise ConflictError("You cannot take part in this study again.", code="excluded")
         return _assignment_create(study=study, participant=participant, entry=entry, now=now)
 
 
 def _pick_kind(study: Study) -> str:
     """For a study of both kinds, serve the kind with more open judgment slots (one kind per
     assignment keeps the instructions and practice coherent)."""
-    if study.kind != Study.Kind.BOTH:
-        return study.kind
+    kinds = trial_kinds(study.kind)
+    if len(kinds) == 1:
+        return kinds[0]
     rows = (
-        Trial.objects.filter(_OPEN, study=study, is_sentinel=False, is_practice=False)
-        .values("kind")
-        .annotate(open=Sum(F("judgments_needed") - F("valid_count") - F("leased_count")))
+        TrialLoad.objects.filter(_OPEN, _REGULAR, trial__study=study)
+        .values("trial__kind")
+        .annotate(open=Sum(F("trial__judgments_needed") - F("valid_count") - F("leased_count")))
     )
-    open_by_kind = {row["kind"]: row["open"] or 0 for row in rows}
-    return max((Trial.Kind.TWOAFC, Trial.Kind.JND), key=lambda k: open_by_kind.get(k, 0))
+    open_by_kind = {row["trial__kind"]: row["open"] or 0 for row in rows}
+    return max(kinds, key=lambda k: open_by_kind.get(k, 0))
 
 
 def _assignment_create(*, study: Study, participant: Participant, entry: Entry, now) -> Assignment:
@@ -112,15 +149,19 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
     want_repeat = size >= 10
     n_regular = max(size - n_sentinels - int(want_repeat), 1)
 
-    # Lock the least-judged open trials; rows another transaction holds are skipped, so two
-    # arrivals never both take the last slot of a trial.
+    # Lock the loads of the least-judged open trials; rows another transaction holds are
+    # skipped, so two arrivals never both take the last slot of a trial.
     candidates = (
-        Trial.objects.filter(_OPEN, study=study, kind=kind, is_sentinel=False, is_practice=False)
-        .exclude(pk__in=seen)
-        .order_by(F("valid_count") + F("leased_count"), "sort_key")
+        TrialLoad.objects.filter(_OPEN, _REGULAR, trial__study=study, trial__kind=kind)
+        .exclude(trial_id__in=seen)
+        .order_by(F("valid_count") + F("leased_count"), "trial__sort_key")
     )
     for attempt in range(ALLOCATION_RETRIES + 1):
-        regular = list(candidates.select_for_update(skip_locked=True, of=("self",))[:n_regular])
+        regular = list(
+            candidates.select_related("trial").select_for_update(skip_locked=True, of=("self",))[
+                :n_regular
+            ]
+        )
         # Nothing unlocked but open trials exist: they are locked by arrivals still choosing
         # theirs. Without waiting for them, a burst of arrivals was turned away as "study full"
         # while slots remained. Waiting on the rows themselves (FOR UPDATE without SKIP LOCKED)
@@ -130,10 +171,9 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
             break
         time.sleep(ALLOCATION_RETRY_SECONDS * (attempt + 1))
     if not regular:
-        raise ApplicationError(
+        raise ConflictError(
             "All trials of this study have been taken. Thank you for your interest!",
             code="study_full",
-            status_code=409,
         )
     sentinel_ids = list(
         Trial.objects.filter(study=study, kind=kind, is_sentinel=True)
@@ -149,14 +189,14 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
         study=study,
         participant=participant,
         lease_expires_at=now + timedelta(minutes=study.lease_minutes),
-        session_id=entry.session_id[:128],
-        recruiter_study_id=entry.recruiter_study_id[:128],
-        turk_submit_to=entry.turk_submit_to[:200],
+        session_id=entry.session_id,
+        recruiter_study_id=entry.recruiter_study_id,
+        turk_submit_to=entry.turk_submit_to,
     )
     entries: list[tuple[Trial, bool, bool, bool]] = []  # trial, swapped, is_repeat, counts
-    for trial in regular:
-        swapped = trial.shown_swapped < trial.shown_straight  # balance left/right per trial
-        entries.append((trial, swapped, False, True))
+    for load in regular:
+        swapped = load.shown_swapped < load.shown_straight  # balance left/right per trial
+        entries.append((load.trial, swapped, False, True))
     for trial in sentinels:
         entries.append((trial, rng.random() < 0.5, False, False))
     rng.shuffle(entries)
@@ -176,10 +216,10 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
 
     swapped_ids = [t.pk for t, s, r, c in entries if c and s]
     straight_ids = [t.pk for t, s, r, c in entries if c and not s]
-    Trial.objects.filter(pk__in=swapped_ids).update(
+    TrialLoad.objects.filter(pk__in=swapped_ids).update(
         leased_count=F("leased_count") + 1, shown_swapped=F("shown_swapped") + 1
     )
-    Trial.objects.filter(pk__in=straight_ids).update(
+    TrialLoad.objects.filter(pk__in=straight_ids).update(
         leased_count=F("leased_count") + 1, shown_straight=F("shown_straight") + 1
     )
     return assignment
@@ -203,7 +243,7 @@ def assignments_expire(*, study: Study | None = None, now=None) -> int:
                 continue  # answered meanwhile (lease extended) or being handled elsewhere
             open_items = assignment.items.filter(counts=True, response__isnull=True)
             for trial_id in open_items.values_list("trial_id", flat=True):
-                Trial.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
+                TrialLoad.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
             assignment.status = Assignment.Status.EXPIRED
             assignment.save(update_fields=["status", "updated_at"])
             expired += 1
@@ -214,7 +254,7 @@ def assignments_expire(*, study: Study | None = None, now=None) -> int:
 # Answers
 # ---------------------------------------------------------------------------------------------
 
-ANSWERS = {Trial.Kind.TWOAFC: ("left", "right"), Trial.Kind.JND: ("same", "different")}
+ANSWERS = {TrialKind.TWOAFC: ("left", "right"), TrialKind.JND: ("same", "different")}
 MAX_RT_MS = 30 * 60 * 1000
 
 
@@ -227,7 +267,7 @@ class AnswerResult:
 
 
 def _choice(item: AssignmentItem, answer: str) -> str:
-    if item.trial.kind == Trial.Kind.JND:
+    if item.trial.kind == TrialKind.JND:
         return answer
     # Not swapped: p0 on the left. Swapped: p1 on the left.
     left, right = ("p1", "p0") if item.swapped else ("p0", "p1")
@@ -256,12 +296,11 @@ def response_record(
                 Assignment.objects.select_for_update().filter(token=assignment_token).first()
             )
             if assignment is None:
-                raise ApplicationError("Unknown assignment.", code="not_found", status_code=404)
+                raise NotFoundError("Unknown assignment.")
             if assignment.status != Assignment.Status.ACTIVE:
-                raise ApplicationError(
+                raise ConflictError(
                     f"This assignment is {assignment.status}; no more answers are accepted.",
                     code="assignment_closed",
-                    status_code=409,
                 )
             # Re-check under the lock: a concurrent retry may have stored this UUID meanwhile.
             stored = (
@@ -288,10 +327,8 @@ def response_record(
                     f"rt_ms must be between 0 and {MAX_RT_MS}.", fields={"rt_ms": ["out of range"]}
                 )
             if Response.objects.filter(item=item).exists():
-                raise ApplicationError(
-                    f"Position {position} was already answered.",
-                    code="already_answered",
-                    status_code=409,
+                raise ConflictError(
+                    f"Position {position} was already answered.", code="already_answered"
                 )
             participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
             response = Response.objects.create(
@@ -308,7 +345,7 @@ def response_record(
             )
             if item.counts:
                 valid = participant.status != Participant.Status.EXCLUDED
-                Trial.objects.filter(pk=item.trial_id).update(
+                TrialLoad.objects.filter(pk=item.trial_id).update(
                     leased_count=F("leased_count") - 1,
                     valid_count=F("valid_count") + (1 if valid else 0),
                 )
@@ -324,8 +361,8 @@ def response_record(
         )
         if existing is not None:
             return _duplicate(existing, assignment_token)
-        raise ApplicationError(
-            f"Position {position} was already answered.", code="already_answered", status_code=409
+        raise ConflictError(
+            f"Position {position} was already answered.", code="already_answered"
         ) from None
     return AnswerResult(
         response=response, duplicate=False, answered=assignment.answered, total=assignment.total
@@ -334,10 +371,8 @@ def response_record(
 
 def _duplicate(existing: Response, token: str) -> AnswerResult:
     if existing.assignment.token != token:
-        raise ApplicationError(
-            "This answer id was already used by another assignment.",
-            code="uuid_conflict",
-            status_code=409,
+        raise ConflictError(
+            "This answer id was already used by another assignment.", code="uuid_conflict"
         )
     return AnswerResult(
         response=existing,
@@ -422,7 +457,7 @@ def _set_validity(*, participant: Participant, valid: bool) -> None:
         "trial_id", flat=True
     )
     for trial_id in counted:
-        Trial.objects.filter(pk=trial_id).update(valid_count=F("valid_count") + delta)
+        TrialLoad.objects.filter(pk=trial_id).update(valid_count=F("valid_count") + delta)
     if not valid:
         open_items = AssignmentItem.objects.filter(
             assignment__participant=participant,
@@ -431,7 +466,7 @@ def _set_validity(*, participant: Participant, valid: bool) -> None:
             response__isnull=True,
         )
         for trial_id in open_items.values_list("trial_id", flat=True):
-            Trial.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
+            TrialLoad.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
         open_items.update(counts=False)
 
 
@@ -452,32 +487,6 @@ def participant_set_excluded(*, participant: Participant, excluded: bool) -> Par
 # ---------------------------------------------------------------------------------------------
 
 
-def completion_payload(assignment: Assignment) -> dict:
-    study = assignment.study
-    participant = assignment.participant
-    outcome = "failed_qc" if participant.status == Participant.Status.EXCLUDED else "ok"
-    code = assignment.completion_code
-    redirect_url = None
-    if study.completion_url and participant.recruiter in (
-        Participant.Recruiter.PROLIFIC,
-        Participant.Recruiter.PLAIN,
-    ):
-        redirect_url = study.completion_url.replace("{code}", code)
-    mturk = None
-    if participant.recruiter == Participant.Recruiter.MTURK and assignment.turk_submit_to:
-        mturk = {
-            "submit_url": assignment.turk_submit_to.rstrip("/") + "/mturk/externalSubmit",
-            "assignment_id": assignment.session_id,
-        }
-    return {
-        "status": "completed",
-        "outcome": outcome,
-        "completion_code": code,
-        "redirect_url": redirect_url,
-        "mturk": mturk,
-    }
-
-
 def assignment_complete(*, assignment_token: str, now=None) -> dict:
     """Close an assignment once every item has a stored answer and release the completion code."""
     now = now or timezone.now()
@@ -489,22 +498,19 @@ def assignment_complete(*, assignment_token: str, now=None) -> dict:
             .first()
         )
         if assignment is None:
-            raise ApplicationError("Unknown assignment.", code="not_found", status_code=404)
+            raise NotFoundError("Unknown assignment.")
         if assignment.status == Assignment.Status.COMPLETED:
             return completion_payload(assignment)
         if assignment.status == Assignment.Status.EXPIRED:
-            raise ApplicationError(
-                "This assignment expired.", code="assignment_closed", status_code=409
-            )
+            raise ConflictError("This assignment expired.", code="assignment_closed")
         missing = list(
             assignment.items.filter(response__isnull=True).values_list("position", flat=True)
         )
         if missing:
-            raise ApplicationError(
+            raise ConflictError(
                 f"{len(missing)} answer(s) have not reached the server yet.",
                 code="incomplete",
                 fields={"missing_positions": missing},
-                status_code=409,
             )
         participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
         _qc_update(participant=participant, final=True)

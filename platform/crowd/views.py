@@ -5,13 +5,12 @@ from __future__ import annotations
 import secrets
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from rest_framework.throttling import SimpleRateThrottle
 
-from common.exceptions import ApplicationError
+from common.exceptions import DomainError, http_status
 from common.markdown import render_markdown
-from studies.models import Study
 
 from . import selectors, services
 from .models import Participant
@@ -73,9 +72,20 @@ def _message(request, study, title: str, text: str, status: int) -> HttpResponse
     )
 
 
+_TITLES = {"not_found": "Not found", "not_live": "Not open"}
+
+
+def _refusal(request, study, exc: DomainError) -> HttpResponse:
+    title = _TITLES.get(exc.code, "Sorry")
+    return _message(request, study, title, exc.message, http_status(exc))
+
+
 @require_http_methods(["GET", "POST"])
 def entry(request, slug: str, mturk: bool = False):
-    study = get_object_or_404(Study, slug=slug)
+    try:
+        study = selectors.entry_study_get(slug=slug)
+    except DomainError as exc:
+        return _refusal(request, None, exc)
     entry_data, problem = _entry_from_request(request, mturk=mturk)
     if problem == "preview":
         return render(
@@ -85,10 +95,10 @@ def entry(request, slug: str, mturk: bool = False):
         )
     if problem:
         return _message(request, study, "This link is incomplete", problem, 400)
-    if study.status != Study.Status.LIVE:
-        return _message(
-            request, study, "Not open", "This study is not accepting participants right now.", 409
-        )
+    try:
+        selectors.entry_check_open(study)
+    except DomainError as exc:
+        return _refusal(request, study, exc)
     if request.method == "GET":
         response = render(request, "crowd/consent.html", {"study": study})
         if entry_data.recruiter == Participant.Recruiter.PLAIN:
@@ -108,15 +118,16 @@ def entry(request, slug: str, mturk: bool = False):
         return _message(request, study, "Consent needed", "You need to agree to take part.", 400)
     try:
         assignment = services.participant_enter(study=study, entry=entry_data)
-    except ApplicationError as exc:
-        return _message(request, study, "Sorry", exc.message, exc.status_code)
+    except DomainError as exc:
+        return _refusal(request, study, exc)
     return redirect("crowd-worker", token=assignment.token)
 
 
 def worker(request, token: str):
-    assignment = selectors.assignment_by_token(token)
-    if assignment is None:
-        return _message(request, None, "Not found", "This assignment does not exist.", 404)
+    try:
+        assignment = selectors.assignment_get(token=token)
+    except DomainError as exc:
+        return _refusal(request, None, exc)
     response = render(
         request,
         "crowd/worker.html",

@@ -1,8 +1,12 @@
 """Researcher UI for study design, in the Django admin.
 
 Researchers (staff, not superusers) see and change only the image sets and studies they own or
-collaborate on. Writes go through `studies.services`, and a study's status changes only through
-the transition actions, which call `services.study_transition`.
+collaborate on. Every write (add/change forms, inlines, deletes, actions) goes through the
+same `studies.services` call the API makes, so both produce the same rows and the same messages;
+a domain error is shown as an error message and nothing of the request is saved (see
+`common.admin_mixins.ServiceAdmin`). Inline forms are validated by the services' `*_check`
+functions, so their errors appear on the form. A study's status changes only through the
+transition actions, which call `services.study_transition`.
 """
 
 from __future__ import annotations
@@ -10,17 +14,25 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
+from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from common.admin_mixins import ResearcherScopedAdmin
-from common.exceptions import ApplicationError
+from common.admin_mixins import (
+    ResearcherScopedAdmin,
+    ServiceAdmin,
+    get_or_404,
+    service_errors_to_form,
+)
+from common.exceptions import DomainError
 from common.markdown import render_markdown
 
 from . import selectors, services
 from .models import DistortionSpec, ImageSet, ReferenceImage, Study, Trial, TrialQuota
+
+QUOTA_FIELDS = ["kind", "split", "category", "count"]
 
 
 def _researchers():
@@ -80,8 +92,32 @@ class ImageSetForm(forms.ModelForm):
         self.fields["collaborators"].queryset = _researchers()
 
 
+def _changed(form, fields) -> dict:
+    """The form's values for `fields`; collaborators only when the user changed them (only the
+    owner may, so an untouched list must not count as a change)."""
+    data = {f: form.cleaned_data[f] for f in fields if f in form.cleaned_data}
+    if "collaborators" in form.cleaned_data and "collaborators" in form.changed_data:
+        data["collaborators"] = list(form.cleaned_data["collaborators"])
+    return data
+
+
+def _adopt(obj, created) -> None:
+    """Make the admin's unsaved form instance stand for the row a service created."""
+    obj.pk = created.pk
+    for name in ("owner", "slug", "status"):
+        if hasattr(created, name):
+            setattr(obj, name, getattr(created, name))
+    obj._state.adding = False
+
+
+def _record_formset(formset, new=(), changed=(), deleted=()) -> None:
+    # What `formset.save()` would have recorded; the admin's change message reads it.
+    formset.new_objects, formset.changed_objects = list(new), list(changed)
+    formset.deleted_objects = list(deleted)
+
+
 @admin.register(ImageSet)
-class ImageSetAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+class ImageSetAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
     form = ImageSetForm
     list_display = ["name", "owner", "image_count", "created_at"]
     search_fields = ["name"]
@@ -96,44 +132,40 @@ class ImageSetAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         return obj.images.count()
 
     def save_model(self, request, obj, form, change):
-        if not change:
-            obj.owner = request.user
-        super().save_model(request, obj, form, change)
+        data = _changed(form, services.IMAGE_SET_FIELDS)
+        if change:
+            image_set = ImageSet.objects.get(pk=obj.pk)  # `obj` already holds the new values
+            image_set = services.image_set_update(image_set=image_set, data=data, by=request.user)
+        else:
+            image_set = services.image_set_create(owner=request.user, **data)
+            _adopt(obj, image_set)
         upload = form.cleaned_data.get("upload")
         if upload:
-            try:
-                result = services.reference_images_upload(
-                    image_set=obj,
-                    data=upload.read(),
-                    name=upload.name,
-                    source=form.cleaned_data.get("upload_source", ""),
-                    licence=form.cleaned_data.get("upload_licence", ""),
-                )
-            except ApplicationError as exc:
-                self.message_user(
-                    request, f"Upload refused, nothing added: {exc.message}", messages.ERROR
-                )
-            else:
-                self.message_user(
-                    request,
-                    f"Added {len(result.created)} image(s); "
-                    f"{len(result.duplicates)} duplicate(s) skipped.",
-                    messages.SUCCESS,
-                )
+            result = services.reference_images_upload(
+                image_set=image_set,
+                data=upload.read(),
+                name=upload.name,
+                source=form.cleaned_data.get("upload_source", ""),
+                licence=form.cleaned_data.get("upload_licence", ""),
+            )
+            self.message_user(
+                request,
+                f"Added {len(result.created)} image(s); "
+                f"{len(result.duplicates)} duplicate(s) skipped.",
+                messages.SUCCESS,
+            )
+
+    def save_related(self, request, form, formsets, change):
+        # Collaborators were saved by the service; the images inline is read-only.
+        for formset in formsets:
+            _record_formset(formset)
 
     def delete_model(self, request, obj):
-        try:
-            services.image_set_delete(image_set=obj)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+        services.image_set_delete(image_set=obj, by=request.user)
 
 
 @admin.register(ReferenceImage)
-class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+class ReferenceImageAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = [
         "preview",
         "original_name",
@@ -185,15 +217,14 @@ class ReferenceImageAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
             '<img src="/api/images/{}/file/" style="max-width:512px" alt="">', obj.pk
         )
 
-    def delete_model(self, request, obj):
-        try:
-            services.reference_image_delete(image=obj)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+    def save_model(self, request, obj, form, change):
+        image = ReferenceImage.objects.get(pk=obj.pk)  # `obj` already holds the new values
+        services.reference_image_update(
+            image=image, data=_changed(form, services.REFERENCE_IMAGE_FIELDS)
+        )
 
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+    def delete_model(self, request, obj):
+        services.reference_image_delete(image=obj)
 
 
 class StudyForm(forms.ModelForm):
@@ -218,7 +249,12 @@ class StudyForm(forms.ModelForm):
         if "collaborators" in self.fields:
             self.fields["collaborators"].queryset = _researchers()
         if "image_set" in self.fields and user is not None:
-            self.fields["image_set"].queryset = selectors.image_set_list(user=user)
+            # The sets the user can see, and the study's own (a collaborator on the study need
+            # not be one on its image set).
+            visible = selectors.image_set_list(user=user).values("pk")
+            self.fields["image_set"].queryset = ImageSet.objects.filter(
+                Q(pk__in=visible) | Q(pk=self.instance.image_set_id)
+            )
 
 
 def _distortion_choices():
@@ -230,26 +266,64 @@ def _distortion_choices():
     return [(family, sorted(names)) for family, names in sorted(groups.items())]
 
 
-class DistortionSpecForm(forms.ModelForm):
+class _StudyRowForm(forms.ModelForm):
+    """An inline row of a study; `study` is the (possibly not yet saved) study being edited."""
+
+    def __init__(self, *args, study: Study | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.study = study
+
+
+class DistortionSpecForm(_StudyRowForm):
     name = forms.ChoiceField(choices=_distortion_choices)
 
     class Meta:
         model = DistortionSpec
-        fields = ["name", "category", "severity_min", "severity_max", "weight"]
+        fields = services.SPEC_FIELDS
 
     def clean(self):
         data = super().clean()
-        if (
-            data.get("severity_min") is not None
-            and data.get("severity_max") is not None
-            and data["severity_min"] > data["severity_max"]
-        ):
-            raise forms.ValidationError("severity_min must not exceed severity_max.")
+        if self.errors or data.get("DELETE"):
+            return data
+        service_errors_to_form(
+            self,
+            services.distortion_spec_check,
+            study=self.study,
+            spec=self.instance if self.instance.pk else None,
+            **{f: data[f] for f in services.SPEC_FIELDS},
+        )
+        return data
+
+
+class TrialQuotaForm(_StudyRowForm):
+    class Meta:
+        model = TrialQuota
+        fields = QUOTA_FIELDS
+
+    def clean(self):
+        data = super().clean()
+        if self.errors or data.get("DELETE"):
+            return data
+        service_errors_to_form(
+            self,
+            services.trial_quota_check,
+            study=self.study,
+            **{f: data[f] for f in QUOTA_FIELDS},
+        )
         return data
 
 
 class FrozenAfterDraftInline(admin.TabularInline):
     extra = 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        base = super().get_formset(request, obj, **kwargs)
+
+        class StudyRowFormSet(base):
+            def get_form_kwargs(self, index):
+                return {**super().get_form_kwargs(index), "study": self.instance}
+
+        return StudyRowFormSet
 
     def _editable(self, request, obj) -> bool:
         return obj is None or obj.status == Study.Status.DRAFT
@@ -275,8 +349,49 @@ class DistortionSpecInline(FrozenAfterDraftInline):
 
 class TrialQuotaInline(FrozenAfterDraftInline):
     model = TrialQuota
-    fields = ["kind", "split", "category", "count"]
+    form = TrialQuotaForm
+    fields = QUOTA_FIELDS
     extra = 1
+
+
+def _save_specs(study: Study, formset) -> None:
+    new, changed, deleted = [], [], []
+    for form in formset.forms:
+        spec = form.instance
+        if form in formset.deleted_forms:
+            if spec.pk:
+                services.distortion_spec_remove(spec=DistortionSpec.objects.get(pk=spec.pk))
+                deleted.append(spec)
+        elif not spec.pk and form.has_changed():
+            values = {f: form.cleaned_data[f] for f in services.SPEC_FIELDS}
+            new.append(services.distortion_spec_add(study=study, **values))
+        elif spec.pk and form.has_changed():
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SPEC_FIELDS}
+            current = DistortionSpec.objects.get(pk=spec.pk)  # `spec` already holds the new values
+            changed.append((services.distortion_spec_update(spec=current, data=data), list(data)))
+    _record_formset(formset, new, changed, deleted)
+
+
+def _save_quotas(study: Study, formset) -> None:
+    new, changed, deleted = [], [], []
+    for form in formset.forms:
+        quota = form.instance
+        if form in formset.deleted_forms:
+            if quota.pk:
+                services.trial_quota_remove(quota=TrialQuota.objects.get(pk=quota.pk))
+                deleted.append(quota)
+            continue
+        if not form.has_changed():
+            continue
+        values = {f: form.cleaned_data[f] for f in QUOTA_FIELDS}
+        if quota.pk:
+            current = TrialQuota.objects.get(pk=quota.pk)
+            if any(getattr(current, f) != values[f] for f in ("kind", "split", "category")):
+                services.trial_quota_remove(quota=current)  # moved to another kind/split/category
+            changed.append((services.trial_quota_set(study=study, **values), form.changed_data))
+        else:
+            new.append(services.trial_quota_set(study=study, **values))
+    _record_formset(formset, new, changed, deleted)
 
 
 def _transition_action(target: str, label: str):
@@ -288,7 +403,7 @@ def _transition_action(target: str, label: str):
                     study=study, to=target, by=request.user, note="admin action"
                 )
                 moved += 1
-            except ApplicationError as exc:
+            except DomainError as exc:
                 modeladmin.message_user(request, f"{study}: {exc.message}", messages.ERROR)
         if moved:
             modeladmin.message_user(
@@ -300,7 +415,7 @@ def _transition_action(target: str, label: str):
 
 
 @admin.register(Study)
-class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
+class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
     form = StudyForm
     list_display = ["name", "kind", "status_badge", "image_set", "owner", "created_at"]
     list_filter = ["status", "kind"]
@@ -310,7 +425,7 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     inlines = [DistortionSpecInline, TrialQuotaInline]
     actions = [
         _transition_action(Study.Status.GENERATING, "Generate stimuli (draft → generating)"),
-        "resume_generation",
+        "retry_generation",
         _transition_action(Study.Status.LIVE, "Go live (ready/closed → live)"),
         _transition_action(Study.Status.CLOSED, "Close collection (live → closed)"),
         _transition_action(Study.Status.DRAFT, "Back to draft (generating/ready → draft)"),
@@ -344,11 +459,11 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
 
         from .generation import preview_trials
 
-        study = selectors.study_get(user=request.user, pk=pk)
+        study = get_or_404(selectors.study_get, user=request.user, pk=pk)
         error, trials, skipped = "", [], []
         try:
             trials, skipped = preview_trials(study=study)
-        except ApplicationError as exc:
+        except DomainError as exc:
             error = exc.message
         rows = [
             {
@@ -370,14 +485,15 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         }
         return TemplateResponse(request, "admin/studies/preview.html", context)
 
-    @admin.action(description="Resume generation (re-enqueue; finished trials are kept)")
-    def resume_generation(self, request, queryset):
-        from .tasks import generate_study
-
-        for study in queryset.filter(status=Study.Status.GENERATING):
-            Study.objects.filter(pk=study.pk).update(generation_error="")
-            generate_study.delay(study.pk)
-            self.message_user(request, f"{study}: generation re-enqueued.", messages.SUCCESS)
+    @admin.action(description="Retry generation (failed or stalled; finished trials are kept)")
+    def retry_generation(self, request, queryset):
+        for study in queryset:
+            try:
+                services.study_generation_retry(study=study, by=request.user)
+            except DomainError as exc:
+                self.message_user(request, f"{study}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{study}: generation re-enqueued.", messages.SUCCESS)
 
     @admin.display(description="generation")
     def generation(self, obj):
@@ -386,8 +502,8 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         preview = reverse("admin:studies_study_preview", args=[obj.pk])
         trials = reverse("admin:studies_trial_changelist") + f"?study__id__exact={obj.pk}"
         error = (
-            format_html("<br><span style='color:#b00'>Error: {}</span>", obj.generation_error)
-            if obj.generation_error
+            format_html("<br><span style='color:#b00'>Failed: {}</span>", obj.error)
+            if obj.error
             else ""
         )
         return format_html(
@@ -474,30 +590,32 @@ class StudyAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         return mark_safe(render_markdown(obj.instructions)) if obj and obj.pk else "-"  # noqa: S308 - sanitised by nh3
 
     def save_model(self, request, obj, form, change):
-        data = {k: v for k, v in form.cleaned_data.items() if k in services.STUDY_DESIGN_FIELDS}
+        data = _changed(form, services.STUDY_DESIGN_FIELDS)
         if change:
-            services.study_update(study=obj, data=data)
+            services.study_update(study=obj, data=data, by=request.user)
         else:
             study = services.study_create(
                 owner=request.user, slug=form.cleaned_data.get("slug") or None, **data
             )
-            obj.pk, obj.slug, obj.owner, obj.status = (
-                study.pk,
-                study.slug,
-                study.owner,
-                study.status,
-            )
-            obj._state.adding = False
+            _adopt(obj, study)
+
+    def save_related(self, request, form, formsets, change):
+        # Collaborators were saved by the service; inline rows go through theirs. Past draft
+        # the inlines are view-only (their unposted rows look "changed"): nothing to save.
+        study = form.instance
+        draft = Study.objects.get(pk=study.pk).status == Study.Status.DRAFT
+        for formset in formsets:
+            if not draft:
+                _record_formset(formset)
+            elif formset.model is DistortionSpec:
+                _save_specs(study, formset)
+            elif formset.model is TrialQuota:
+                _save_quotas(study, formset)
+            else:  # pragma: no cover - every inline is listed above
+                raise TypeError(f"no service saves {formset.model.__name__} rows")
 
     def delete_model(self, request, obj):
-        try:
-            services.study_delete(study=obj)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-
-    def delete_queryset(self, request, queryset):
-        for obj in queryset:
-            self.delete_model(request, obj)
+        services.study_delete(study=obj, by=request.user)
 
 
 def _stimulus_img(stimulus, label: str = "") -> str:
@@ -523,7 +641,6 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         "expected",
         "images",
         "distortions",
-        "valid_count",
         "judgments_needed",
     ]
     list_filter = ["study", "kind", "split", "category", "is_sentinel", "is_practice"]
@@ -540,10 +657,6 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         "is_practice",
         "expected",
         "judgments_needed",
-        "valid_count",
-        "leased_count",
-        "shown_straight",
-        "shown_swapped",
         "provenance",
     ]
     fields = readonly_fields

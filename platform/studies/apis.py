@@ -1,7 +1,9 @@
 """REST API for image sets, reference images and studies: one class per operation.
 
 Views only parse input, call one selector or service, and shape output. Objects the caller may
-not access are 404 (see `studies.selectors`).
+not access are 404 (see `studies.selectors`); who may do what to an object they see (only the
+owner changes collaborators or deletes) is the services' rule. Input bounds come from the model
+fields (`common.fields.model_field`).
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from common.exceptions import ApplicationError
-from common.fields import UsernameListField
+from common.fields import ScopedObjectField, UsernameListField, model_field
 from common.pagination import Pagination
 
 from . import selectors, services
-from .models import ImageSet, ReferenceImage, Study
+from .choices import Split, TrialKind
+from .models import DistortionSpec, ImageSet, ReferenceImage, Study, StudyStatusChange, TrialQuota
 
 
 def _paginated(request, view, queryset, serializer_class):
@@ -69,9 +71,9 @@ class ImageSetCreateApi(APIView):
         class Meta:
             ref_name = "ImageSetCreateInput"
 
-        name = serializers.CharField(max_length=200)
-        description = serializers.CharField(required=False, allow_blank=True, default="")
-        min_side = serializers.IntegerField(required=False, default=64, min_value=8, max_value=4096)
+        name = model_field(ImageSet, "name")
+        description = model_field(ImageSet, "description")
+        min_side = model_field(ImageSet, "min_side")
         collaborators = UsernameListField(required=False, default=list)
 
     @extend_schema(
@@ -95,9 +97,9 @@ class ImageSetUpdateApi(APIView):
         class Meta:
             ref_name = "ImageSetUpdateInput"
 
-        name = serializers.CharField(max_length=200, required=False)
-        description = serializers.CharField(required=False, allow_blank=True)
-        min_side = serializers.IntegerField(required=False, min_value=8, max_value=4096)
+        name = model_field(ImageSet, "name", required=False)
+        description = model_field(ImageSet, "description")
+        min_side = model_field(ImageSet, "min_side")
         collaborators = UsernameListField(required=False)
 
     @extend_schema(
@@ -107,15 +109,9 @@ class ImageSetUpdateApi(APIView):
         image_set = selectors.image_set_get(user=request.user, pk=pk)
         data = self.InputSerializer(data=request.data, partial=True)
         data.is_valid(raise_exception=True)
-        if (
-            "collaborators" in data.validated_data
-            and image_set.owner_id != request.user.pk
-            and not request.user.is_superuser
-        ):
-            raise ApplicationError(
-                "Only the owner can change collaborators.", code="owner_only", status_code=403
-            )
-        image_set = services.image_set_update(image_set=image_set, data=data.validated_data)
+        image_set = services.image_set_update(
+            image_set=image_set, data=data.validated_data, by=request.user
+        )
         return Response(ImageSetOutput(image_set).data)
 
 
@@ -123,11 +119,7 @@ class ImageSetDeleteApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="image_sets_delete")
     def delete(self, request, pk: int):
         image_set = selectors.image_set_get(user=request.user, pk=pk)
-        if image_set.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError(
-                "Only the owner can delete an image set.", code="owner_only", status_code=403
-            )
-        services.image_set_delete(image_set=image_set)
+        services.image_set_delete(image_set=image_set, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -188,10 +180,8 @@ class ReferenceImageUploadApi(APIView):
             ref_name = "ReferenceImageUploadInput"
 
         file = serializers.FileField(allow_empty_file=True)
-        source = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
-        licence = serializers.CharField(
-            required=False, allow_blank=True, default="", max_length=200
-        )
+        source = model_field(ReferenceImage, "source", default="")
+        licence = model_field(ReferenceImage, "licence", default="")
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -229,6 +219,25 @@ class ReferenceImageDetailApi(APIView):
         return Response(
             ReferenceImageOutput(selectors.reference_image_get(user=request.user, pk=pk)).data
         )
+
+
+class ReferenceImageUpdateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ReferenceImageUpdateInput"
+
+        source = model_field(ReferenceImage, "source")
+        licence = model_field(ReferenceImage, "licence")
+
+    @extend_schema(
+        request=InputSerializer, responses=ReferenceImageOutput, operation_id="images_update"
+    )
+    def patch(self, request, pk: int):
+        image = selectors.reference_image_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        image = services.reference_image_update(image=image, data=data.validated_data)
+        return Response(ReferenceImageOutput(image).data)
 
 
 class ReferenceImageDeleteApi(APIView):
@@ -309,6 +318,7 @@ class StudyOutput(serializers.ModelSerializer):
             "generation_total",
             "generation_done",
             "generation_error",
+            "error",
             "owner",
             "collaborators",
             "created_at",
@@ -316,50 +326,40 @@ class StudyOutput(serializers.ModelSerializer):
         ]
 
 
+def _design_field(name: str) -> serializers.Field:
+    return model_field(Study, name, required=False)
+
+
 class _StudyDesignInput(serializers.Serializer):
-    """Design fields; model validators (ranges) are re-checked by the service's full_clean."""
+    """Design fields, bounded as the model's fields are (the service's full_clean re-checks)."""
 
-    kind = serializers.ChoiceField(choices=Study.Kind.choices, required=False)
-    image_set = serializers.IntegerField(required=False, allow_null=True)
-    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
-    patch_size = serializers.IntegerField(required=False, min_value=16, max_value=512)
-    display_scale = serializers.IntegerField(required=False, min_value=1, max_value=8)
-    judgments_train = serializers.IntegerField(required=False, min_value=1, max_value=50)
-    judgments_val = serializers.IntegerField(required=False, min_value=1, max_value=50)
-    judgments_jnd = serializers.IntegerField(required=False, min_value=1, max_value=50)
-    assignment_size = serializers.IntegerField(required=False, min_value=1, max_value=2000)
-    sentinel_rate = serializers.FloatField(required=False, min_value=0.0, max_value=0.5)
-    jnd_first_ms = serializers.IntegerField(required=False, min_value=50, max_value=10000)
-    jnd_gap_ms = serializers.IntegerField(required=False, min_value=0, max_value=10000)
-    jnd_second_ms = serializers.IntegerField(required=False, min_value=50, max_value=10000)
-    instructions = serializers.CharField(required=False, allow_blank=True, max_length=50000)
-    jnd_identical_share = serializers.FloatField(required=False, min_value=0.0, max_value=0.9)
-    break_every = serializers.IntegerField(required=False, min_value=0, max_value=10000)
-    max_assignments_per_participant = serializers.IntegerField(
-        required=False, min_value=1, max_value=1000
-    )
-    lease_minutes = serializers.IntegerField(required=False, min_value=1, max_value=24 * 60)
-    completion_url = serializers.URLField(required=False, allow_blank=True)
-    completion_code = serializers.CharField(required=False, max_length=40)
-    completion_code_failed = serializers.CharField(required=False, max_length=40)
-    qc_min_sentinel_accuracy = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
-    qc_rt_floor_ms = serializers.IntegerField(required=False, min_value=0, max_value=60000)
-    qc_max_fast_share = serializers.FloatField(required=False, min_value=0.0, max_value=1.0)
-    qc_max_side_bias = serializers.FloatField(required=False, min_value=0.5, max_value=1.0)
+    kind = _design_field("kind")
+    # Another researcher's image set is "not found" too: ids must not leak.
+    image_set = ScopedObjectField(selectors.image_set_get, required=False, allow_null=True)
+    seed = _design_field("seed")
+    patch_size = _design_field("patch_size")
+    display_scale = _design_field("display_scale")
+    judgments_train = _design_field("judgments_train")
+    judgments_val = _design_field("judgments_val")
+    judgments_jnd = _design_field("judgments_jnd")
+    assignment_size = _design_field("assignment_size")
+    sentinel_rate = _design_field("sentinel_rate")
+    jnd_first_ms = _design_field("jnd_first_ms")
+    jnd_gap_ms = _design_field("jnd_gap_ms")
+    jnd_second_ms = _design_field("jnd_second_ms")
+    instructions = _design_field("instructions")
+    jnd_identical_share = _design_field("jnd_identical_share")
+    break_every = _design_field("break_every")
+    max_assignments_per_participant = _design_field("max_assignments_per_participant")
+    lease_minutes = _design_field("lease_minutes")
+    completion_url = _design_field("completion_url")
+    completion_code = _design_field("completion_code")
+    completion_code_failed = _design_field("completion_code_failed")
+    qc_min_sentinel_accuracy = _design_field("qc_min_sentinel_accuracy")
+    qc_rt_floor_ms = _design_field("qc_rt_floor_ms")
+    qc_max_fast_share = _design_field("qc_max_fast_share")
+    qc_max_side_bias = _design_field("qc_max_side_bias")
     collaborators = UsernameListField(required=False)
-
-    def resolve_image_set(self, request, data: dict) -> dict:
-        if data.get("image_set") is not None:
-            # Another researcher's image set is "not found" too: ids must not leak.
-            image_set = (
-                selectors.image_set_list(user=request.user).filter(pk=data["image_set"]).first()
-            )
-            if image_set is None:
-                raise serializers.ValidationError(
-                    {"image_set": [f"Image set {data['image_set']} not found."]}
-                )
-            data["image_set"] = image_set
-        return data
 
 
 class StudyListApi(APIView):
@@ -378,17 +378,17 @@ class StudyCreateApi(APIView):
         class Meta:
             ref_name = "StudyCreateInput"
 
-        name = serializers.CharField(max_length=200)
-        slug = serializers.SlugField(max_length=80, required=False)
+        name = model_field(Study, "name")
+        # Uniqueness is the service's check (one message for a taken slug).
+        slug = model_field(Study, "slug", required=False, validators=[])
 
     @extend_schema(
         request=InputSerializer, responses={201: StudyOutput}, operation_id="studies_create"
     )
     def post(self, request):
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.InputSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        data = serializer.resolve_image_set(request, dict(serializer.validated_data))
-        study = services.study_create(owner=request.user, **data)
+        study = services.study_create(owner=request.user, **serializer.validated_data)
         return Response(StudyOutput(study).data, status=status.HTTP_201_CREATED)
 
 
@@ -403,34 +403,24 @@ class StudyUpdateApi(APIView):
         class Meta:
             ref_name = "StudyUpdateInput"
 
-        name = serializers.CharField(max_length=200, required=False)
+        name = model_field(Study, "name", required=False)
 
     @extend_schema(request=InputSerializer, responses=StudyOutput, operation_id="studies_update")
     def patch(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
-        serializer = self.InputSerializer(data=request.data, partial=True)
+        serializer = self.InputSerializer(
+            data=request.data, partial=True, context={"request": request}
+        )
         serializer.is_valid(raise_exception=True)
-        data = serializer.resolve_image_set(request, dict(serializer.validated_data))
-        if (
-            "collaborators" in data
-            and study.owner_id != request.user.pk
-            and not request.user.is_superuser
-        ):
-            raise ApplicationError(
-                "Only the owner can change collaborators.", code="owner_only", status_code=403
-            )
-        return Response(StudyOutput(services.study_update(study=study, data=data)).data)
+        study = services.study_update(study=study, data=serializer.validated_data, by=request.user)
+        return Response(StudyOutput(study).data)
 
 
 class StudyDeleteApi(APIView):
     @extend_schema(request=None, responses={204: None}, operation_id="studies_delete")
     def delete(self, request, pk: int):
         study = selectors.study_get(user=request.user, pk=pk)
-        if study.owner_id != request.user.pk and not request.user.is_superuser:
-            raise ApplicationError(
-                "Only the owner can delete a study.", code="owner_only", status_code=403
-            )
-        services.study_delete(study=study)
+        services.study_delete(study=study, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -439,8 +429,9 @@ class StudyTransitionApi(APIView):
         class Meta:
             ref_name = "StudyTransitionInput"
 
-        status = serializers.CharField(max_length=16)
-        note = serializers.CharField(required=False, allow_blank=True, default="", max_length=500)
+        # Any string: the service names the statuses when it is not one (a clear 400).
+        status = serializers.CharField(max_length=Study._meta.get_field("status").max_length)
+        note = model_field(StudyStatusChange, "note", default="")
 
     @extend_schema(
         request=InputSerializer, responses=StudyOutput, operation_id="studies_transition"
@@ -456,6 +447,17 @@ class StudyTransitionApi(APIView):
             note=data.validated_data["note"],
         )
         return Response(StudyOutput(study).data)
+
+
+class StudyGenerationRetryApi(APIView):
+    """Run a failed (or stalled) generation again; trials already made are kept."""
+
+    @extend_schema(request=None, responses=StudyOutput, operation_id="studies_generation_retry")
+    def post(self, request, pk: int):
+        study = selectors.study_get(user=request.user, pk=pk)
+        return Response(
+            StudyOutput(services.study_generation_retry(study=study, by=request.user)).data
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -477,32 +479,17 @@ class DistortionRegistryApi(APIView):
 
     @extend_schema(responses=OutputSerializer(many=True), operation_id="distortions_list")
     def get(self, request):
-        import experiments
-
-        rows = [
-            {
-                "name": d.name,
-                "family": d.family,
-                "description": getattr(d, "description", "") or "",
-                "needs_model": bool(d.model_kind),
-            }
-            for d in experiments.list_distortions()
-        ]
-        return Response(self.OutputSerializer(rows, many=True).data)
+        return Response(self.OutputSerializer(selectors.distortion_registry(), many=True).data)
 
 
 class DistortionSpecOutput(serializers.ModelSerializer):
     class Meta:
-        from .models import DistortionSpec
-
         model = DistortionSpec
         fields = ["id", "name", "family", "category", "severity_min", "severity_max", "weight"]
 
 
 class TrialQuotaOutput(serializers.ModelSerializer):
     class Meta:
-        from .models import TrialQuota
-
         model = TrialQuota
         fields = ["id", "kind", "split", "category", "count"]
 
@@ -514,11 +501,12 @@ class StudyDistortionsApi(APIView):
         class Meta:
             ref_name = "DistortionSpecInput"
 
-        name = serializers.CharField(max_length=80)
-        category = serializers.SlugField(max_length=40, default="traditional")
+        # Range checks (severities in [0, 1], min ≤ max) are the service's, with one message.
+        name = model_field(DistortionSpec, "name")
+        category = model_field(DistortionSpec, "category", default="traditional")
         severity_min = serializers.FloatField(default=0.0)
         severity_max = serializers.FloatField(default=1.0)
-        weight = serializers.FloatField(default=1.0, min_value=0.0)
+        weight = model_field(DistortionSpec, "weight", default=1.0)
 
     @extend_schema(
         responses=DistortionSpecOutput(many=True), operation_id="studies_distortions_list"
@@ -547,10 +535,14 @@ class StudyQuotasApi(APIView):
         class Meta:
             ref_name = "TrialQuotaInput"
 
-        kind = serializers.ChoiceField(choices=["2afc", "jnd"])
-        split = serializers.ChoiceField(choices=["train", "val"], default="val")
-        category = serializers.SlugField(max_length=40, default="traditional")
-        count = serializers.IntegerField(max_value=1_000_000)
+        # Values only (the enums'), as the schema's enums for "kind"/"split" are named by value.
+        kind = serializers.ChoiceField(choices=TrialKind.values)
+        split = serializers.ChoiceField(choices=Split.values, default=Split.VAL)
+        category = model_field(TrialQuota, "category", default="traditional")
+        # The lower bound is the service's ("Zero trials requested …").
+        count = serializers.IntegerField(
+            max_value=TrialQuota._meta.get_field("count").validators[-1].limit_value
+        )
 
     @extend_schema(responses=TrialQuotaOutput(many=True), operation_id="studies_quotas_list")
     def get(self, request, pk: int):
@@ -569,3 +561,43 @@ class StudyQuotasApi(APIView):
         return Response(
             TrialQuotaOutput(services.trial_quota_set(study=study, **data.validated_data)).data
         )
+
+
+class DistortionSpecUpdateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DistortionSpecUpdateInput"
+
+        name = model_field(DistortionSpec, "name", required=False)
+        category = model_field(DistortionSpec, "category", required=False)
+        severity_min = serializers.FloatField(required=False)
+        severity_max = serializers.FloatField(required=False)
+        weight = model_field(DistortionSpec, "weight", required=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses=DistortionSpecOutput,
+        operation_id="studies_distortions_update",
+    )
+    def patch(self, request, pk: int, spec_pk: int):
+        spec = selectors.distortion_spec_get(user=request.user, study_pk=pk, pk=spec_pk)
+        data = self.InputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        spec = services.distortion_spec_update(spec=spec, data=data.validated_data)
+        return Response(DistortionSpecOutput(spec).data)
+
+
+class DistortionSpecRemoveApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="studies_distortions_remove")
+    def delete(self, request, pk: int, spec_pk: int):
+        spec = selectors.distortion_spec_get(user=request.user, study_pk=pk, pk=spec_pk)
+        services.distortion_spec_remove(spec=spec)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TrialQuotaRemoveApi(APIView):
+    @extend_schema(request=None, responses={204: None}, operation_id="studies_quotas_remove")
+    def delete(self, request, pk: int, quota_pk: int):
+        quota = selectors.trial_quota_get(user=request.user, study_pk=pk, pk=quota_pk)
+        services.trial_quota_remove(quota=quota)
+        return Response(status=status.HTTP_204_NO_CONTENT)

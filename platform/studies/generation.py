@@ -8,7 +8,11 @@ Steps (run by `studies.tasks`, on the `stimuli` queue):
 2. `generation_run_chunk` renders trials `start … stop-1`. Trial `i` is a pure function of the
    frozen design and `i` (`experiments.plan_trial`), so chunks can run on any worker, in any order,
    crash and be re-run: existing trials are skipped, files are content-addressed.
-3. `generation_finish` moves the study to `ready` once every trial exists.
+3. `generation_progress` counts the trials made; `studies.services.study_generation_finish`
+   moves the study to `ready` once every planned trial exists.
+
+This module plans and renders; it changes no study status and never imports `studies.services`
+(which calls it).
 
 Stimulus files are named by the sha256 of their PNG bytes, so names reveal nothing about the
 distortion; provenance in the database regenerates each one bit for bit.
@@ -29,7 +33,8 @@ from django.db.models import F
 
 from common.exceptions import ApplicationError
 
-from .models import ModelArtifact, ReferenceImage, Stimulus, Study, Trial, TrialQuota
+from .choices import Split, TrialKind, trial_kinds
+from .models import ModelArtifact, ReferenceImage, Stimulus, Study, Trial
 
 DEFAULT_MODEL_COUNT = {"autoencoder": 4, "sr_net": 1, "colorizer_net": 1, "colorizer_lut": 1}
 TRAINING_PATCHES = 192
@@ -58,10 +63,6 @@ def _experiments():
 # ---------------------------------------------------------------------------------------------
 
 
-def _kinds(study: Study) -> list[str]:
-    return ["2afc", "jnd"] if study.kind == Study.Kind.BOTH else [study.kind]
-
-
 def design_dicts(
     study: Study, *, model_shas: dict[int, list[str]] | None = None
 ) -> dict[str, dict]:
@@ -80,7 +81,7 @@ def design_dicts(
             choice["models"] = model_shas[spec.pk]
         categories[spec.category].append(choice)
     designs = {}
-    for kind in _kinds(study):
+    for kind in trial_kinds(study.kind):
         counts: dict[str, dict[str, int]] = defaultdict(dict)
         for quota in study.quotas.filter(kind=kind):
             counts[quota.split][quota.category] = quota.count
@@ -106,7 +107,7 @@ def _practice_dict(design: dict) -> dict:
         "seed": design["seed"] + PRACTICE_SEED_OFFSET,
         "categories": {first: design["categories"][first]},
     }
-    if design["kind"] == "2afc":
+    if design["kind"] == TrialKind.TWOAFC:
         return {**practice, "counts": {"practice": {first: 3}}, "sentinel_rate": 0.5}
     return {
         **practice,
@@ -128,7 +129,7 @@ def validate_design(study: Study) -> dict[str, object]:
         raise ApplicationError(
             "Choose at least one distortion.", fields={"distortion_specs": ["none"]}
         )
-    kinds = _kinds(study)
+    kinds = trial_kinds(study.kind)
     quota_kinds = set(study.quotas.values_list("kind", flat=True))
     missing = [k for k in kinds if k not in quota_kinds]
     if missing:
@@ -255,7 +256,7 @@ def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[
         design=designs,
         generation_total=sum(b.total - b.practice_from for b in blocks),
         generation_done=0,
-        generation_error="",
+        error="",
     )
     study.refresh_from_db()
     return blocks
@@ -277,7 +278,7 @@ def plan_blocks(designs: dict[str, dict]) -> list[Block]:
 def _expected(kind: str, value: int | None) -> str:
     if value is None:
         return ""
-    if kind == "2afc":
+    if kind == TrialKind.TWOAFC:
         return "p1" if value == 1 else "p0"
     return "same" if value == 1 else "different"
 
@@ -298,12 +299,24 @@ def _store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimu
     return stimulus
 
 
-def _needed(study: Study, kind: str, split: str, practice: bool, sentinel: bool) -> int:
-    if practice or sentinel:
+def _split(plan, *, practice: bool) -> str:
+    """The trial's dataset split: train/val for regular trials, blank for practice and sentinels."""
+    if practice or plan.sentinel:
+        return ""
+    if plan.split not in Split.values:
+        raise ApplicationError(
+            f"Trial {plan.index}: split {plan.split!r} is not one of {list(Split.values)}.",
+            code="invalid_design",
+        )
+    return plan.split
+
+
+def _needed(study: Study, kind: str, split: str) -> int:
+    if not split:  # practice and sentinel trials collect no judgments of their own
         return 0
-    if kind == "jnd":
+    if kind == TrialKind.JND:
         return study.judgments_jnd
-    return study.judgments_train if split == TrialQuota.Split.TRAIN else study.judgments_val
+    return study.judgments_train if split == Split.TRAIN else study.judgments_val
 
 
 def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
@@ -335,24 +348,22 @@ def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
                     study, rendered.p0, cache
                 )  # JND: the reference itself (same bytes)
                 p1 = _store_stimulus(study, rendered.p1, cache)
-                split = "practice" if practice else plan.split
+                split = _split(plan, practice=practice)
                 try:
                     with transaction.atomic():
                         Trial.objects.create(
                             study=study,
                             kind=kind,
-                            split=split[:8],
+                            split=split,
                             category=plan.category,
                             index=index,
-                            ref=ref if kind == "2afc" else None,
+                            ref=ref if kind == TrialKind.TWOAFC else None,
                             p0=p0,
                             p1=p1,
                             is_sentinel=plan.sentinel and not practice,
                             is_practice=practice,
                             expected=_expected(kind, plan.expected),
-                            judgments_needed=_needed(
-                                study, kind, plan.split, practice, plan.sentinel
-                            ),
+                            judgments_needed=_needed(study, kind, split),
                         )
                 except IntegrityError:
                     continue  # another worker made this trial meanwhile
@@ -370,39 +381,35 @@ def chunks(blocks: list[Block], size: int = CHUNK) -> list[tuple[int, int]]:
     return out
 
 
-def generation_finish(*, study: Study) -> bool:
-    """Move to `ready` when every planned trial exists; idempotent."""
-    from .services import study_transition
-
-    blocks = plan_blocks(study.design)
-    expected = sum(b.total - b.practice_from for b in blocks)
-    have = Trial.objects.filter(study=study).count()
-    Study.objects.filter(pk=study.pk).update(generation_done=have)
-    if have < expected:
-        return False
-    study.refresh_from_db()
-    if study.status == Study.Status.GENERATING:
-        try:
-            study_transition(study=study, to=Study.Status.READY, note=f"{have} trials generated")
-        except ApplicationError:
-            study.refresh_from_db()  # another chunk finished first and moved it already
-            if study.status == Study.Status.GENERATING:
-                raise
-    return True
+def generation_progress(*, study: Study) -> tuple[int, int]:
+    """(trials made, trials planned); stores the count as `Study.generation_done`."""
+    if not study.design:
+        return Trial.objects.filter(study=study).count(), 0
+    planned = sum(b.total - b.practice_from for b in plan_blocks(study.design))
+    made = Trial.objects.filter(study=study).count()
+    Study.objects.filter(pk=study.pk).update(generation_done=made)
+    study.generation_done = made
+    return made, planned
 
 
 def generation_discard(*, study: Study) -> None:
     """Delete generated trials, stimuli and models (going back to draft)."""
-    for stimulus in Stimulus.objects.filter(study=study).exclude(file=""):
-        if not Stimulus.objects.filter(file=stimulus.file.name).exclude(pk=stimulus.pk).exists():
-            stimulus.file.storage.delete(stimulus.file.name)
+    storage = Stimulus._meta.get_field("file").storage
+    # Several stimuli of a study may share one file (same bytes): collect the names first, and
+    # delete a file once no stimulus names it any more.
+    names = set(
+        Stimulus.objects.filter(study=study).exclude(file="").values_list("file", flat=True)
+    )
     Trial.objects.filter(study=study).delete()
     Stimulus.objects.filter(study=study).delete()
+    for name in names:
+        if not Stimulus.objects.filter(file=name).exists():
+            storage.delete(name)
     for artifact in ModelArtifact.objects.filter(study=study):
         artifact.file.storage.delete(artifact.file.name)
         artifact.delete()
     Study.objects.filter(pk=study.pk).update(
-        design={}, generation_total=0, generation_done=0, generation_error=""
+        design={}, generation_total=0, generation_done=0, error=""
     )
 
 

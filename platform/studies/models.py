@@ -2,7 +2,9 @@
 
 Access rule used everywhere: a researcher sees an `ImageSet` or a `Study` when they own it or are
 one of its collaborators (superusers see everything). Status changes of a study go only through
-`studies.services.study_transition`, which enforces `Study.TRANSITIONS`.
+`studies.services.study_transition`, which enforces `Study.TRANSITIONS`; the one exception is
+the task failure policy, which moves a generating study to `failed` (see `GeneratingStudy`).
+Enumerations (kinds, splits, statuses) live in `studies.choices`.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxLengthValidator, MaxValueValidator, MinValueValidator
 from django.db import models
 
 from common.models import TimeStampedModel
+
+from .choices import Split, StudyKind, StudyStatus, TrialKind
 
 
 def _random_seed() -> int:
@@ -95,24 +99,18 @@ class ReferenceImage(TimeStampedModel):
 
 
 class Study(TimeStampedModel):
-    class Kind(models.TextChoices):
-        TWOAFC = "2afc", "2AFC"
-        JND = "jnd", "JND"
-        BOTH = "both", "2AFC and JND"
-
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        GENERATING = "generating", "Generating stimuli"
-        READY = "ready", "Ready"
-        LIVE = "live", "Live"
-        CLOSED = "closed", "Closed"
+    Kind = StudyKind
+    Status = StudyStatus
 
     # The only moves `study_transition` allows. generating→draft is the way back when generation
-    # fails or is cancelled; ready→draft re-opens the design (generated stimuli are discarded);
-    # closed→live re-opens collection.
+    # is cancelled; failed→generating retries a failed generation (finished trials are kept) and
+    # failed→draft gives up on it; ready→draft re-opens the design (generated stimuli are
+    # discarded); closed→live re-opens collection. Nothing moves a study *to* `failed` but the
+    # generation tasks' failure policy (`studies.tasks`).
     TRANSITIONS: dict[str, tuple[str, ...]] = {
         Status.DRAFT: (Status.GENERATING,),
         Status.GENERATING: (Status.READY, Status.DRAFT),
+        Status.FAILED: (Status.GENERATING, Status.DRAFT),
         Status.READY: (Status.LIVE, Status.DRAFT),
         Status.LIVE: (Status.CLOSED,),
         Status.CLOSED: (Status.LIVE,),
@@ -134,7 +132,9 @@ class Study(TimeStampedModel):
         ImageSet, on_delete=models.PROTECT, related_name="studies", null=True, blank=True
     )
     seed = models.PositiveIntegerField(
-        default=_random_seed, help_text="Seeds every random draw of the study"
+        default=_random_seed,
+        validators=[MaxValueValidator(2**31 - 1)],
+        help_text="Seeds every random draw of the study",
     )
     patch_size = models.PositiveIntegerField(
         default=64, validators=[MinValueValidator(16), MaxValueValidator(512)]
@@ -173,7 +173,10 @@ class Study(TimeStampedModel):
         default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)]
     )
     instructions = models.TextField(
-        blank=True, help_text="Markdown shown to participants (rendered safely)"
+        blank=True,
+        max_length=50_000,
+        validators=[MaxLengthValidator(50_000)],
+        help_text="Markdown shown to participants (rendered safely)",
     )
     jnd_identical_share = models.FloatField(
         default=0.0,
@@ -182,7 +185,7 @@ class Study(TimeStampedModel):
     )
     # Recruitment and completion
     max_assignments_per_participant = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1)]
+        default=1, validators=[MinValueValidator(1), MaxValueValidator(1000)]
     )
     lease_minutes = models.PositiveIntegerField(
         default=45,
@@ -203,14 +206,18 @@ class Study(TimeStampedModel):
         help_text="Code for participants who fail QC (a distinct Prolific code)",
     )
     break_every = models.PositiveIntegerField(
-        default=50, help_text="Offer a break after this many trials (0: never)"
+        default=50,
+        validators=[MaxValueValidator(10_000)],
+        help_text="Offer a break after this many trials (0: never)",
     )
     # Quality control (see crowd.qc)
     qc_min_sentinel_accuracy = models.FloatField(
         default=0.93, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
     )
     qc_rt_floor_ms = models.PositiveIntegerField(
-        default=250, help_text="Answers faster than this count as too fast"
+        default=250,
+        validators=[MaxValueValidator(60_000)],
+        help_text="Answers faster than this count as too fast",
     )
     qc_max_fast_share = models.FloatField(
         default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
@@ -223,7 +230,9 @@ class Study(TimeStampedModel):
     # Generation progress (written by the stimuli task)
     generation_total = models.PositiveIntegerField(default=0, editable=False)
     generation_done = models.PositiveIntegerField(default=0, editable=False)
-    generation_error = models.TextField(blank=True, editable=False)
+    # Why the study's generation failed (status `failed`), as `common.tasks.recording_failure`
+    # stores it; cleared when generation is retried or discarded.
+    error = models.TextField(blank=True, editable=False)
     design = models.JSONField(
         default=dict,
         blank=True,
@@ -240,6 +249,27 @@ class Study(TimeStampedModel):
 
     def allowed_transitions(self) -> tuple[str, ...]:
         return self.TRANSITIONS.get(self.status, ())
+
+    @property
+    def generation_error(self) -> str:
+        """The generation failure (`error`), under the name the API and commands show it."""
+        return self.error
+
+
+class GeneratingStudyManager(models.Manager):
+    def get_queryset(self):
+        return super().get_queryset().filter(status=StudyStatus.GENERATING)
+
+
+class GeneratingStudy(Study):
+    """Studies whose generation is under way: what the generation tasks' failure policy
+    (`common.tasks.recording_failure`) may mark failed. Updating through this manager never
+    touches a study that was moved on meanwhile (back to draft, or ready)."""
+
+    objects = GeneratingStudyManager()
+
+    class Meta:
+        proxy = True
 
 
 class StudyStatusChange(models.Model):
@@ -275,9 +305,10 @@ class DistortionSpec(TimeStampedModel):
         max_length=80, help_text="Registry name from experiments.list_distortions()"
     )
     family = models.CharField(max_length=20, editable=False, blank=True)
-    category = models.CharField(
+    category = models.SlugField(
         max_length=40,
         default="traditional",
+        db_index=False,
         help_text="Scoring category (BAPPS: traditional, cnn, superres, deblur, color, frameinterp)",
     )
     severity_min = models.FloatField(
@@ -303,14 +334,10 @@ class DistortionSpec(TimeStampedModel):
 class TrialQuota(models.Model):
     """How many trials of a kind, split and category the study generates."""
 
-    class Split(models.TextChoices):
-        TRAIN = "train", "train"
-        VAL = "val", "val"
-
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="quotas")
-    kind = models.CharField(max_length=8, choices=[("2afc", "2AFC"), ("jnd", "JND")])
+    kind = models.CharField(max_length=8, choices=TrialKind.choices)
     split = models.CharField(max_length=8, choices=Split.choices, default=Split.VAL)
-    category = models.CharField(max_length=40, default="traditional")
+    category = models.SlugField(max_length=40, default="traditional", db_index=False)
     count = models.PositiveIntegerField(
         validators=[MinValueValidator(1), MaxValueValidator(1_000_000)]
     )
@@ -394,14 +421,13 @@ class Trial(models.Model):
     counterbalancing). `expected` is the hidden answer of sentinels and practice trials; it never
     reaches a participant's browser except as practice feedback."""
 
-    class Kind(models.TextChoices):
-        TWOAFC = "2afc", "2AFC"
-        JND = "jnd", "JND"
-
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
-    kind = models.CharField(max_length=8, choices=Kind.choices)
+    kind = models.CharField(max_length=8, choices=TrialKind.choices)
     split = models.CharField(
-        max_length=8, default="val", help_text="train / val, or sentinel / practice"
+        max_length=8,
+        choices=Split.choices,
+        blank=True,
+        help_text="train / val; blank for practice and sentinel trials, which are in no split",
     )
     category = models.CharField(max_length=40)
     index = models.PositiveIntegerField(help_text="Position in the study's generation plan")
@@ -416,22 +442,28 @@ class Trial(models.Model):
         max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different"
     )
     judgments_needed = models.PositiveSmallIntegerField(default=0)
-    # Counters kept by the crowd services under row locks (allocation reads them in one query).
-    valid_count = models.PositiveIntegerField(default=0)
-    leased_count = models.PositiveIntegerField(default=0)
-    shown_straight = models.PositiveIntegerField(default=0)
-    shown_swapped = models.PositiveIntegerField(default=0)
-    # Random tie-breaker among trials with the same load, fixed at generation.
+    # Random tie-breaker among trials with the same load, fixed at generation. (The load itself,
+    # judgments collected and leased, is crowd's: `crowd.TrialLoad`.)
     sort_key = models.PositiveIntegerField(default=_sort_key)
 
     class Meta:
         ordering = ["study", "index"]
         constraints = [
-            models.UniqueConstraint(fields=["study", "index"], name="unique_trial_index")
+            models.UniqueConstraint(fields=["study", "index"], name="unique_trial_index"),
+            # A regular trial is in a dataset split; practice and sentinel trials are in none.
+            models.CheckConstraint(
+                condition=(
+                    models.Q(is_practice=False, is_sentinel=False, split__in=Split.values)
+                    | (models.Q(is_practice=True) | models.Q(is_sentinel=True)) & models.Q(split="")
+                ),
+                name="trial_split_matches_role",
+                violation_error_message=(
+                    "A regular trial's split must be train or val; practice and sentinel trials "
+                    "have no split."
+                ),
+            ),
         ]
-        indexes = [
-            models.Index(fields=["study", "kind", "is_sentinel", "is_practice", "valid_count"])
-        ]
+        indexes = [models.Index(fields=["study", "kind", "is_sentinel", "is_practice"])]
 
     def __str__(self) -> str:
         return f"{self.kind} trial {self.index} ({self.split}/{self.category})"

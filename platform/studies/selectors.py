@@ -1,15 +1,19 @@
 """Reads for study design, with the access rule applied.
 
-A researcher sees what they own or collaborate on; superusers see everything. Getting an object
-the user may not see raises Http404 (not 403), so ids of other researchers' work do not leak.
+A researcher sees what they own or collaborate on; superusers see everything. List selectors
+return only what the user may see; `*_get` selectors raise `NotFoundError` for an object the
+user may not see exactly as for a missing one, so ids of other researchers' work do not leak.
+`user_can_access_image_set` / `user_can_access_study` are the access checks, used by the get
+selectors and by services that receive an object named in a request.
 """
 
 from __future__ import annotations
 
 from django.db.models import Q, QuerySet
-from django.shortcuts import get_object_or_404
 
-from .models import ImageSet, ReferenceImage, Stimulus, Study
+from common.exceptions import NotFoundError
+
+from .models import DistortionSpec, ImageSet, ReferenceImage, Stimulus, Study, TrialQuota
 
 
 def _member_q(user) -> Q:
@@ -23,8 +27,15 @@ def image_set_list(*, user) -> QuerySet[ImageSet]:
     return qs.select_related("owner").prefetch_related("collaborators")
 
 
+def user_can_access_image_set(*, user, image_set: ImageSet) -> bool:
+    return image_set_list(user=user).filter(pk=image_set.pk).exists()
+
+
 def image_set_get(*, user, pk) -> ImageSet:
-    return get_object_or_404(image_set_list(user=user), pk=pk)
+    image_set = ImageSet.objects.filter(pk=pk).first()
+    if image_set is None or not user_can_access_image_set(user=user, image_set=image_set):
+        raise NotFoundError(f"Image set {pk} not found.")
+    return image_set
 
 
 def reference_image_list(*, user, image_set: ImageSet | None = None) -> QuerySet[ReferenceImage]:
@@ -35,7 +46,10 @@ def reference_image_list(*, user, image_set: ImageSet | None = None) -> QuerySet
 
 
 def reference_image_get(*, user, pk) -> ReferenceImage:
-    return get_object_or_404(reference_image_list(user=user), pk=pk)
+    image = ReferenceImage.objects.select_related("image_set").filter(pk=pk).first()
+    if image is None or not user_can_access_image_set(user=user, image_set=image.image_set):
+        raise NotFoundError(f"Image {pk} not found.")
+    return image
 
 
 def study_list(*, user) -> QuerySet[Study]:
@@ -45,19 +59,50 @@ def study_list(*, user) -> QuerySet[Study]:
     return qs.select_related("owner", "image_set").prefetch_related("collaborators")
 
 
-def study_get(*, user, pk) -> Study:
-    return get_object_or_404(study_list(user=user), pk=pk)
-
-
-def user_can_access_image_set(*, user, image_set: ImageSet) -> bool:
-    return image_set_list(user=user).filter(pk=image_set.pk).exists()
-
-
 def user_can_access_study(*, user, study: Study) -> bool:
     return study_list(user=user).filter(pk=study.pk).exists()
 
 
+def study_get(*, user, pk) -> Study:
+    study = Study.objects.select_related("owner", "image_set").filter(pk=pk).first()
+    if study is None or not user_can_access_study(user=user, study=study):
+        raise NotFoundError(f"Study {pk} not found.")
+    return study
+
+
+def distortion_spec_get(*, user, study_pk, pk) -> DistortionSpec:
+    """Distortion choice `pk` of study `study_pk`."""
+    spec = DistortionSpec.objects.select_related("study").filter(pk=pk, study_id=study_pk).first()
+    if spec is None or not user_can_access_study(user=user, study=spec.study):
+        raise NotFoundError(f"Distortion choice {pk} not found.")
+    return spec
+
+
+def trial_quota_get(*, user, study_pk, pk) -> TrialQuota:
+    """Trial count `pk` of study `study_pk`."""
+    quota = TrialQuota.objects.select_related("study").filter(pk=pk, study_id=study_pk).first()
+    if quota is None or not user_can_access_study(user=user, study=quota.study):
+        raise NotFoundError(f"Trial count {pk} not found.")
+    return quota
+
+
 def stimulus_get(*, user, pk) -> Stimulus:
-    return get_object_or_404(
-        Stimulus.objects.filter(study__in=study_list(user=user).values("pk")), pk=pk
-    )
+    stimulus = Stimulus.objects.select_related("study").filter(pk=pk).first()
+    if stimulus is None or not user_can_access_study(user=user, study=stimulus.study):
+        raise NotFoundError(f"Stimulus {pk} not found.")
+    return stimulus
+
+
+def distortion_registry() -> list[dict]:
+    """Every distortion the stimulus library offers (name, family, description, needs_model)."""
+    import experiments  # numpy-only library; imported lazily to keep start-up light
+
+    return [
+        {
+            "name": d.name,
+            "family": d.family,
+            "description": getattr(d, "description", "") or "",
+            "needs_model": bool(d.model_kind),
+        }
+        for d in experiments.list_distortions()
+    ]

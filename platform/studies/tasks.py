@@ -1,44 +1,48 @@
-"""Celery tasks of stimulus generation (queue `stimuli`). Thin: take ids, call `generation`.
+"""Celery tasks of stimulus generation (queue `stimuli`). Thin: take ids, call the planner
+(`studies.generation`) and the services.
 
 `generate_study` prepares (models, frozen design) and fans the trial indices out as chunk tasks,
 so several workers share the work; each chunk task is idempotent and acknowledged late, so a
 chunk whose worker died is re-delivered and finishes without duplicates.
+
+Failure policy (`common.tasks.recording_failure`, the same for every task): a step that fails
+moves the study to `failed` with the error in `Study.error`, visible in the admin and the API;
+`studies.services.study_generation_retry` (admin action, API endpoint) runs it again. Only a
+study still `generating` is marked (`GeneratingStudy`), so a failure arriving after the study
+was moved back to draft changes nothing.
 """
 
 from __future__ import annotations
-
-import logging
 
 from celery import shared_task
 
 from config.celery_app import LONG_TASK_OPTIONS
 
-log = logging.getLogger(__name__)
 
+def _failure(study_id: int):
+    from common.tasks import recording_failure
 
-def _fail(study_id: int, exc: BaseException) -> None:
-    from .models import Study
+    from .models import GeneratingStudy, Study
 
-    Study.objects.filter(pk=study_id).update(generation_error=f"{type(exc).__name__}: {exc}"[:2000])
+    return recording_failure(GeneratingStudy, study_id, status=Study.Status.FAILED)
 
 
 @shared_task(name="studies.tasks.generate_study", **LONG_TASK_OPTIONS)
 def generate_study(study_id: int) -> dict:
+    from django.conf import settings
+
     from . import generation
     from .models import Study
 
     study = Study.objects.get(pk=study_id)
     if study.status != Study.Status.GENERATING:
         return {"skipped": f"study is {study.status}"}
-    try:
-        from django.conf import settings
-
+    with _failure(study_id) as failure:
         blocks = generation.generation_prepare(
             study=study, model_steps=settings.PERCEPTLAB_MODEL_STEPS or None
         )
-    except Exception as exc:
-        _fail(study_id, exc)
-        raise
+    if failure.error:
+        return {"failed": failure.error}
     pieces = generation.chunks(blocks)
     for start, stop in pieces:
         generate_chunk.delay(study_id, start, stop)
@@ -47,17 +51,16 @@ def generate_study(study_id: int) -> dict:
 
 @shared_task(name="studies.tasks.generate_chunk", **LONG_TASK_OPTIONS)
 def generate_chunk(study_id: int, start: int, stop: int) -> dict:
-    from . import generation
+    from . import generation, services
     from .models import Study
 
     study = Study.objects.get(pk=study_id)
     if study.status != Study.Status.GENERATING:
         return {"skipped": f"study is {study.status}"}
-    try:
+    created, finished = 0, False
+    with _failure(study_id) as failure:
         created = generation.generation_run_chunk(study=study, start=start, stop=stop)
-        finished = generation.generation_finish(study=study)
-    except Exception as exc:
-        log.exception("generation of study %s, trials %s-%s failed", study_id, start, stop)
-        _fail(study_id, exc)
-        raise
+        finished = services.study_generation_finish(study=study)
+    if failure.error:
+        return {"failed": failure.error}
     return {"created": created, "finished": finished}

@@ -15,6 +15,7 @@ urlpatterns = [
         name="image-upload",
     ),
     path("images/<int:pk>/", apis.ReferenceImageDetailApi.as_view(), name="image-detail"),
+    path("images/<int:pk>/update/", apis.ReferenceImageUpdateApi.as_view(), name="image-update"),
     path("images/<int:pk>/delete/", apis.ReferenceImageDeleteApi.as_view(), name="image-delete"),
     path(
         "images/<int:pk>/file/",
@@ -35,7 +36,22 @@ urlpatterns = [
         apis.StudyDistortionsApi.as_view(),
         name="study-distortions",
     ),
+    path(
+        "studies/<int:pk>/distortions/<int:spec_pk>/update/",
+        apis.DistortionSpecUpdateApi.as_view(),
+        name="study-distortion-update",
+    ),
+    path(
+        "studies/<int:pk>/distortions/<int:spec_pk>/delete/",
+        apis.DistortionSpecRemoveApi.as_view(),
+        name="study-distortion-remove",
+    ),
     path("studies/<int:pk>/quotas/", apis.StudyQuotasApi.as_view(), name="study-quotas"),
+    path(
+        "studies/<int:pk>/quotas/<int:quota_pk>/delete/",
+        apis.TrialQuotaRemoveApi.as_view(),
+        name="study-quota-remove",
+    ),
     path("studies/", apis.StudyListApi.as_view(), name="study-list"),
     path("studies/create/", apis.StudyCreateApi.as_view(), name="study-create"),
     path("studies/<int:pk>/", apis.StudyDetailApi.as_view(), name="study-detail"),
@@ -43,5 +59,10 @@ urlpatterns = [
     path("studies/<int:pk>/delete/", apis.StudyDeleteApi.as_view(), name="study-delete"),
     path(
         "studies/<int:pk>/transition/", apis.StudyTransitionApi.as_view(), name="study-transition"
+    ),
+    path(
+        "studies/<int:pk>/generation/retry/",
+        apis.StudyGenerationRetryApi.as_view(),
+        name="study-generation-retry",
     ),
 ]

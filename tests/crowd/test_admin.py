@@ -7,9 +7,8 @@ import uuid
 import pytest
 
 from crowd import services
-from crowd.models import Participant
+from crowd.models import Participant, TrialLoad
 from studies import services as study_services
-from studies.models import Trial
 from tests.factories import make_live_study
 
 pytestmark = pytest.mark.django_db
@@ -20,7 +19,7 @@ def live(alice, bob, client):
     study = make_live_study(
         alice, trials=6, sentinels=0, needed=2, assignment_size=6, sentinel_rate=0.0
     )
-    study_services.study_update(study=study, data={"collaborators": [bob]})
+    study_services.study_update(study=study, data={"collaborators": [bob]}, by=alice)
     assignment = services.participant_enter(study=study, entry=services.Entry("prolific", "P-1"))
     for item in assignment.items.all():
         services.response_record(
@@ -68,8 +67,8 @@ def test_anonymous_is_sent_to_login(client, live):
 def test_exclude_returns_trials_to_the_pool_and_reinstate_restores(client, alice, live):
     client.force_login(alice)
     participant = Participant.objects.get()
-    regular = Trial.objects.filter(study=live, is_practice=False)
-    assert sum(t.valid_count for t in regular) == 6
+    regular = TrialLoad.objects.filter(trial__study=live)
+    assert sum(load.valid_count for load in regular) == 6
     client.post(
         "/admin/crowd/participant/",
         {"action": "exclude_participants", "_selected_action": [participant.pk]},
@@ -77,13 +76,13 @@ def test_exclude_returns_trials_to_the_pool_and_reinstate_restores(client, alice
     participant.refresh_from_db()
     assert participant.status == "excluded"
     assert participant.excluded_manually
-    assert sum(t.valid_count for t in regular.all()) == 0
+    assert sum(load.valid_count for load in regular.all()) == 0
     client.post(
         "/admin/crowd/participant/",
         {"action": "reinstate_participants", "_selected_action": [participant.pk]},
     )
     participant.refresh_from_db()
     assert participant.status != "excluded"
-    assert sum(t.valid_count for t in regular.all()) == 6
+    assert sum(load.valid_count for load in regular.all()) == 6
     detail = client.get(f"/admin/crowd/participant/{participant.pk}/change/").content.decode()
     assert "<th>rt ms</th>" in detail

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from common.exceptions import ApplicationError
 from crowd import services
-from crowd.models import Assignment, Participant, Response
-from studies.models import Trial
+from crowd.models import Assignment, Participant, Response, TrialLoad
 from tests.factories import make_live_study
 
 pytestmark = pytest.mark.django_db
@@ -54,10 +54,7 @@ def test_a_participant_gets_a_counterbalanced_assignment_with_sentinels_and_a_re
     original = next(i for i in items if i.trial_id == repeat.trial_id and not i.is_repeat)
     assert original.position < repeat.position
     assert original.swapped != repeat.swapped
-    assert {
-        t.leased_count
-        for t in Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)
-    } == {1}
+    assert {load.leased_count for load in TrialLoad.objects.filter(trial__study=study)} == {1}
 
 
 def test_entering_again_resumes_the_same_assignment(study):
@@ -124,8 +121,9 @@ def test_valid_counts_reach_the_quota_exactly_and_then_the_study_is_full(client,
         assignment = enter(study, pid=pid)
         answer_all(client, assignment)
         assert client.post(f"/w/{assignment.token}/api/complete").status_code == 200
-    trials = Trial.objects.filter(study=study, is_practice=False)
-    assert {(t.valid_count, t.leased_count) for t in trials} == {(2, 0)}
+    loads = TrialLoad.objects.filter(trial__study=study)
+    assert loads.count() == 4
+    assert {(load.valid_count, load.leased_count) for load in loads} == {(2, 0)}
     with pytest.raises(Exception, match="All trials of this study have been taken"):
         enter(study, pid="C")
 
@@ -167,11 +165,11 @@ def test_expired_leases_are_reclaimed_and_their_trials_reallocated(client, study
     assert services.assignments_expire(study=study, now=later) == 1
     assignment.refresh_from_db()
     assert assignment.status == Assignment.Status.EXPIRED
-    regular = Trial.objects.filter(study=study, is_sentinel=False, is_practice=False)
-    assert sum(t.leased_count for t in regular) == 0
+    loads = TrialLoad.objects.filter(trial__study=study)
+    assert sum(load.leased_count for load in loads) == 0
     # The answer given before expiry still counts (unless it was a sentinel or the repeat).
     answered = Response.objects.get().item
-    assert sum(t.valid_count for t in regular) == (1 if answered.counts else 0)
+    assert sum(load.valid_count for load in loads) == (1 if answered.counts else 0)
     late = client.post(
         f"/w/{assignment.token}/api/answers",
         {
@@ -335,3 +333,11 @@ def test_assignment_tokens_are_long_and_random(alice):
     assert len(tokens) == 5
     assert all(len(t) >= 40 for t in tokens)
     assert Participant.objects.filter(study=study).count() == 5
+
+
+def test_overlong_recruiter_ids_are_refused_not_cut(study):
+    with pytest.raises(
+        ApplicationError, match=r"The link.s session_id is longer than 128 characters\."
+    ):
+        enter(study, pid="long", session_id="s" * 129)
+    assert not Assignment.objects.exists()

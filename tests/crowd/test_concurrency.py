@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection, connections
 
-from common.exceptions import ApplicationError
+from common.exceptions import DomainError
 from crowd import services
-from crowd.models import AssignmentItem, Response
-from studies.models import Trial
+from crowd.models import AssignmentItem, Response, TrialLoad
 from tests.factories import make_live_study
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.postgres]
@@ -31,7 +30,7 @@ def _parallel(fn, n: int) -> list:
         barrier.wait()  # release every thread at the same moment
         try:
             return fn(i)
-        except ApplicationError as exc:
+        except DomainError as exc:
             return exc
         finally:
             connections.close_all()
@@ -53,12 +52,14 @@ def test_fifty_concurrent_arrivals_never_over_allocate(alice):
         50,
     )
     assignments = [r for r in results if isinstance(r, int)]
-    refused = [r for r in results if isinstance(r, ApplicationError)]
+    refused = [r for r in results if isinstance(r, DomainError)]
     assert {e.code for e in refused} <= {"study_full"}
     assert len(assignments) + len(refused) == 50
-    for trial in Trial.objects.filter(study=study, is_practice=False):
-        items = AssignmentItem.objects.filter(trial=trial, counts=True).count()
-        assert trial.leased_count == items <= trial.judgments_needed, trial
+    loads = TrialLoad.objects.filter(trial__study=study).select_related("trial")
+    assert loads.count() == 30
+    for load in loads:
+        items = AssignmentItem.objects.filter(trial=load.trial, counts=True).count()
+        assert load.leased_count == items <= load.trial.judgments_needed, load
     # Every slot was handed out exactly once: 30 trials × 2 judgments.
     assert AssignmentItem.objects.filter(trial__study=study, counts=True).count() == 60
 
@@ -85,4 +86,4 @@ def test_concurrent_retries_of_one_answer_store_it_once(alice):
     )
     assert sorted(results) == [False] + [True] * 7
     assert Response.objects.count() == 1
-    assert Trial.objects.get(pk=assignment.items.get(position=0).trial_id).valid_count == 1
+    assert TrialLoad.objects.get(pk=assignment.items.get(position=0).trial_id).valid_count == 1

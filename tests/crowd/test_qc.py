@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from crowd.models import Participant, Response
+from crowd.models import Participant, Response, TrialLoad
 from crowd.qc import Answer, Thresholds, evaluate
 from experiments.observers import BotError, Observer, run_participant
-from studies.models import Trial
 from tests.factories import make_live_study
 
 
@@ -90,8 +89,8 @@ def test_a_careful_bot_passes_and_a_random_bot_is_excluded(live_server, qc_study
     statuses = dict(Participant.objects.values_list("external_id", "status"))
     assert statuses == {"careful": "ok", "random": "excluded"}
     # The excluded bot's judgments do not count: each trial holds only the careful bot's one.
-    regular = Trial.objects.filter(study=qc_study, is_sentinel=False, is_practice=False)
-    assert {t.valid_count for t in regular} == {1}
+    loads = TrialLoad.objects.filter(trial__study=qc_study)
+    assert {load.valid_count for load in loads} == {1}
     assert Response.objects.filter(participant__external_id="random").count() == 36
 
 

@@ -245,3 +245,21 @@ def test_distortion_api_reports_bad_names_and_frozen_designs(api, alice, objects
     assert frozen.status_code == 409 and "draft" in frozen.json()["error"]["message"]
     names = {row["name"] for row in api.get("/api/distortions/").json()}
     assert {"jpeg", "cnn_autoencoder", "superres_bicubic"} <= names
+
+
+def test_a_study_collaborator_keeps_an_image_set_they_cannot_see_but_cannot_name_one(
+    api, alice, charlie, objects, study
+):
+    from studies import services
+
+    services.study_update(study=study, data={"collaborators": [charlie]}, by=alice)
+    hidden = services.image_set_create(owner=alice, name="hidden")
+    client = api.as_user(charlie)
+    url = f"/api/studies/{objects['study']}/update/"
+    kept = client.patch(url, {"name": "Renamed"}, format="json")
+    assert kept.status_code == 200, kept.content
+    refused = client.patch(url, {"image_set": hidden.pk}, format="json")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["message"] == f"image_set: Image set {hidden.pk} not found."
+    study.refresh_from_db()
+    assert (study.name, study.image_set_id) == ("Renamed", objects["set"])

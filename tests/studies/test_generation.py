@@ -211,3 +211,43 @@ def test_admin_preview_generation_and_trials_pages(client, alice, study, generat
         study.owner.__class__.objects.create_user("eve", password="x-eve-12345", is_staff=True)
     )
     assert client.get(f"/api/stimuli/{stimulus.pk}/file/").status_code == 404
+
+
+def test_splits_are_train_or_val_and_blank_for_practice_and_sentinels(every_family_study, generate):
+    from django.db import IntegrityError, transaction
+
+    study = generate(every_family_study)
+    trials = Trial.objects.filter(study=study)
+    assert set(
+        trials.filter(is_practice=False, is_sentinel=False).values_list("split", flat=True)
+    ) == {
+        "train",
+        "val",
+    }
+    assert set(trials.filter(is_practice=True).values_list("split", flat=True)) | set(
+        trials.filter(is_sentinel=True).values_list("split", flat=True)
+    ) == {""}
+    # The database refuses the old mixed use of `split`, in both directions.
+    sentinel = trials.filter(is_sentinel=True).first()
+    regular = trials.filter(is_practice=False, is_sentinel=False).first()
+    for trial, split in (
+        (sentinel, "sentinel"),
+        (sentinel, "val"),
+        (regular, ""),
+        (regular, "test"),
+    ):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Trial.objects.filter(pk=trial.pk).update(split=split)
+
+
+def test_quota_splits_and_kinds_are_checked_by_name(alice, image_set):
+    study = services.study_create(owner=alice, name="enums", image_set=image_set)
+    with pytest.raises(
+        ApplicationError, match=r"Unknown split 'practice'; splits are \['train', 'val'\]"
+    ):
+        services.trial_quota_set(
+            study=study, kind="2afc", split="practice", category="traditional", count=3
+        )
+    with pytest.raises(ApplicationError, match="Unknown trial kind 'both'"):
+        services.trial_quota_set(study=study, kind="both", split="val", category="x", count=3)
+    assert not study.quotas.exists()

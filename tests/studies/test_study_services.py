@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.exceptions import ApplicationError
+from common.exceptions import ApplicationError, ConflictError
 from studies import services
 from studies.models import Study, StudyStatusChange
 from tests.conftest import make_png
@@ -55,7 +55,7 @@ def test_illegal_transitions_are_refused_and_change_nothing(alice, study, genera
     for step in path[1:]:
         services.study_transition(study=study, to=step, by=alice)
     before = StudyStatusChange.objects.count()
-    with pytest.raises(ApplicationError, match=f"Cannot move study from .* to {target}; allowed"):
+    with pytest.raises(ConflictError, match=f"Cannot move study from .* to {target}; allowed"):
         services.study_transition(study=study, to=target, by=alice)
     study.refresh_from_db()
     assert study.status == (path[-1] if path else "draft")
@@ -72,7 +72,7 @@ def test_unknown_status_and_missing_image_set(alice):
 
 def test_design_is_frozen_after_draft(alice, study):
     services.study_transition(study=study, to="generating", by=alice)
-    with pytest.raises(ApplicationError, match="only change while it is a draft"):
+    with pytest.raises(ConflictError, match="only change while it is a draft"):
         services.study_update(study=study, data={"patch_size": 32})
     services.study_update(study=study, data={"name": "Renamed", "instructions": "New words"})
     study.refresh_from_db()
