@@ -32,15 +32,11 @@ class DomainError(Exception):
         *,
         code: str | None = None,
         fields: dict[str, Any] | None = None,
-        status_code: int | None = None,
     ) -> None:
-        # `status_code` is accepted only while callers move to the subclasses; it is ignored
-        # when the class already says what happened.
         super().__init__(message)
         self.message = message
         self.code = code or self.default_code
         self.fields = fields or {}
-        self._legacy_status = status_code
 
     @property
     def status_code(self) -> int:
@@ -81,7 +77,7 @@ def http_status(exc: DomainError) -> int:
     for cls, code in _STATUS.items():
         if isinstance(exc, cls):
             return code
-    return exc._legacy_status or status.HTTP_400_BAD_REQUEST
+    return status.HTTP_400_BAD_REQUEST
 
 
 def _first_message(detail: Any) -> str:

@@ -75,6 +75,8 @@ class Command(BaseCommand):
 
         if study.status == Study.Status.DRAFT:
             services.study_transition(study=study, to=Study.Status.GENERATING, note="demo")
+        elif study.status == Study.Status.FAILED:  # a rerun retries a failed generation
+            services.study_generation_retry(study=study)
         if (
             study.status == Study.Status.GENERATING
             or Study.objects.get(pk=study.pk).status == Study.Status.GENERATING
@@ -82,8 +84,8 @@ class Command(BaseCommand):
 
             def finished():
                 current = Study.objects.get(pk=study.pk)
-                if current.generation_error:
-                    raise CommandError(f"Generation failed: {current.generation_error}")
+                if current.status == Study.Status.FAILED:
+                    raise CommandError(f"Generation failed: {current.error}")
                 return current.status != Study.Status.GENERATING
 
             _wait(
