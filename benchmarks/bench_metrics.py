@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import subprocess
@@ -184,7 +185,20 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
         finally:
             ours.trunk.winograd = True
 
+    # Temporary (issue #15): the same calls with the native comparison kernel switched off.
+    def without_native(fn):
+        def run():
+            os.environ["PERCEPTLAB_NATIVE"] = "0"
+            try:
+                return fn()
+            finally:
+                os.environ.pop("PERCEPTLAB_NATIVE", None)
+
+        return run
+
     contenders = {
+        "ours_triplets_plain": without_native(ours_triplets),
+        "ours_pairs_plain": without_native(ours_pairs),
         "official_triplets": official_triplets,
         "ours_triplets": ours_triplets,
         "official_pairs": official_pairs,
@@ -244,6 +258,12 @@ def bench_net(net: str, args: argparse.Namespace, device: torch.device) -> dict:
         "pair_ratio_bare": per_s["ours_pairs"] / per_s["bare_trunk"],
         "pair_ratio_bare_paired": _paired(bare, times["ours_pairs"]),
         "peak_mib": peak,
+        "native_gain_triplets": per_s["ours_triplets"] / per_s["ours_triplets_plain"],
+        "native_gain_triplets_paired": _paired(
+            times["ours_triplets_plain"], times["ours_triplets"]
+        ),
+        "native_gain_pairs": per_s["ours_pairs"] / per_s["ours_pairs_plain"],
+        "native_gain_pairs_paired": _paired(times["ours_pairs_plain"], times["ours_pairs"]),
     }
 
 
@@ -306,6 +326,14 @@ def report(result: dict) -> list[str]:
         f"  peak memory growth (MiB, one run in a fresh process): triplets official "
         f"{mem['official_triplets']:.0f}, ours {mem['ours_triplets']:.0f}; pairs official "
         f"{mem['official_pairs']:.0f}, ours {mem['ours_pairs']:.0f}"
+    )
+    tg, pg = result["native_gain_triplets_paired"], result["native_gain_pairs_paired"]
+    print(
+        f"  native kernel off: triplets/s {ps['ours_triplets_plain']:8.1f}, pairs/s "
+        f"{ps['ours_pairs_plain']:8.1f}; speed with/without the kernel: triplets "
+        f"{result['native_gain_triplets']:.3f} (best) {tg['median']:.3f} [{tg['q1']:.3f}, "
+        f"{tg['q3']:.3f}], pairs {result['native_gain_pairs']:.3f} (best) {pg['median']:.3f} "
+        f"[{pg['q1']:.3f}, {pg['q3']:.3f}]"
     )
     missed = []
     if result["max_abs_diff"] > 1e-5:
