@@ -91,9 +91,9 @@ class LPIPS(Metric):
 
     def __init__(self, net: str, **options: Any) -> None:
         values, common = lpips_options.resolve(options)
-        super().__init__(f"lpips-{net}", **common)
         if net not in TRUNKS:
             raise ValueError(f"unknown LPIPS trunk {net!r}; choose from {', '.join(TRUNKS)}")
+        super().__init__(f"lpips-{net}", **common)
         self.spec = TRUNKS[net]
         self.version: str = values["version"]
         self.variant: str = values["variant"]
@@ -124,14 +124,19 @@ class LPIPS(Metric):
         self.eval()
 
     def engine_used(self) -> str:
-        """``"fast"`` when fast convolutions are installed and can run here (CPU, float32),
-        else ``"eager"``. (Under autograd, or on inputs whose maps are never 3×3, the fast
+        """``"fast"`` when fast convolutions are installed and can run here: on CPU, in
+        float32, with frozen trunk weights (a trunk being trained runs its layers eagerly).
+        Otherwise ``"eager"``. (On inputs whose maps are never 3×3, or under autograd, the fast
         modules compute as the eager ones do.)"""
+        layers = [self.trunk.features.get_submodule(n) for n in self.trunk.fast_layers()]
         fast = (
             self.cpu_engine == "fast"
             and self.device.type == "cpu"
             and self.shift.dtype == torch.float32
-            and bool(self.trunk.fast_layers())
+            and any(
+                layer.weight.dtype == torch.float32 and not layer.weight.requires_grad
+                for layer in layers
+            )
         )
         return "fast" if fast else "eager"
 
