@@ -51,12 +51,10 @@ NORM_EPS = 1e-10
 def channel_norm(f: torch.Tensor) -> torch.Tensor:
     """‖f‖₂ over channels at every position, N×C×H×W → N×1×H×W.
 
-    ``vector_norm`` is the fastest where channels are innermost in memory, but
-    up to 10× slower than an explicit sum of squares on contiguous ones.
+    ``vector_norm`` is the fastest where channels are innermost in memory (channels-last and
+    fast-convolution taps), but much slower than an explicit sum of squares on contiguous ones.
     """
-    if (
-        f.stride(1) == 1 and f.shape[1] > 1
-    ):  # channels innermost (channels-last, fast-convolution taps)
+    if f.stride(1) == 1 and f.shape[1] > 1:
         return torch.linalg.vector_norm(f, dim=1, keepdim=True)
     return f.square().sum(dim=1, keepdim=True).sqrt_()
 
@@ -191,7 +189,7 @@ class LPIPS(Metric):
             # (x − shift)/scale as one fused x·(1/scale) + (−shift/scale), in place after the
             # copy (which is the pass that changes the memory format): over rows of one image
             # row's pixels with the coefficients repeated, the arithmetic runs on long
-            # contiguous runs. Fused into the format-changing copy it cost twice as much on CPU.
+            # contiguous runs. Fused into the format-changing copy it was slower on CPU.
             if self.channels_last:  # memory order N, H, W, C: rows of W·3 values
                 rows = out.permute(0, 2, 3, 1).view(n * k * height, width * 3)
             else:  # N, C, H·W

@@ -212,6 +212,8 @@ class Trunk(nn.Module):
                 else:
                     nn.init.kaiming_uniform_(module.weight)
                     nn.init.zeros_(module.bias)
+                if isinstance(module, fastconv.FastConv3x3):
+                    module.invalidate()  # weights rewritten in place
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Load the ``features.*`` tensors of a torchvision checkpoint (classifier ignored).

@@ -261,3 +261,15 @@ def test_stacked_fast_layers_hand_their_layout_to_any_next_layer():
             got, want = fast(x), features(x)
         assert got.shape == want.shape
         assert torch.allclose(got, want, atol=1e-5)
+
+
+def test_reinitialising_a_random_trunk_in_place_is_picked_up():
+    model, eager = _alex(), _alex(cpu_engine="eager")
+    x0 = images((2, 3, 64, 64), seed=14, low=-1.0)
+    x1 = near(x0, seed=15, noise=0.2, low=-1.0)
+    with torch.inference_mode():
+        model(x0, x1)  # transforms made
+    model.trunk.reset_random(7)
+    eager.trunk.reset_random(7)
+    with torch.inference_mode():
+        assert (model(x0, x1) - eager(x0, x1)).abs().max() <= 1e-6
