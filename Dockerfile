@@ -3,8 +3,7 @@ FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PYTHONPATH=/app/platform:/app DJANGO_SETTINGS_MODULE=config.settings.base
 WORKDIR /app
-# gcc + libc6-dev: the native LPIPS comparison kernel is compiled on first use (metrics/lpips/native).
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm libpq5 gcc libc6-dev && rm -rf /var/lib/apt/lists/*
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm libpq5 && rm -rf /var/lib/apt/lists/*
 # torch first (its own layer): CUDA wheels from PyPI by default; a CPU-only index can be passed.
 ARG TORCH_PINS="torch==2.14.1 torchvision==0.29.1"
 ARG TORCH_INDEX_URL=""

@@ -8,6 +8,9 @@ For each trunk it times, on 64×64 patches in batches of 64 with the same thread
   forward pass over the same images (the practical limit: the trunk module alone, in the same
   memory format, no scaling, normalisation or comparison), timed both as one call per batch and
   in the passes our pipeline makes; the faster of the two is the limit;
+- **the CPU engine**: the same triplets and pairs with ``cpu_engine="eager"`` (torchvision's
+  layers only), against the default ``"fast"`` (``metrics.lpips.fastconv``): the fast engine is
+  kept only while it earns at least 10 % end to end;
 - **peak memory** of each contender, one run in a fresh process (CPU: growth of the peak resident
   set; CUDA: peak allocated).
 
@@ -25,7 +28,8 @@ Run it (the figures in docs/performance.md come from this)::
     .venv/bin/python benchmarks/bench_metrics.py --device cuda   # CUDA runs by default if present
 
 Exit status 1 when a CPU target is missed (alex triplets ≥ 2× official; alex and squeeze pairs
-within 15% of the bare trunk) or the distances disagree by more than 1e-5.
+within 15% of the bare trunk; the fast engine ≥ 1.1× the eager one on alex triplets) or the
+distances disagree by more than 1e-5.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ import metrics
 TRIPLET_TARGET = 2.0  # ours / official, lpips-alex
 BARE_TARGET = 0.85  # ours pairs/s over bare-trunk pairs/s, lpips-alex and lpips-squeeze
 BARE_TARGET_NETS = ("alex", "squeeze")
+ENGINE_TARGET = 1.10  # cpu_engine "fast" over "eager", lpips-alex triplets, end to end
 
 
 def _official(ours, device: torch.device):
@@ -118,9 +123,13 @@ def _time(fn: Callable[[], object], device: torch.device, clock: Callable[[], fl
 
 
 def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
-    """The timed callables for one trunk, plus data for the equality check."""
+    """The timed callables for one trunk, the images per pass and per round, and the
+    provenance of our two engines."""
     torch.manual_seed(0)
     ours = metrics.create_metric(f"lpips-{net}", trunk_weights=None, device=device)
+    eager = metrics.create_metric(
+        f"lpips-{net}", trunk_weights=None, device=device, cpu_engine="eager"
+    )
     official = _official(ours, device)
     n, bs, size = args.batches * args.batch, args.batch, args.size
     ref, p0, p1 = (torch.rand(n, 3, size, size, device=device) * 2 - 1 for _ in range(3))
@@ -139,6 +148,12 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
 
     def ours_pairs():
         return metrics.score_pairs(ours, p0, p1, batch_size=bs, progress=False)
+
+    def eager_triplets():
+        return metrics.score_triplets(eager, ref, p0, p1, batch_size=bs, progress=False)
+
+    def eager_pairs():
+        return metrics.score_pairs(eager, p0, p1, batch_size=bs, progress=False)
 
     # The bare trunk over exactly the images the pairs need, in our memory format, two ways:
     # one call per batch of 2×64 images, and the trunk passes our pipeline makes on CPU (sized to
@@ -161,10 +176,10 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
 
     # The bare passes drop each pass's taps before the next, as any consumer does: keeping them
     # all would make the trunk write every pass into fresh memory (page faults) and time that.
-    def bare(inputs: list[torch.Tensor]) -> None:
+    def bare(inputs: list[torch.Tensor], model=ours) -> None:
         with torch.inference_mode():
             for x in inputs:
-                ours.trunk(x)
+                model.trunk(x)
 
     def bare_triplets():
         bare(triplet_inputs)
@@ -175,30 +190,29 @@ def contenders_for(net: str, args: argparse.Namespace, device: torch.device):
     def bare_passes():
         bare(pass_inputs)
 
-    # For reference: the same trunk module run the plain eager way (torchvision's layers, our
-    # memory format, no Winograd), i.e. what calling the trunk module directly costs.
+    # For reference: the eager engine's trunk (torchvision's layers, our memory format, no
+    # fast convolution) on the same inputs.
     def bare_eager():
-        ours.trunk.winograd = False
-        try:
-            bare(whole_inputs)
-        finally:
-            ours.trunk.winograd = True
+        bare(whole_inputs, eager)
 
     contenders = {
         "official_triplets": official_triplets,
         "ours_triplets": ours_triplets,
         "official_pairs": official_pairs,
         "ours_pairs": ours_pairs,
+        "eager_triplets": eager_triplets,
+        "eager_pairs": eager_pairs,
         "bare_whole": bare_whole,
         "bare_passes": bare_passes,
         "bare_eager": bare_eager,
         "bare_triplets": bare_triplets,
     }
-    return contenders, step, n
+    provenance = {"fast": ours.provenance(), "eager": eager.provenance()}
+    return contenders, step, n, provenance
 
 
 def bench_net(net: str, args: argparse.Namespace, device: torch.device) -> dict:
-    contenders, step, n = contenders_for(net, args, device)
+    contenders, step, n, provenance = contenders_for(net, args, device)
     # Same distances on both sides (and a warm-up of every path).
     d0, d1 = contenders["ours_triplets"]()
     off = contenders["official_triplets"]()
@@ -244,6 +258,11 @@ def bench_net(net: str, args: argparse.Namespace, device: torch.device) -> dict:
         "pair_ratio_bare": per_s["ours_pairs"] / per_s["bare_trunk"],
         "pair_ratio_bare_paired": _paired(bare, times["ours_pairs"]),
         "peak_mib": peak,
+        "engine_ratio_triplets": per_s["ours_triplets"] / per_s["eager_triplets"],
+        "engine_ratio_triplets_paired": _paired(times["eager_triplets"], times["ours_triplets"]),
+        "engine_ratio_pairs": per_s["ours_pairs"] / per_s["eager_pairs"],
+        "engine_ratio_pairs_paired": _paired(times["eager_pairs"], times["ours_pairs"]),
+        "provenance": provenance,
     }
 
 
@@ -257,7 +276,7 @@ def _paired(reference: list[float], ours: list[float]) -> dict[str, float]:
 def probe_memory(contender: str, args: argparse.Namespace) -> None:
     """Print the peak memory growth (MiB) of one run of ``contender`` (in a fresh process)."""
     device = torch.device(args.device)
-    contenders, _, _ = contenders_for(args.nets[0], args, device)
+    contenders, _, _, _ = contenders_for(args.nets[0], args, device)
     fn = contenders[contender]
     if device.type == "cuda":
         torch.cuda.synchronize()
@@ -307,6 +326,15 @@ def report(result: dict) -> list[str]:
         f"{mem['official_triplets']:.0f}, ours {mem['ours_triplets']:.0f}; pairs official "
         f"{mem['official_pairs']:.0f}, ours {mem['ours_pairs']:.0f}"
     )
+    et, ep = result["engine_ratio_triplets_paired"], result["engine_ratio_pairs_paired"]
+    print(
+        f"  cpu_engine='eager': triplets/s {ps['eager_triplets']:8.1f}, pairs/s "
+        f"{ps['eager_pairs']:8.1f}; 'fast' over 'eager' (engine used: "
+        f"{result['provenance']['fast']['engine_used']}): triplets "
+        f"{result['engine_ratio_triplets']:.2f}x (best rounds), {et['median']:.2f}x "
+        f"[{et['q1']:.2f}, {et['q3']:.2f}], pairs {result['engine_ratio_pairs']:.2f}x, "
+        f"{ep['median']:.2f}x [{ep['q1']:.2f}, {ep['q3']:.2f}]"
+    )
     missed = []
     if result["max_abs_diff"] > 1e-5:
         missed.append(f"lpips-{net}: distances differ by {result['max_abs_diff']:.2e}")
@@ -316,6 +344,11 @@ def report(result: dict) -> list[str]:
     worst_bare = min(result["pair_ratio_bare"], bare["median"])
     if net in BARE_TARGET_NETS and worst_bare < BARE_TARGET:
         missed.append(f"lpips-{net} pairs at {worst_bare:.3f} of the bare trunk < {BARE_TARGET}")
+    worst_engine = min(result["engine_ratio_triplets"], et["median"])
+    if net == "alex" and worst_engine < ENGINE_TARGET:
+        missed.append(
+            f"lpips-alex cpu_engine 'fast' only {worst_engine:.2f}x 'eager' < {ENGINE_TARGET}x"
+        )
     return missed
 
 

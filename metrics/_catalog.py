@@ -1,12 +1,14 @@
 """The built-in metrics: names, declared ranges, options and the dotted path of each factory.
 
 Plain data only (see ``metrics._registry`` for why). Each factory lives in a module that imports
-torch and is imported only when the metric is created.
+torch and is imported only when the metric is created. The LPIPS options are declared in
+``metrics.lpips.options`` (torch-free), which the LPIPS model validates against too.
 """
 
 from __future__ import annotations
 
 from metrics._registry import MetricInfo, OptionInfo, register_metric
+from metrics.lpips.options import LPIPS_OPTIONS
 
 UNIT = (0.0, 1.0)
 SYMMETRIC = (-1.0, 1.0)
@@ -16,47 +18,6 @@ _QUANTIZE = OptionInfo(
     False,
     "first truncate to 8-bit levels (floor(255·x)/255), as the official LPIPS baselines do",
     (False, True),
-)
-
-_LPIPS_OPTIONS = (
-    OptionInfo(
-        "version", "0.1", "LPIPS version: '0.1' (scaling layer on) or '0.0'", ("0.1", "0.0")
-    ),
-    OptionInfo(
-        "variant",
-        "lin",
-        "'lin' (learned non-negative 1×1 weights) or 'baseline' (uniform weights)",
-        ("lin", "baseline"),
-    ),
-    OptionInfo(
-        "trunk_weights",
-        "imagenet",
-        "'imagenet' (the torch hub cache under $TORCH_HOME, then torchvision's download), a path "
-        "to a torchvision checkpoint, or None for a seeded random trunk",
-    ),
-    OptionInfo(
-        "lin_weights",
-        None,
-        "None for the shipped official weights of `version`, or a path / state dict with keys "
-        "'lin{k}.model.1.weight' (official) or 'lin.{k}' (ours)",
-    ),
-    OptionInfo("seed", 0, "seed of the random trunk when trunk_weights is None"),
-    OptionInfo(
-        "download",
-        True,
-        "allow torchvision's download when the ImageNet checkpoint is not in the cache",
-        (False, True),
-    ),
-    OptionInfo(
-        "spatial", False, "return N×H×W distance maps instead of N distances", (False, True)
-    ),
-    OptionInfo(
-        "channels_last",
-        None,
-        "run the trunk in channels-last memory format; None: on CPU only, where it was measured "
-        "faster (see docs/performance.md)",
-        (None, False, True),
-    ),
 )
 
 for _net, _desc in (
@@ -69,7 +30,7 @@ for _net, _desc in (
             name=f"lpips-{_net}",
             input_range=SYMMETRIC,
             lower_is_more_similar=True,
-            options=_LPIPS_OPTIONS,
+            options=LPIPS_OPTIONS,
             summary=f"LPIPS distance with the {_desc} trunk (Zhang et al. 2018), RGB in [-1, 1]",
             factory=f"metrics.lpips.model:build_{_net}",
         )

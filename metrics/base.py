@@ -8,6 +8,9 @@ runs; inputs are moved to the metric's device.
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -141,6 +144,38 @@ class Metric(nn.Module):
         ref, p0, p1 = self.prepare(ref, p0, p1, range_check=range_check, names=("ref", "p0", "p1"))
         return self.distance(ref, p0), self.distance(ref, p1)
 
+    def provenance(self) -> dict[str, Any]:
+        """How this metric computes, as a JSON-safe dict to store with every score.
+
+        Keys: ``metric`` (registry name), ``options`` (the option values it was built with
+        through ``create_metric``, JSON-safe: paths as strings, state dicts and other objects
+        as ``"<TypeName>"``; empty when built directly), ``torch`` (``torch.__version__``),
+        ``device`` (e.g. ``"cpu"``, ``"cuda:0"``) and ``dtype`` (the dtype it computes in for
+        float32 inputs, e.g. ``"float32"``). Subclasses add their own keys (LPIPS: its CPU
+        engine).
+        """
+        probe = torch.empty(0, dtype=torch.float32)
+        return {
+            "metric": self.info.name,
+            "options": {k: _json_safe(v) for k, v in self.info.values.items()},
+            "torch": torch.__version__,
+            "device": str(self.device),
+            "dtype": str(self.compute_dtype(probe)).removeprefix("torch."),
+        }
+
     def extra_repr(self) -> str:
         values = ", ".join(f"{k}={v!r}" for k, v in self.info.values.items() if k != "lin_weights")
         return f"name={self.info.name!r}" + (f", {values}" if values else "")
+
+
+def _json_safe(value: object) -> object:
+    """A JSON-safe stand-in for an option value (see ``Metric.provenance``)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, torch.device | torch.dtype):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return f"<{type(value).__name__}>"

@@ -1,4 +1,6 @@
-"""LPIPS (Zhang et al., CVPR 2018), re-implemented from shared/reference/lpips-bapps.md §1.
+"""LPIPS (Zhang et al., "The Unreasonable Effectiveness of Deep Features as a Perceptual Metric",
+CVPR 2018), re-implemented from the paper and its official code (github.com/richzhang/
+PerceptualSimilarity, ``lpips`` 0.1.4).
 
 For two RGB batches in [-1, 1], following the official code where it differs from the paper:
 
@@ -15,28 +17,29 @@ Step 4 takes the spatial mean per channel before weighting the channels, which e
 training fits (``channel_means``). ``spatial=True`` instead returns Σ_l upsample(Σ_c w_lc Δ_lc)
 with bilinear upsampling (align_corners=False) to the input size, as the official code does.
 
-Speed (measured by benchmarks/bench_metrics.py, reported in docs/performance.md): the trunk runs
-once over both batches interleaved (or reference, p0 and p1 in ``triplet_distances``, so each
-reference is processed once), with the scaling, interleaving and memory-format change fused into
-one pass, in channels-last format on CPU. On CPU without autograd the batch goes through the
-trunk in passes of a tuned size (``TrunkSpec.cpu_pass_bytes`` of taps): small passes keep
-the taps in cache for the comparison that follows and the activations small enough for the C
-allocator to reuse. The comparison (steps 2–4 up to the channel weights) runs as one native pass
-over each tap on CPU (``metrics.lpips.native``), otherwise in place with PyTorch ops: streaming
-every tap through several full-size temporaries cost more than a small trunk's own layers.
+Speed (benchmarks/bench_metrics.py measures it; the figures are in docs/performance.md): the
+trunk runs once over both batches interleaved (or reference, p0 and p1 in
+``triplet_distances``, so each reference is processed once), with the scaling, interleaving and
+memory-format change fused into one pass, in channels-last format on CPU. On CPU without autograd
+the batch goes through the trunk in passes of a tuned size (``TrunkSpec.cpu_pass_bytes`` of
+taps): small passes keep the taps in cache for the comparison that follows and the activations
+small enough for the C allocator to reuse. The comparison (steps 2–4 up to the channel weights)
+runs in place with PyTorch ops where no gradient is needed. With ``cpu_engine="fast"`` (the
+default) the trunk's eligible 3×3 convolutions are ``metrics.lpips.fastconv.FastConv3x3``
+modules, which compute 3×3 maps on CPU in float32 with 16 multiplications per channel pair;
+``"eager"`` keeps torchvision's layers as they are.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from metrics.base import Metric
-from metrics.lpips import native
+from metrics.lpips import options as lpips_options
 from metrics.lpips.lin import load_lin_weights
 from metrics.lpips.trunks import TRUNKS, build_trunk
 
@@ -48,10 +51,10 @@ NORM_EPS = 1e-10
 def channel_norm(f: torch.Tensor) -> torch.Tensor:
     """‖f‖₂ over channels at every position, N×C×H×W → N×1×H×W.
 
-    ``vector_norm`` is the fastest where channels are innermost in memory, but
-    up to 10× slower than an explicit sum of squares on contiguous ones.
+    ``vector_norm`` is the fastest where channels are innermost in memory (channels-last and
+    fast-convolution taps), but much slower than an explicit sum of squares on contiguous ones.
     """
-    if f.stride(1) == 1 and f.shape[1] > 1:  # channels innermost (channels-last, Winograd taps)
+    if f.stride(1) == 1 and f.shape[1] > 1:
         return torch.linalg.vector_norm(f, dim=1, keepdim=True)
     return f.square().sum(dim=1, keepdim=True).sqrt_()
 
@@ -66,19 +69,15 @@ class LPIPS(Metric):
 
     Args:
         net: ``"alex"``, ``"vgg"`` or ``"squeeze"``.
-        version: ``"0.1"`` (with the scaling layer) or ``"0.0"``.
-        variant: ``"lin"`` (learned weights) or ``"baseline"`` (uniform weights; the paper's
-            off-the-shelf cosine-distance network).
-        trunk_weights: ``"imagenet"`` (torch hub cache, then download), a torchvision checkpoint
-            path, or None for a random trunk seeded by ``seed``.
-        lin_weights: None for the shipped official weights of ``version``, or a path / state
-            dict (see ``metrics.lpips.lin``). Ignored by the baseline variant.
-        seed: Seed of the random trunk.
-        download: Allow the trunk download.
-        spatial: Make ``forward`` return N×H×W maps.
-        channels_last: Trunk memory format; None picks channels-last on CPU only.
-        device: Torch device (None: CUDA when available).
-        range_check: See ``metrics.base.Metric``.
+        **options: The LPIPS options, declared (names, defaults, allowed values, meaning) in
+            ``metrics.lpips.options.LPIPS_OPTIONS``: ``version``, ``variant``,
+            ``trunk_weights``, ``lin_weights``, ``seed``, ``download``, ``spatial``,
+            ``channels_last``, ``cpu_engine``; and the options of every metric, ``device`` and
+            ``range_check`` (``metrics.base.Metric``).
+
+    Raises:
+        TypeError: An option that is not declared.
+        ValueError: A value outside an option's allowed values, or an unknown net.
 
     Shape:
         - x0, x1: N×3×H×W, RGB in [-1, 1], at least 31 (alex), 16 (vgg) or 25 (squeeze) px.
@@ -88,45 +87,73 @@ class LPIPS(Metric):
     ``self.lin`` and train on ``channel_means`` (see its docstring).
     """
 
-    def __init__(
-        self,
-        net: str,
-        *,
-        version: str = "0.1",
-        variant: str = "lin",
-        trunk_weights: str | os.PathLike[str] | None = "imagenet",
-        lin_weights: str | os.PathLike[str] | Mapping[str, object] | None = None,
-        seed: int = 0,
-        download: bool = True,
-        spatial: bool = False,
-        channels_last: bool | None = None,
-        **common: object,
-    ) -> None:
+    def __init__(self, net: str, **options: Any) -> None:
+        values, common = lpips_options.resolve(options)
+        if net not in TRUNKS:
+            raise ValueError(f"unknown LPIPS trunk {net!r}; choose from {', '.join(TRUNKS)}")
         super().__init__(f"lpips-{net}", **common)
-        if version not in ("0.1", "0.0"):
-            raise ValueError(f"version must be the string '0.1' or '0.0', got {version!r}")
-        if variant not in ("lin", "baseline"):
-            raise ValueError(f"variant must be 'lin' or 'baseline', got {variant!r}")
         self.spec = TRUNKS[net]
-        self.version = version
-        self.variant = variant
-        self.spatial = spatial
+        self.version: str = values["version"]
+        self.variant: str = values["variant"]
+        self.spatial = bool(values["spatial"])
+        self.cpu_engine: str = values["cpu_engine"]
         self.min_size = self.spec.min_size
-        self.trunk = build_trunk(net, trunk_weights, seed=seed, download=download)
+        self.trunk = build_trunk(
+            net, values["trunk_weights"], seed=values["seed"], download=values["download"]
+        )
+        if self.cpu_engine == "fast":
+            self.trunk.install_fast_convolutions()
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
         self.lin: nn.ParameterList | None = None
         self._rows_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
-        if variant == "lin":
-            weights = load_lin_weights(net, self.spec.channels, version=version, source=lin_weights)
+        if self.variant == "lin":
+            weights = load_lin_weights(
+                net, self.spec.channels, version=self.version, source=values["lin_weights"]
+            )
             self.lin = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in weights)
         self.to(self.device)
+        channels_last = values["channels_last"]
         if channels_last is None:
             channels_last = self.device.type == "cpu"
         self.channels_last = bool(channels_last)
         if self.channels_last:
             self.trunk.to(memory_format=torch.channels_last)
         self.eval()
+
+    def engine_used(self) -> str:
+        """``"fast"`` when fast convolutions are installed and can run here: on CPU, in
+        float32, with frozen trunk weights (a trunk being trained runs its layers eagerly).
+        Otherwise ``"eager"``. (On inputs whose maps are never 3×3, or under autograd, the fast
+        modules compute as the eager ones do.)"""
+        layers = [self.trunk.features.get_submodule(n) for n in self.trunk.fast_layers()]
+        fast = (
+            self.cpu_engine == "fast"
+            and self.device.type == "cpu"
+            and self.shift.dtype == torch.float32
+            and any(
+                layer.weight.dtype == torch.float32 and not layer.weight.requires_grad
+                for layer in layers
+            )
+        )
+        return "fast" if fast else "eager"
+
+    def provenance(self) -> dict[str, Any]:
+        """``Metric.provenance`` plus the LPIPS configuration and the CPU engine.
+
+        Adds ``net``, ``version``, ``variant``, ``cpu_engine`` (the option), ``engine_used``
+        (``engine_used()``) and ``fast_layers`` (the trunk layers that are ``FastConv3x3``
+        modules, e.g. ``["6", "8", "10"]`` for AlexNet; empty for the eager engine).
+        """
+        return {
+            **super().provenance(),
+            "net": self.spec.net,
+            "version": self.version,
+            "variant": self.variant,
+            "cpu_engine": self.cpu_engine,
+            "engine_used": self.engine_used(),
+            "fast_layers": self.trunk.fast_layers(),
+        }
 
     # ---- features ---------------------------------------------------------------------------
 
@@ -162,7 +189,7 @@ class LPIPS(Metric):
             # (x − shift)/scale as one fused x·(1/scale) + (−shift/scale), in place after the
             # copy (which is the pass that changes the memory format): over rows of one image
             # row's pixels with the coefficients repeated, the arithmetic runs on long
-            # contiguous runs. Fused into the format-changing copy it cost twice as much on CPU.
+            # contiguous runs. Fused into the format-changing copy it was slower on CPU.
             if self.channels_last:  # memory order N, H, W, C: rows of W·3 values
                 rows = out.permute(0, 2, 3, 1).view(n * k * height, width * 3)
             else:  # N, C, H·W
@@ -242,14 +269,7 @@ class LPIPS(Metric):
         # then differenced in place: on CPU every multi-MB temporary costs page faults as well as
         # a pass over memory.
         in_place = not (torch.is_grad_enabled() and any(t.requires_grad for t in taps))
-        # On CPU the native kernel does all of it in one pass over each tap (metrics.lpips.native).
-        kernel = native.kernel() if in_place and self.device.type == "cpu" else None
         for tap in taps:
-            if kernel is not None and native.supports(tap):
-                per_pair = native.pair_means(kernel, tap, k, pairs, NORM_EPS)
-                for p in range(len(pairs)):
-                    means[p].append(per_pair[p])
-                continue
             # One normalisation for all k batches, then per-batch views (no copies).
             tap = tap.div_(channel_norm(tap).add_(NORM_EPS)) if in_place else unit_normalise(tap)
             units = tap.unflatten(0, (-1, k))

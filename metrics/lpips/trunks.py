@@ -1,6 +1,7 @@
 """LPIPS trunks: torchvision's AlexNet, VGG16 and SqueezeNet 1.1 ``features``, tapped after ReLUs.
 
-The taps follow shared/reference/lpips-bapps.md §1.2: each tap is the output of the last layer of
+The taps are those of the official LPIPS code (Zhang et al., "The Unreasonable Effectiveness of
+Deep Features as a Perceptual Metric", CVPR 2018): each tap is the output of the last layer of
 one slice of torchvision's ``.features``. Only the layers up to the last tap are kept, under the
 attribute name ``features`` so that a torchvision checkpoint's ``features.<i>.*`` keys load as they
 are.
@@ -22,7 +23,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from metrics.lpips import cpu
+from metrics.lpips import fastconv
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,8 @@ class TrunkSpec:
         init: Initialisation scheme of torchvision for the architecture's convolutions.
         cpu_pass_bytes: Tap bytes per trunk pass on CPU without autograd (see
             ``metrics.lpips.model.LPIPS._pass_size``), tuned with benchmarks/bench_metrics.py
-            on a 2-core AMD EPYC: AlexNet on passes of about 16 MB of taps (64 pairs, or two
-            passes of 32 triplets, at 64×64: 8–13% faster for triplets than whole batches of
-            192 images with 1 or 2 threads); SqueezeNet on passes of about 32 MB of taps (34 pairs or 22
-            triplets at 64×64: 16–48 MB were within noise of each other with the native
-            comparison, whole batches of 64 pairs 1.8× slower, as their largest activations
-            exceed what the C allocator reuses and every pass page-faults them in anew). VGG16
+            (docs/performance.md): small enough that the taps are still in cache for the
+            comparison and the activations small enough for the C allocator to reuse. VGG16
             was not tuned.
     """
 
@@ -146,22 +143,9 @@ class Trunk(nn.Module):
             full = getattr(torchvision.models, spec.builder)(weights=None)
         self.features = full.features[: spec.tap_ends[-1] + 1].to_empty(device="cpu")
         self.requires_grad_(False)
-        # Winograd convolutions for CPU inference where they apply (``winograd_applies``,
-        # metrics.lpips.cpu); False runs every layer the plain eager way.
-        self.winograd = True
-        self._cpu_cache: tuple | None = None
-        self._cpu_layers: bool | None = None
         self._tap_bytes: dict[tuple[int, int], int] = {}
 
-    def __getstate__(self) -> dict:
-        # A copy prepares its own CPU program (the transformed weights are derived data).
-        state = dict(super().__getstate__())
-        state["_cpu_cache"] = None
-        return state
-
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        if self.winograd_applies(x):
-            return self._cpu_program().run(x, self.spec.tap_ends)
         taps, start = [], 0
         for end in self.spec.tap_ends:
             for index in range(start, end + 1):
@@ -170,46 +154,21 @@ class Trunk(nn.Module):
             start = end + 1
         return taps
 
-    # ---- fast CPU inference (metrics.lpips.cpu) ------------------------------------------------
+    def install_fast_convolutions(self) -> list[str]:
+        """Swap the eligible 3×3 convolutions of ``features`` for ``FastConv3x3`` modules
+        (``metrics.lpips.fastconv``; same parameters and state-dict keys); returns the swapped
+        layers' names. Idempotent."""
+        fastconv.install(self.features)
+        return self.fast_layers()
 
-    def winograd_applies(self, x: torch.Tensor) -> bool:
-        """Whether ``forward(x)`` runs through ``metrics.lpips.cpu`` (Winograd for 3×3
-        convolutions on 3×3 maps, the other layers as they are): CPU float32 without autograd,
-        for trunks of plain convolutions, ReLUs and max-pools (AlexNet, VGG16; SqueezeNet's 3×3
-        convolutions sit inside fire modules, which run as they are)."""
-        return (
-            self.winograd
-            and x.device.type == "cpu"
-            and x.dtype == torch.float32
-            and self._cpu_supported()
-            and not (
-                torch.is_grad_enabled()
-                and (x.requires_grad or any(p.requires_grad for p in self.parameters()))
-            )
-        )
-
-    def _cpu_supported(self) -> bool:
-        if self._cpu_layers is None:  # the layers never change after construction
-            self._cpu_layers = cpu.supports(self.features)
-        return self._cpu_layers
-
-    def _cpu_program(self) -> cpu.CpuProgram:
-        """The prepared program, kept until a parameter changes.
-
-        A change is new storage, or an in-place update such as ``load_state_dict`` or an
-        optimiser step, which bumps the tensor's version counter. Parameters created under
-        ``torch.inference_mode`` have no version counter, so for them the program is rebuilt on
-        every call (about 10 ms for AlexNet's Winograd weights).
-        """
-        params = list(self.parameters())
-        key = None
-        if not any(p.is_inference() for p in params):
-            key = tuple((p.data_ptr(), p._version) for p in params)
-            if self._cpu_cache is not None and self._cpu_cache[0] == key:
-                return self._cpu_cache[1]
-        program = cpu.CpuProgram(self.features)
-        self._cpu_cache = None if key is None else (key, program)
-        return program
+    def fast_layers(self) -> list[str]:
+        """Names (within ``features``) of the ``FastConv3x3`` layers; empty for the eager
+        engine."""
+        return [
+            name
+            for name, module in self.features.named_modules()
+            if isinstance(module, fastconv.FastConv3x3)
+        ]
 
     def tap_sizes(self, height: int, width: int) -> list[tuple[int, int]]:
         """Spatial size of every tap for an H×W input, by layer arithmetic (no forward pass).
@@ -253,6 +212,8 @@ class Trunk(nn.Module):
                 else:
                     nn.init.kaiming_uniform_(module.weight)
                     nn.init.zeros_(module.bias)
+                if isinstance(module, fastconv.FastConv3x3):
+                    module.invalidate()  # weights rewritten in place
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Load the ``features.*`` tensors of a torchvision checkpoint (classifier ignored).

@@ -45,6 +45,8 @@ class FitResult:
         stopped: True when ``should_stop`` ended the fit early (resume it from the checkpoint).
         path: ``"fast"`` or ``"full"``.
         resumed_from: The checkpoint file the fit resumed from, if any.
+        provenance: How the fit computed (``Trainer.provenance()``: torch version, device,
+            dtype, LPIPS CPU engine, ...), JSON-safe; written to ``results.json``.
     """
 
     config: TrainConfig
@@ -57,6 +59,7 @@ class FitResult:
     stopped: bool = False
     path: str = "fast"
     resumed_from: str | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     @property
     def val_2afc(self) -> float | None:
@@ -77,8 +80,9 @@ class FitResult:
             out[f"net.slice{piece}.{key.removeprefix('features.')}"] = value
         return out
 
-    def create_metric(self, *, device: str | torch.device | None = None):
-        """The fitted LPIPS as a ``metrics.lpips.LPIPS`` ready to score images."""
+    def create_metric(self, *, device: str | torch.device | None = None, cpu_engine: str = "fast"):
+        """The fitted LPIPS as a ``metrics.lpips.LPIPS`` ready to score images (``cpu_engine``
+        as the LPIPS option)."""
         from metrics.lpips import LPIPS
 
         cfg = self.config
@@ -90,6 +94,7 @@ class FitResult:
             seed=cfg.trunk_seed,
             lin_weights=self.lin_state_dict,
             device=device,
+            cpu_engine=cpu_engine,
         )
         if self.trunk_state_dict is not None:
             metric.trunk.load_state_dict(self.trunk_state_dict)
@@ -103,6 +108,7 @@ class FitResult:
             "epochs_completed": self.epochs_completed,
             "stopped": self.stopped,
             "resumed_from": self.resumed_from,
+            "provenance": self.provenance,
             "val_2afc": self.val_2afc,
             "history": self.history,
             "val_report": self.val_report.to_dict() if self.val_report else None,

@@ -1,4 +1,5 @@
-"""The LPIPS training loop (reference §2): lin, tune and scratch, fast and full paths, resumable.
+"""The LPIPS training loop (Zhang et al., CVPR 2018, and its official training code): lin,
+tune and scratch, fast and full paths, resumable.
 
 One step takes a batch of triplets, computes d0 = d(ref, p0) and d1 = d(ref, p1) with dropout
 before the lin weights, feeds them to G, and minimises the BCE against the human fraction with
@@ -74,6 +75,8 @@ class Trainer:
             (``FitResult.stopped``).
         train_categories / val_categories: Category subsets of a BAPPS root.
         log_every: Emit a ``step`` event every this many steps (and at each epoch's last step).
+        cpu_engine: The LPIPS option of that name for the trunk (``"fast"`` or ``"eager"``,
+            ``metrics.lpips.options``); recorded by ``provenance()``.
 
     Raises:
         TrainingError: Bad configuration or data, or a checkpoint from another configuration.
@@ -92,6 +95,7 @@ class Trainer:
         train_categories: Sequence[str] | None = None,
         val_categories: Sequence[str] | None = None,
         log_every: int = 10,
+        cpu_engine: str = "fast",
         **options: Any,
     ) -> None:
         base = config if config is not None else TrainConfig()
@@ -121,6 +125,7 @@ class Trainer:
             trunk_weights=cfg.trunk_weights,
             seed=trunk_seed,
             device=self.device,
+            cpu_engine=cpu_engine,
         )
         self.trunk_trains = cfg.variant != "lin"
         self.model.trunk.requires_grad_(self.trunk_trains)
@@ -140,6 +145,18 @@ class Trainer:
         # Running loss sum, 2AFC credit sum and triplet count of the current epoch.
         self._sums: list[Any] = [torch.zeros(()), torch.zeros(()), 0]
         self._val_distances: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+    def provenance(self) -> dict[str, Any]:
+        """How this fit computes, JSON-safe, like ``Metric.provenance``: the trunk model's
+        (``metric``, ``options``, ``torch``, ``device``, ``dtype``, ``net``, ``version``,
+        ``cpu_engine``, ``engine_used``, ``fast_layers``) with ``variant`` the fit's (``lin``,
+        ``tune`` or ``scratch``) and ``training_path`` (``fast`` or ``full``). A trunk that
+        trains (tune, scratch) runs eagerly, so its ``engine_used`` is ``"eager"``."""
+        return {
+            **self.model.provenance(),
+            "variant": self.config.variant,
+            "training_path": self.path,
+        }
 
     # ---- data for the fast path -----------------------------------------------------------------
 
@@ -208,7 +225,7 @@ class Trainer:
         self.lin.clamp_()
         if self.trunk_trains:
             # The official clamp reaches every module with a 1×1 kernel: SqueezeNet's fire
-            # squeezes and expand1x1 convolutions too (reference §2.3).
+            # squeezes and expand1x1 convolutions too (the official `clamp_weights`).
             for module in self.model.trunk.modules():
                 if isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1):
                     module.weight.clamp_(min=0.0)
@@ -428,6 +445,7 @@ class Trainer:
             stopped=stopped,
             path=self.path,
             resumed_from=resumed,
+            provenance=self.provenance(),
         )
         self._progress(
             {

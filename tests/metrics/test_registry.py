@@ -37,7 +37,9 @@ def test_it_lists_the_required_metrics_with_their_declarations():
     assert infos["ssim"].input_range == (0.0, 1.0)
     assert all(info.lower_is_more_similar for info in infos.values())
     lpips_options = {opt.name for opt in infos["lpips-vgg"].options}
-    assert {"version", "variant", "trunk_weights", "lin_weights", "device"} <= lpips_options
+    assert {"version", "variant", "trunk_weights", "lin_weights", "cpu_engine", "device"} <= (
+        lpips_options
+    )
     assert infos["ssim"].option("preset").choices == (
         "wang2004",
         "skimage-default",
