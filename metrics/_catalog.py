@@ -16,8 +16,10 @@ SYMMETRIC = (-1.0, 1.0)
 _QUANTIZE = OptionInfo(
     "quantize",
     False,
-    "first truncate to 8-bit levels (floor(255·x)/255), as the official LPIPS baselines do",
-    (False, True),
+    "8-bit levels first: True or 'official' exactly as the official LPIPS baselines compute them "
+    "(their float32 round trip lowers 63 of the 256 levels by one), 'floor' for the clean "
+    "floor(255·x)/255, False to score the images as given",
+    (False, True, "official", "floor"),
 )
 
 for _net, _desc in (

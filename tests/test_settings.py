@@ -158,3 +158,47 @@ def test_urls_select_postgres_and_redis(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "('django.db.backends.postgresql', 'redis://127.0.0.1:6379/3')"
+
+
+def _variables_read_by_the_code() -> dict[str, set[str]]:
+    """Names passed to our env readers, os.environ.get / os.getenv / os.environ[...] (reads)."""
+    import ast
+
+    readers = {"env_str", "env_int", "env_bool", "env_list", "env_secret", "env_database", "getenv"}
+    found: dict[str, set[str]] = {}
+    files = [ROOT / "manage.py"]
+    for folder in ("platform", "metrics", "experiments"):
+        files += [p for p in (ROOT / folder).rglob("*.py") if "migrations" not in p.parts]
+    for path in files:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            name = None
+            if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant):
+                func = node.func
+                called = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                on_environ = (
+                    isinstance(func, ast.Attribute) and ast.unparse(func.value) == "os.environ"
+                )
+                if called in readers or (called == "get" and on_environ):
+                    name = node.args[0].value
+            elif (
+                isinstance(node, ast.Subscript)
+                and ast.unparse(node.value) == "os.environ"
+                and isinstance(node.slice, ast.Constant)
+                and not isinstance(node.ctx, ast.Store)
+            ):
+                name = node.slice.value
+            if isinstance(name, str) and name.isupper():
+                found.setdefault(name, set()).add(str(path.relative_to(ROOT)))
+    return found
+
+
+def test_env_example_lists_every_variable_the_code_reads():
+    listed = set()
+    for line in (ROOT / ".env.example").read_text(encoding="utf-8").splitlines():
+        text = line.lstrip("# ").split("=", 1)
+        if len(text) == 2 and text[0].isupper() and " " not in text[0]:
+            listed.add(text[0])
+    read = _variables_read_by_the_code()
+    assert len(read) > 20, "the scan found too few variables to be looking at the code"
+    missing = {name: sorted(where) for name, where in read.items() if name not in listed}
+    assert not missing, f".env.example lacks {missing}"

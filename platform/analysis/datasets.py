@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Max
 
 from common.exceptions import ApplicationError, ConflictError
+from common.tasks import requeue_failed
 from crowd.models import Participant, Response
 from studies.models import Study, Trial
 
@@ -171,16 +172,16 @@ def dataset_import_create(*, owner, name: str, path: str) -> Dataset:
 def dataset_import_retry(*, dataset: Dataset) -> Dataset:
     """Queue a failed import again, e.g. after the folder was fixed (ConflictError unless it is
     an import that failed)."""
-    dataset = Dataset.objects.select_for_update().get(pk=dataset.pk)
-    if dataset.source != Dataset.Source.IMPORT or dataset.status != Dataset.Status.FAILED:
-        raise ConflictError(
-            f"Dataset {dataset} is {dataset.status}; only a failed import can be retried.",
-            code="not_failed",
-        )
-    dataset.status, dataset.error, dataset.progress = Dataset.Status.BUILDING, "", {}
-    dataset.save(update_fields=["status", "error", "progress", "updated_at"])
-    _enqueue_import(dataset)
-    return dataset
+    return requeue_failed(
+        dataset,
+        label=lambda d: f"Dataset {d}",
+        kind="import",
+        failed=Dataset.Status.FAILED,
+        queued=Dataset.Status.BUILDING,
+        enqueue=_enqueue_import,
+        eligible=lambda d: d.source == Dataset.Source.IMPORT,
+        progress={},
+    )
 
 
 def _store_image(pixels: np.ndarray) -> tuple[str, str]:

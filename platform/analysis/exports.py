@@ -25,6 +25,7 @@ from django.core.files import File
 from django.db import transaction
 
 from common.exceptions import ApplicationError, ConflictError
+from common.tasks import requeue_failed
 
 from . import datasets
 from .models import Dataset, Export
@@ -139,16 +140,14 @@ def _enqueue_export(export: Export) -> None:
 @transaction.atomic
 def export_retry(*, export: Export) -> Export:
     """Queue a failed export again (ConflictError unless it failed)."""
-    export = Export.objects.select_for_update().get(pk=export.pk)
-    if export.status != Export.Status.FAILED:
-        raise ConflictError(
-            f"Export {export.pk} is {export.status}; only a failed export can be retried.",
-            code="not_failed",
-        )
-    export.status, export.error = Export.Status.QUEUED, ""
-    export.save(update_fields=["status", "error", "updated_at"])
-    _enqueue_export(export)
-    return export
+    return requeue_failed(
+        export,
+        label=lambda e: f"Export {e.pk}",
+        kind="export",
+        failed=Export.Status.FAILED,
+        queued=Export.Status.QUEUED,
+        enqueue=_enqueue_export,
+    )
 
 
 def export_run(*, export: Export) -> Export:

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import ApplicationError, ConflictError, ForbiddenError
+from common.tasks import requeue_failed
 
 from . import datasets, selectors
 from .models import Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
@@ -109,16 +110,15 @@ def score_run_create(
 @transaction.atomic
 def score_run_retry(*, run: ScoreRun) -> ScoreRun:
     """Queue a failed score run again (ConflictError unless it failed)."""
-    run = ScoreRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != RunStatus.FAILED:
-        raise ConflictError(
-            f"Score run {run.pk} is {run.status}; only a failed run can be retried.",
-            code="not_failed",
-        )
-    run.status, run.error, run.progress = RunStatus.QUEUED, "", {}
-    run.save(update_fields=["status", "error", "progress", "updated_at"])
-    _enqueue_score(run)
-    return run
+    return requeue_failed(
+        run,
+        label=lambda r: f"Score run {r.pk}",
+        kind="run",
+        failed=RunStatus.FAILED,
+        queued=RunStatus.QUEUED,
+        enqueue=_enqueue_score,
+        progress={},
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,15 +202,15 @@ def fit_run_cancel(*, run: FitRun) -> FitRun:
 def fit_run_retry(*, run: FitRun) -> FitRun:
     """Queue a failed fit again; it resumes from its last checkpoint in shared storage
     (ConflictError unless it failed)."""
-    run = FitRun.objects.select_for_update().get(pk=run.pk)
-    if run.status != RunStatus.FAILED:
-        raise ConflictError(
-            f"Fit {run.pk} is {run.status}; only a failed fit can be retried.", code="not_failed"
-        )
-    run.status, run.error, run.cancel_requested = RunStatus.QUEUED, "", False
-    run.save(update_fields=["status", "error", "cancel_requested", "updated_at"])
-    _enqueue_fit(run)
-    return run
+    return requeue_failed(
+        run,
+        label=lambda r: f"Fit {r.pk}",
+        kind="fit",
+        failed=RunStatus.FAILED,
+        queued=RunStatus.QUEUED,
+        enqueue=_enqueue_fit,
+        cancel_requested=False,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -261,16 +261,14 @@ def uploaded_metric_create(*, owner, name: str, net: str, version: str, file) ->
 @transaction.atomic
 def uploaded_metric_retry(*, upload: UploadedMetric) -> UploadedMetric:
     """Validate a failed upload again (ConflictError unless it failed)."""
-    upload = UploadedMetric.objects.select_for_update().get(pk=upload.pk)
-    if upload.status != UploadedMetric.Status.FAILED:
-        raise ConflictError(
-            f"Uploaded metric {upload.pk} is {upload.status}; only a failed upload can be retried.",
-            code="not_failed",
-        )
-    upload.status, upload.error = UploadedMetric.Status.PENDING, ""
-    upload.save(update_fields=["status", "error", "updated_at"])
-    _enqueue_upload_validation(upload)
-    return upload
+    return requeue_failed(
+        upload,
+        label=lambda u: f"Uploaded metric {u.pk}",
+        kind="upload",
+        failed=UploadedMetric.Status.FAILED,
+        queued=UploadedMetric.Status.PENDING,
+        enqueue=_enqueue_upload_validation,
+    )
 
 
 def uploaded_metric_validate(*, upload: UploadedMetric) -> UploadedMetric:

@@ -9,7 +9,7 @@ anything else is recorded and re-raised, so Celery logs it with its traceback.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -54,6 +54,37 @@ def recording_failure(model: Any, pk: int, **failed_fields: Any) -> Iterator[Fai
         model.objects.filter(pk=pk).update(error=outcome.error, **failed_fields)
         log.exception("%s %s failed", model.__name__, pk)
         raise
+
+
+def requeue_failed(
+    instance: Any,
+    *,
+    label: Callable[[Any], str],
+    kind: str,
+    failed: str,
+    queued: str,
+    enqueue: Callable[[Any], None],
+    eligible: Callable[[Any], bool] | None = None,
+    **reset: Any,
+) -> Any:
+    """The retry half of the failure policy, for a `<entity>_retry` service (call it inside the
+    service's transaction): lock the row; unless it failed (and is `eligible`), refuse with the
+    same ConflictError for every entity; else clear its error, set `queued` and the `reset`
+    fields, and `enqueue` it (on commit)."""
+    from common.exceptions import ConflictError
+
+    locked = type(instance).objects.select_for_update().get(pk=instance.pk)
+    if locked.status != failed or (eligible is not None and not eligible(locked)):
+        raise ConflictError(
+            f"{label(locked)} is {locked.status}; only a failed {kind} can be retried.",
+            code="not_failed",
+        )
+    fields = {"status": queued, "error": "", **reset}
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    locked.save(update_fields=[*fields, "updated_at"])
+    enqueue(locked)
+    return locked
 
 
 @shared_task(name="common.ping")
