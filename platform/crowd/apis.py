@@ -9,13 +9,14 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
-from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
+
+from common.throttling import DegradingRateThrottle
 
 from . import selectors, services
 
 
-class AnswerThrottle(SimpleRateThrottle):
+class AnswerThrottle(DegradingRateThrottle):
     """Per assignment token (falls back to the client address)."""
 
     scope = "crowd_answer"

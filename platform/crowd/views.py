@@ -7,10 +7,10 @@ import secrets
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
-from rest_framework.throttling import SimpleRateThrottle
 
 from common.exceptions import DomainError, http_status
 from common.markdown import render_markdown
+from common.throttling import DegradingRateThrottle
 
 from . import selectors, services
 from .models import Participant
@@ -19,7 +19,7 @@ PLAIN_COOKIE = "pl_pid"
 MTURK_PREVIEW = "ASSIGNMENT_ID_NOT_AVAILABLE"
 
 
-class EntryThrottle(SimpleRateThrottle):
+class EntryThrottle(DegradingRateThrottle):
     scope = "crowd_entry"
 
     def get_cache_key(self, request, view):

@@ -1,0 +1,66 @@
+"""Collection does not depend on Redis (issue #12, item 1; DESIGN: the response path depends on
+PostgreSQL only). With the cache unreachable (the rate-limit counters live there), entering a
+study and answering are still acknowledged and stored exactly once; the rate limits are skipped
+and the outage is logged."""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+
+import pytest
+
+from crowd.models import Participant, Response
+from tests.factories import make_live_study
+
+pytestmark = pytest.mark.django_db
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def redis_down(settings):
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_closed_port()}/0",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    from django.core.cache import cache
+
+    with pytest.raises(Exception, match=r"(?i)connect"):
+        cache.get("probe")  # the cache really is unreachable
+
+
+def test_entry_and_answers_are_stored_exactly_once_while_redis_is_down(
+    client, alice, redis_down, caplog
+):
+    study = make_live_study(alice, trials=6, sentinels=1, needed=2)
+    caplog.set_level(logging.WARNING, logger="common.throttling")
+    entered = client.post(f"/s/{study.slug}/?PROLIFIC_PID=P-outage", {"consent": "yes"})
+    assert entered.status_code == 302, entered.content
+    token = entered["Location"].rstrip("/").rsplit("/", 1)[-1]
+    session = client.get(f"/w/{token}/api/session").json()
+    sent = []
+    for trial in session["trials"]:
+        body = {
+            "client_uuid": str(uuid.uuid4()),
+            "position": trial["position"],
+            "answer": "left" if trial["kind"] == "2afc" else "same",
+            "rt_ms": 900,
+        }
+        first = client.post(f"/w/{token}/api/answers", body, content_type="application/json")
+        again = client.post(f"/w/{token}/api/answers", body, content_type="application/json")
+        assert (first.status_code, again.status_code) == (201, 200), first.content
+        assert again.json()["duplicate"] is True
+        sent.append(body["client_uuid"])
+    participant = Participant.objects.get(external_id="P-outage")
+    stored = Response.objects.filter(assignment__participant=participant)
+    assert sorted(str(u) for u in stored.values_list("client_uuid", flat=True)) == sorted(sent)
+    assert "rate limit" in caplog.text and "unreachable" in caplog.text
