@@ -12,6 +12,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.fields import model_field
 from studies import selectors as study_selectors
 
 from . import datasets, exports, selectors, services
@@ -218,7 +219,7 @@ class FitRunCreateApi(APIView):
         version = serializers.ChoiceField(choices=["0.1", "0.0"], default="0.1")
         epochs = serializers.IntegerField(min_value=0, max_value=100, default=5)
         epochs_decay = serializers.IntegerField(min_value=0, max_value=100, default=5)
-        seed = serializers.IntegerField(min_value=0, default=0)
+        seed = model_field(FitRun, "seed", default=0)
         trunk_weights = serializers.CharField(
             required=False, allow_blank=True, default="", max_length=500
         )

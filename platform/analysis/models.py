@@ -10,11 +10,14 @@ from __future__ import annotations
 import secrets
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator
 from django.db import models
 
 from common.models import TimeStampedModel
 from metrics.refs import MetricRef
 from studies.models import Study
+
+SEED_MAX = 2**31 - 1  # seeds are stored in a 32-bit signed integer column
 
 
 def _public_slug() -> str:
@@ -154,7 +157,7 @@ class FitRun(TimeStampedModel):
     version = models.CharField(max_length=4, default="0.1")
     epochs = models.PositiveSmallIntegerField(default=5)
     epochs_decay = models.PositiveSmallIntegerField(default=5)
-    seed = models.PositiveIntegerField(default=0)
+    seed = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(SEED_MAX)])
     trunk_weights = models.CharField(
         max_length=500,
         blank=True,

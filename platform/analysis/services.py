@@ -24,7 +24,7 @@ from common.exceptions import ApplicationError, ConflictError, ForbiddenError
 from common.tasks import requeue_failed
 
 from . import datasets, selectors
-from .models import Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
+from .models import SEED_MAX, Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
 
 FIT_NETS = ("alex", "vgg", "squeeze")
 FIT_VARIANTS = ("lin", "tune", "scratch")
@@ -158,6 +158,11 @@ def fit_run_create(
     if epochs + epochs_decay < 1:
         raise ApplicationError(
             "epochs + epochs_decay must be at least 1.", fields={"epochs": ["too few"]}
+        )
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ApplicationError(
+            f"seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}.",
+            fields={"seed": ["out of range"]},
         )
     if not dataset.items.filter(kind="2afc", split="train").exists():
         kinds = sorted(set(dataset.items.values_list("kind", flat=True)))

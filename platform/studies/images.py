@@ -15,6 +15,7 @@ import hashlib
 import io
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -206,9 +207,22 @@ def iter_zip_members(
         if not members:
             raise ImageRejected(f"{name}: archive contains no files.")
         for info in members:
-            with archive.open(info) as handle:
-                # Read at most the declared size + 1: a lying header cannot expand without bound.
-                content = handle.read(info.file_size + 1)
+            try:
+                with archive.open(info) as handle:
+                    # At most the declared size + 1: a lying header cannot expand without bound.
+                    content = handle.read(info.file_size + 1)
+            except (
+                zipfile.BadZipFile,
+                zlib.error,
+                EOFError,
+                NotImplementedError,
+                RuntimeError,
+            ) as exc:
+                # A CRC or size that does not match the data, corrupt or truncated compressed
+                # data, an unsupported compression method, an encrypted member.
+                raise ImageRejected(
+                    f"{name}: member {info.filename!r} cannot be read ({exc})."
+                ) from None
             if len(content) > info.file_size:
                 raise ImageRejected(
                     f"{name}: member {info.filename!r} is larger than its header says."

@@ -161,3 +161,17 @@ def test_bad_metric_options_are_refused_before_queueing(alice, judged_study, opt
         services.score_run_create(dataset=dataset, metric="l2", by=alice, options=options)
     assert caught.value.fields == {"options": ["invalid"]}
     assert not ScoreRun.objects.exists()
+
+
+@pytest.mark.parametrize("seed", [2**31, 2**64 + 1, 2**70, -1])
+def test_a_fit_seed_out_of_range_is_a_clear_400_and_stores_nothing(api, alice, judged_study, seed):
+    """Seeds beyond the stored 32-bit column answered 500 (DataError/OverflowError) (#12 item 8)."""
+    dataset = datasets.dataset_freeze(study=judged_study, by=alice)
+    response = api.as_user(alice).post(
+        f"/api/datasets/{dataset.pk}/fit/", {"seed": seed}, format="json"
+    )
+    assert response.status_code == 400, response.content
+    assert "seed" in response.json()["error"]["message"]
+    with pytest.raises(ApplicationError, match="seed must be a whole number from 0 to 2147483647"):
+        services.fit_run_create(dataset=dataset, by=alice, seed=seed)
+    assert not FitRun.objects.exists()

@@ -109,7 +109,26 @@ def _bomb_png() -> bytes:
     return _encode(Image.new("L", (20000, 20000)), "PNG", optimize=True)
 
 
+def _lying_zip(field: str) -> bytes:
+    """A zip whose headers (local and central) lie about the first member's CRC-32 or its
+    uncompressed size: the archive opens, reading the member fails."""
+    import struct
+
+    data = bytearray(_zip({"a.png": make_png(80, 80, seed=3), "b.png": make_png(80, 80, seed=4)}))
+    archive = zipfile.ZipFile(io.BytesIO(bytes(data)))
+    info = archive.infolist()[0]
+    real = info.CRC if field == "crc" else info.file_size
+    lie = struct.pack("<I", (real ^ 0x5A5A5A5A) if field == "crc" else real - 100)
+    local, central = 14 if field == "crc" else 22, 16 if field == "crc" else 24
+    data[info.header_offset + local : info.header_offset + local + 4] = lie
+    start = bytes(data).index(b"PK\x01\x02")  # the first central directory entry
+    data[start + central : start + central + 4] = lie
+    return bytes(data)
+
+
 BAD_UPLOADS = {
+    "zip lying about a member's CRC": (lambda: _lying_zip("crc"), "crc.zip", "cannot be read"),
+    "zip lying about a member's size": (lambda: _lying_zip("size"), "size.zip", "a.png"),
     "not an image": (
         lambda: b"%PDF-1.4 this is not an image at all",
         "doc.png",
