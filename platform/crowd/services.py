@@ -195,7 +195,12 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
     )
     entries: list[tuple[Trial, bool, bool, bool]] = []  # trial, swapped, is_repeat, counts
     for load in regular:
-        swapped = load.shown_swapped < load.shown_straight  # balance left/right per trial
+        # Balance left/right per trial; a trial shown equally often both ways (its first viewer
+        # included) gets a random side, so no participant sees p0 on the left throughout.
+        if load.shown_swapped == load.shown_straight:
+            swapped = rng.random() < 0.5
+        else:
+            swapped = load.shown_swapped < load.shown_straight
         entries.append((load.trial, swapped, False, True))
     for trial in sentinels:
         entries.append((trial, rng.random() < 0.5, False, False))

@@ -341,3 +341,19 @@ def test_overlong_recruiter_ids_are_refused_not_cut(study):
     ):
         enter(study, pid="long", session_id="s" * 129)
     assert not Assignment.objects.exists()
+
+
+def test_the_first_viewer_of_each_trial_gets_random_sides_not_p0_on_the_left(alice):
+    """Counterbalancing: the first participant of a fresh study used to see every regular trial
+    unswapped (p0 left), so a careful worker who preferred p0 throughout looked side-biased."""
+    study = make_live_study(alice, trials=30, sentinels=2, needed=2, assignment_size=33, seed=7)
+    assignment = enter(study)
+    regular = [i for i in assignment.items.select_related("trial") if i.counts]
+    swapped = sum(i.swapped for i in regular)
+    assert 0.25 * len(regular) <= swapped <= 0.75 * len(regular), (swapped, len(regular))
+    # The next participant balances each trial: seen one way, shown the other way now.
+    second = enter(study, pid="P2")
+    first_sides = {i.trial_id: i.swapped for i in regular}
+    for item in second.items.filter(counts=True):
+        if item.trial_id in first_sides:
+            assert item.swapped != first_sides[item.trial_id]
