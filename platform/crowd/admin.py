@@ -109,7 +109,7 @@ class AssignmentInline(admin.TabularInline):
 @admin.register(Participant)
 class ParticipantAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
     list_display = ["pseudonym", "study", "recruiter", "status", "reasons", "answers", "created_at"]
-    list_filter = ["status", "recruiter", "study"]
+    list_filter = ["status", "recruiter", ("study", admin.RelatedOnlyFieldListFilter)]
     search_fields = ["external_id", "pseudonym"]
     readonly_fields = [
         "study",
@@ -194,7 +194,7 @@ class TrialLoadAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmin):
         "shown_straight",
         "shown_swapped",
     ]
-    list_filter = ["trial__study"]
+    list_filter = [("trial__study", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["trial", "trial__study"]
 
     def scoped_queryset(self, request):

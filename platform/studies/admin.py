@@ -175,7 +175,7 @@ class ReferenceImageAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin)
         "original_mode",
         "conversion",
     ]
-    list_filter = ["image_set"]
+    list_filter = [("image_set", admin.RelatedOnlyFieldListFilter)]
     fields = [
         "large_preview",
         "image_set",
@@ -643,7 +643,14 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         "distortions",
         "judgments_needed",
     ]
-    list_filter = ["study", "kind", "split", "category", "is_sentinel", "is_practice"]
+    list_filter = [
+        ("study", admin.RelatedOnlyFieldListFilter),
+        "kind",
+        "split",
+        "category",
+        "is_sentinel",
+        "is_practice",
+    ]
     list_select_related = ["ref", "p0", "p1"]
     readonly_fields = [
         "study",
