@@ -202,3 +202,29 @@ def test_env_example_lists_every_variable_the_code_reads():
     assert len(read) > 20, "the scan found too few variables to be looking at the code"
     missing = {name: sorted(where) for name, where in read.items() if name not in listed}
     assert not missing, f".env.example lacks {missing}"
+
+
+def test_a_celery_worker_process_prepares_the_local_state_before_reading_settings(tmp_path):
+    """A bare `celery -A config.celery_app worker` on a fresh checkout (DEBUG, no SECRET_KEY, no
+    var/ yet) must not fail on the missing development key: Celery's first use prepares it."""
+    var = tmp_path / "var"
+    code = (
+        "from config.celery_app import app; import os; "
+        f"assert not os.path.exists({str(var)!r}); print(app.conf.broker_url)"
+    )
+    base = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "SECRET_KEY", "DEBUG")}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={
+            **base,
+            "PYTHONPATH": f"{ROOT / 'platform'}:{ROOT}",
+            "PERCEPTLAB_VAR_DIR": str(var),
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+        },
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "filesystem://"
+    assert (var / "secret_key").is_file() and (var / "celery" / "broker").is_dir()

@@ -21,11 +21,12 @@ app.conf.task_queues = tuple(Queue(name) for name in QUEUES)
 app.autodiscover_tasks()
 
 
-@app.on_after_configure.connect
+@app.on_configure.connect
 def _prepare_local_state(**_kwargs) -> None:
-    """The first use of Celery in a process (a worker starting, a task being sent) makes the
-    embedded defaults' folders (kombu's filesystem broker and result store); importing this
-    module, as importing settings does, makes nothing."""
+    """The first use of Celery in a process (a worker starting, a task being sent), before it
+    reads Django's settings, makes the embedded defaults' folders (kombu's filesystem broker and
+    result store) and the development secret key; importing this module, as importing settings
+    does, makes nothing."""
     from config.local_state import prepare
 
     prepare()

@@ -2,8 +2,8 @@
 
 Importing settings has no side effects: it creates no folder and writes no file. The processes
 that run the platform call `prepare()` before Django reads its settings: `manage.py`, the WSGI
-application, a Celery worker (its `celeryd_init` signal) and the test suite's conftest. It creates
-the folders of the embedded defaults (the var/ folder for SQLite, static files and kombu's
+application, Celery's first use in a process (its `on_configure` signal) and the test suite's
+conftest. It creates the folders of the embedded defaults (the var/ folder for SQLite, static files and kombu's
 filesystem broker) and, in development only (DEBUG on and no SECRET_KEY/SECRET_KEY_FILE given),
 a generated secret key in var/secret_key, which settings then read (so sessions survive
 restarts). Production sets SECRET_KEY (or SECRET_KEY_FILE) and its own paths.
