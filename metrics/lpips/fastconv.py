@@ -160,6 +160,10 @@ class FastConv3x3(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.applies(x):
+            if self.weight.requires_grad or (self.bias is not None and self.bias.requires_grad):
+                # Trainable now: an optimizer may change the weights in place (same storage)
+                # before the layer is frozen again, so the transformed kernel must be rebuilt.
+                self._transformed = None
             return super().forward(x)
         n, c_in = x.shape[0], x.shape[1]
         weights = self.transformed_kernel()

@@ -273,3 +273,24 @@ def test_reinitialising_a_random_trunk_in_place_is_picked_up():
     eager.trunk.reset_random(7)
     with torch.inference_mode():
         assert (model(x0, x1) - eager(x0, x1)).abs().max() <= 1e-6
+
+
+def test_training_a_layer_in_place_then_freezing_it_again_is_picked_up():
+    """Frozen forward (kernel cached), unfreeze, an optimizer step in place (same storage),
+    freeze again: the next fast pass must use the trained weights, not the cached kernel."""
+    conv = FastConv3x3(8, 6, kernel_size=3, padding=1)
+    conv.requires_grad_(False)
+    x = torch.randn(4, 8, 3, 3)
+    with torch.no_grad():
+        conv(x)  # caches the transformed kernel
+    conv.requires_grad_(True)
+    optimiser = torch.optim.SGD(conv.parameters(), lr=0.5)
+    conv(torch.randn(4, 8, 3, 3)).square().sum().backward()
+    optimiser.step()
+    conv.requires_grad_(False)
+    with torch.no_grad():
+        assert conv.applies(x)
+        got = conv(x)
+        expected = F.conv2d(x, conv.weight, conv.bias, padding=1)
+    # float32 rounding of the fast path is ~1e-7 of the outputs' scale; a stale kernel is far off.
+    assert (got - expected).abs().max() <= 1e-6 * expected.abs().max()
