@@ -8,7 +8,8 @@ import json
 from collections import defaultdict
 
 import numpy as np
-from django.core.cache import cache
+
+from common.cache import cache_get, cache_set
 
 from .leaderboard.compute import CONFIDENCE, SEED
 from .leaderboard.selectors import board_data
@@ -90,7 +91,7 @@ def judgments_ci(
             "reason": "No finished score run with per-item results on this split.",
         }
     key = f"analysis:judgments-ci:{dataset.pk}:{split}:{run.pk}:{draws}:{n_resamples}:{confidence}:{seed}"
-    data = cache.get(key)
+    data = cache_get(key)
     if data is None:
         data = _judgments_ci(
             dataset,
@@ -104,7 +105,7 @@ def judgments_ci(
             seed=seed,
         )
         # Short-lived: participants' QC status (which judgments are valid) can still change.
-        cache.set(key, data, 600)
+        cache_set(key, data, 600)
     return data
 
 

@@ -9,21 +9,9 @@ CACHES) bound how long a request can wait on an unreachable Redis.
 
 from __future__ import annotations
 
-import logging
-import time
-
 from rest_framework.throttling import SimpleRateThrottle
 
-log = logging.getLogger(__name__)
-
-try:  # the client Django's RedisCache uses
-    from redis.exceptions import RedisError
-except ImportError:  # pragma: no cover - redis is a dependency; kept for other cache backends
-    RedisError = OSError  # type: ignore[assignment,misc]
-
-CACHE_ERRORS: tuple[type[BaseException], ...] = (RedisError, OSError, TimeoutError)
-_LOG_EVERY_S = 60.0
-_last_logged = {"at": -_LOG_EVERY_S}
+from common.cache import CACHE_ERRORS, log_outage
 
 
 class DegradingRateThrottle(SimpleRateThrottle):
@@ -33,13 +21,5 @@ class DegradingRateThrottle(SimpleRateThrottle):
         try:
             return super().allow_request(request, view)
         except CACHE_ERRORS as exc:
-            now = time.monotonic()
-            if now - _last_logged["at"] >= _LOG_EVERY_S:
-                _last_logged["at"] = now
-                log.warning(
-                    "rate limit %s not applied: the cache is unreachable (%s: %s)",
-                    self.scope,
-                    type(exc).__name__,
-                    exc,
-                )
+            log_outage(f"rate limit {self.scope} not applied", exc)
             return True

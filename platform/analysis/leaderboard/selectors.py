@@ -16,9 +16,9 @@ import json
 import logging
 from collections import defaultdict
 
-from django.core.cache import cache
 from django.db import transaction
 
+from common.cache import cache_add, cache_delete, cache_get, cache_set
 from common.exceptions import ApplicationError, NotFoundError
 from common.permissions import is_researcher
 from metrics.refs import FITTED, UPLOADED, MetricRef
@@ -229,10 +229,10 @@ def board_data(*, dataset: Dataset, split: str | None = None) -> dict:
         ).encode()
     ).hexdigest()
     key = f"analysis:leaderboard:{digest}"
-    base = cache.get(key)
+    base = cache_get(key)
     if base is None:
         base = base_board(dataset, split=split, runs=runs)
-        cache.set(key, base, _CACHE_SECONDS)
+        cache_set(key, base, _CACHE_SECONDS)
     board = compute.with_significance(
         base, stored=stored_significance(dataset=dataset, split=split), runs=fingerprint
     )
@@ -272,7 +272,7 @@ def _request_refresh(*, dataset_id: int, split: str, digest: str) -> None:
     """Ask a worker to refresh a board's significance after this transaction commits. Asked at
     most once per set of runs every few minutes (the cache only saves messages: the refresh
     itself is idempotent)."""
-    if not cache.add(f"analysis:leaderboard-refresh:{digest}", 1, _REFRESH_ASKED_SECONDS):
+    if not cache_add(f"analysis:leaderboard-refresh:{digest}", 1, _REFRESH_ASKED_SECONDS):
         return
     from .tasks import board_significance_refresh as board_significance_refresh_task
 
@@ -281,7 +281,7 @@ def _request_refresh(*, dataset_id: int, split: str, digest: str) -> None:
             board_significance_refresh_task.delay(dataset_id=dataset_id, split=split)
         except Exception:
             # A broker outage must not break a page; the next read (or score run) asks again.
-            cache.delete(f"analysis:leaderboard-refresh:{digest}")
+            cache_delete(f"analysis:leaderboard-refresh:{digest}")
             log.exception("could not enqueue the significance of %s/%s", dataset_id, split)
 
     transaction.on_commit(enqueue)

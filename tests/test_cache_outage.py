@@ -1,7 +1,7 @@
-"""Collection does not depend on Redis (issue #12, item 1; DESIGN: the response path depends on
-PostgreSQL only). With the cache unreachable (the rate-limit counters live there), entering a
-study and answering are still acknowledged and stored exactly once; the rate limits are skipped
-and the outage is logged."""
+"""Nothing a person does depends on Redis being up (issue #12, item 1; DESIGN: the response path
+depends on PostgreSQL only). With the cache unreachable: entering a study and answering are still
+acknowledged and stored exactly once (the rate limits, whose counters live in the cache, are
+skipped and the outage logged), and leaderboard pages still render (the cache only saves work)."""
 
 from __future__ import annotations
 
@@ -36,13 +36,16 @@ def redis_down(settings):
 
     with pytest.raises(Exception, match=r"(?i)connect"):
         cache.get("probe")  # the cache really is unreachable
+    import common.cache
+
+    common.cache._last_logged["at"] = -1e9  # log this test's outage whatever came before
 
 
 def test_entry_and_answers_are_stored_exactly_once_while_redis_is_down(
     client, alice, redis_down, caplog
 ):
     study = make_live_study(alice, trials=6, sentinels=1, needed=2)
-    caplog.set_level(logging.WARNING, logger="common.throttling")
+    caplog.set_level(logging.WARNING, logger="common.cache")
     entered = client.post(f"/s/{study.slug}/?PROLIFIC_PID=P-outage", {"consent": "yes"})
     assert entered.status_code == 302, entered.content
     token = entered["Location"].rstrip("/").rsplit("/", 1)[-1]
@@ -64,3 +67,21 @@ def test_entry_and_answers_are_stored_exactly_once_while_redis_is_down(
     stored = Response.objects.filter(assignment__participant=participant)
     assert sorted(str(u) for u in stored.values_list("client_uuid", flat=True)) == sorted(sent)
     assert "rate limit" in caplog.text and "unreachable" in caplog.text
+
+
+@pytest.mark.parametrize("public", [False, True])
+def test_leaderboards_render_while_redis_is_down(client, alice, redis_down, public):
+    from tests.analysis.boards import make_dataset, score
+
+    dataset = make_dataset(alice, judges={"traditional": [0.0, 0.2, 0.8, 1.0]})
+    score(dataset, "agree", lambda category, item: (0.1, 0.9) if item.judge < 0.5 else (0.9, 0.1))
+    if public:
+        dataset.is_public = True
+        dataset.save()
+        url = f"/leaderboards/public/{dataset.public_slug}/"
+    else:
+        client.force_login(alice)
+        url = f"/leaderboards/{dataset.pk}/"
+    for suffix in ("", "?format=csv", "?format=json"):
+        response = client.get(url + suffix)
+        assert response.status_code == 200, (suffix, response.content[:300])
