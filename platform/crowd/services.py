@@ -246,8 +246,11 @@ def assignments_expire(*, study: Study | None = None, now=None) -> int:
             )
             if assignment is None:
                 continue  # answered meanwhile (lease extended) or being handled elsewhere
+            # The participant's lock too (the order answers take: assignment, then participant),
+            # so an exclusion releasing the same open items cannot also decrement their loads.
+            Participant.objects.select_for_update().filter(pk=assignment.participant_id).first()
             open_items = assignment.items.filter(counts=True, response__isnull=True)
-            for trial_id in open_items.values_list("trial_id", flat=True):
+            for trial_id in open_items.order_by("trial_id").values_list("trial_id", flat=True):
                 TrialLoad.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
             assignment.status = Assignment.Status.EXPIRED
             assignment.save(update_fields=["status", "updated_at"])
@@ -336,6 +339,9 @@ def response_record(
                     f"Position {position} was already answered.", code="already_answered"
                 )
             participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
+            # Under the participant's lock: an exclusion that committed while this request waited
+            # for it has already released this item (counts=False) and its leased slot.
+            item.refresh_from_db(fields=["counts"])
             response = Response.objects.create(
                 item=item,
                 assignment=assignment,
@@ -458,8 +464,11 @@ def _set_validity(*, participant: Participant, valid: bool) -> None:
     so those trials return to the pool at once.
     """
     delta = 1 if valid else -1
-    counted = Response.objects.filter(participant=participant, item__counts=True).values_list(
-        "trial_id", flat=True
+    # Load rows are updated in trial order, so concurrent exclusions cannot deadlock on them.
+    counted = (
+        Response.objects.filter(participant=participant, item__counts=True)
+        .order_by("trial_id")
+        .values_list("trial_id", flat=True)
     )
     for trial_id in counted:
         TrialLoad.objects.filter(pk=trial_id).update(valid_count=F("valid_count") + delta)
@@ -470,7 +479,7 @@ def _set_validity(*, participant: Participant, valid: bool) -> None:
             counts=True,
             response__isnull=True,
         )
-        for trial_id in open_items.values_list("trial_id", flat=True):
+        for trial_id in open_items.order_by("trial_id").values_list("trial_id", flat=True):
             TrialLoad.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
         open_items.update(counts=False)
 
