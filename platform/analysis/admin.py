@@ -372,7 +372,7 @@ class ScoreRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.Model
         self._each(
             request,
             queryset,
-            lambda run: services.score_run_retry(run=run),
+            lambda run: services.score_run_retry(run=run, by=request.user),
             "Queued again",
             "score run(s)",
         )

@@ -176,7 +176,9 @@ class ScoreRunRetryApi(APIView):
 
     @extend_schema(request=None, responses={202: ScoreRunOutput}, operation_id="score_runs_retry")
     def post(self, request, pk: int):
-        run = services.score_run_retry(run=selectors.score_run_get(user=request.user, pk=pk))
+        run = services.score_run_retry(
+            run=selectors.score_run_get(user=request.user, pk=pk), by=request.user
+        )
         return Response(ScoreRunOutput(run).data, status=status.HTTP_202_ACCEPTED)
 
 

@@ -108,8 +108,10 @@ def score_run_create(
 
 
 @transaction.atomic
-def score_run_retry(*, run: ScoreRun) -> ScoreRun:
-    """Queue a failed score run again (ConflictError unless it failed)."""
+def score_run_retry(*, run: ScoreRun, by) -> ScoreRun:
+    """Queue a failed score run again (ConflictError unless it failed). The metric is checked
+    again for `by`: access to a fitted or uploaded metric may have been withdrawn since."""
+    selectors.metric_ref_resolve(user=by, metric=run.metric)
     return requeue_failed(
         run,
         label=lambda r: f"Score run {r.pk}",

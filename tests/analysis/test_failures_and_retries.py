@@ -196,7 +196,7 @@ def test_retry_services_refuse_with_conflict(alice):
     for obj, _, _ in _not_failed(alice).values():
         retry = {
             FitRun: lambda o: services.fit_run_retry(run=o),
-            ScoreRun: lambda o: services.score_run_retry(run=o),
+            ScoreRun: lambda o: services.score_run_retry(run=o, by=alice),
             Export: lambda o: exports.export_retry(export=o),
             UploadedMetric: lambda o: services.uploaded_metric_retry(upload=o),
             Dataset: lambda o: datasets.dataset_import_retry(dataset=o),

@@ -111,3 +111,22 @@ def test_metric_list_shows_only_what_the_user_may_score_with(api, alice, bob, al
         "uploaded": [alice_objects["upload"].metric_name],
     }
     assert names(bob) == {"fitted": [alice_objects["fit"].metric_name], "uploaded": []}
+
+
+def test_retrying_a_score_run_checks_the_metric_again(api, alice, bob, alice_objects):
+    """Bob scored his own dataset with a fit of a dataset Alice shared with him; she then stops
+    sharing it. Retrying his failed run must not run Alice's weights for him any more."""
+    ref = alice_objects["fit"].metric_name
+    own = ready_dataset(bob)
+    run = ScoreRun.objects.create(
+        dataset=own, metric=ref, created_by=bob, status=RunStatus.FAILED, error="boom"
+    )
+    alice_objects["dataset"].collaborators.remove(bob)
+    response = api.as_user(bob).post(f"/api/score-runs/{run.pk}/retry/")
+    missing = _score(api, bob, own, f"fitted:{MISSING}")
+    assert response.status_code == missing.status_code == 400
+    assert _error(response, ref) == _error(missing, f"fitted:{MISSING}")
+    run.refresh_from_db()
+    assert run.status == RunStatus.FAILED
+    with pytest.raises(ApplicationError, match="is not available"):
+        services.score_run_retry(run=run, by=bob)
