@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 import tempfile
 from pathlib import Path
@@ -33,6 +34,8 @@ FIT_OPTIONS = {"path", "batch_size", "lr", "dropout", "trunk_seed"}
 LOAD_SIZE = 64  # the official loader's Resize(64)
 SCORE_BATCH = 50  # items per metric call in a score run
 UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # lin weights are a few KB
+
+log = logging.getLogger(__name__)
 
 
 def _check_ready(dataset: Dataset) -> None:
@@ -437,7 +440,14 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
     from .leaderboard.tasks import board_significance_refresh as refresh_task
 
     dataset_id, split = run.dataset_id, run.split
-    transaction.on_commit(lambda: refresh_task.delay(dataset_id=dataset_id, split=split))
+
+    def refresh() -> None:
+        try:
+            refresh_task.delay(dataset_id=dataset_id, split=split)
+        except Exception:  # the scores are stored; the board's next read asks for it again
+            log.exception("could not enqueue the significance of %s/%s", dataset_id, split)
+
+    transaction.on_commit(refresh)
     return run
 
 
