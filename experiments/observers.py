@@ -1,6 +1,6 @@
 """Simulated participants that take part through the real HTTP interface.
 
-A bot enters a study like a person (entry link, consent form with its CSRF token), loads its
+A bot enters a study like a person (entry link, consent form with its entry token), loads its
 assignment, fetches every image through the assignment's scoped URLs, answers each trial with a
 noisy metric, and asks for its completion code. Used by tests (QC, exactly-once), by `make demo`
 to fill the demo study, for load tests, and for planning how many judgments a study needs.
@@ -144,10 +144,10 @@ class _Session:
         return status, (json.loads(body) if body else {})
 
 
-def _csrf(html: str) -> str:
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html)
+def _entry_token(html: str) -> str:
+    match = re.search(r'name="entry_token" value="([^"]+)"', html)
     if not match:
-        raise BotError("the consent page has no CSRF token")
+        raise BotError("the consent page has no entry token")
     return match.group(1)
 
 
@@ -172,7 +172,7 @@ def run_participant(
     status, _, body = http.request("GET", entry)
     if status != 200:
         raise BotError(f"entry page answered {status}: {body[:200]!r}")
-    form = urlencode({"csrfmiddlewaretoken": _csrf(body.decode()), "consent": "yes"}).encode()
+    form = urlencode({"entry_token": _entry_token(body.decode()), "consent": "yes"}).encode()
     status, final_url, body = http.request(
         "POST",
         entry,

@@ -6,6 +6,7 @@ skipped and the outage logged), and leaderboard pages still render (the cache on
 from __future__ import annotations
 
 import logging
+import re
 import socket
 import uuid
 
@@ -46,7 +47,10 @@ def test_entry_and_answers_are_stored_exactly_once_while_redis_is_down(
 ):
     study = make_live_study(alice, trials=6, sentinels=1, needed=2)
     caplog.set_level(logging.WARNING, logger="common.cache")
-    entered = client.post(f"/s/{study.slug}/?PROLIFIC_PID=P-outage", {"consent": "yes"})
+    link = f"/s/{study.slug}/?PROLIFIC_PID=P-outage"
+    page = client.get(link).content.decode()
+    token = re.search(r'name="entry_token" value="([^"]+)"', page).group(1)
+    entered = client.post(link, {"consent": "yes", "entry_token": token})
     assert entered.status_code == 302, entered.content
     token = entered["Location"].rstrip("/").rsplit("/", 1)[-1]
     session = client.get(f"/w/{token}/api/session").json()

@@ -6,9 +6,11 @@ import secrets
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from common.exceptions import DomainError, http_status
+from common.framing import entry_token, entry_token_check, recruiter_frameable
 from common.markdown import render_markdown
 from common.throttling import DegradingRateThrottle
 
@@ -80,6 +82,8 @@ def _refusal(request, study, exc: DomainError) -> HttpResponse:
     return _message(request, study, title, exc.message, http_status(exc))
 
 
+@csrf_exempt  # no cookies inside a recruiter's frame: a signed entry token instead (common.framing)
+@recruiter_frameable
 @require_http_methods(["GET", "POST"])
 def entry(request, slug: str, mturk: bool = False):
     try:
@@ -100,7 +104,11 @@ def entry(request, slug: str, mturk: bool = False):
     except DomainError as exc:
         return _refusal(request, study, exc)
     if request.method == "GET":
-        response = render(request, "crowd/consent.html", {"study": study})
+        response = render(
+            request,
+            "crowd/consent.html",
+            {"study": study, "entry_token": entry_token(slug, request)},
+        )
         if entry_data.recruiter == Participant.Recruiter.PLAIN:
             response.set_cookie(
                 PLAIN_COOKIE,
@@ -114,6 +122,9 @@ def entry(request, slug: str, mturk: bool = False):
         return _message(
             request, study, "Please wait", "Too many attempts; try again in a minute.", 429
         )
+    problem = entry_token_check(slug, request)
+    if problem:
+        return _message(request, study, "Please open the link again", problem, 400)
     if request.POST.get("consent") != "yes":
         return _message(request, study, "Consent needed", "You need to agree to take part.", 400)
     try:
@@ -123,6 +134,7 @@ def entry(request, slug: str, mturk: bool = False):
     return redirect("crowd-worker", token=assignment.token)
 
 
+@recruiter_frameable
 def worker(request, token: str):
     try:
         assignment = selectors.assignment_get(token=token)

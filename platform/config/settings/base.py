@@ -289,6 +289,11 @@ SESSION_COOKIE_SECURE = env_bool(
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# Origins allowed to frame the worker-facing pages (common.framing): MTurk shows an
+# ExternalQuestion in an iframe on its own site. Every other page stays unframeable.
+PERCEPTLAB_FRAME_ANCESTORS = env_list(
+    "PERCEPTLAB_FRAME_ANCESTORS", ["https://www.mturk.com", "https://workersandbox.mturk.com"]
+)
 
 LOGGING = {
     "version": 1,
