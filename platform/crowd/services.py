@@ -21,7 +21,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
@@ -82,6 +84,35 @@ class Entry:
     turk_submit_to: str = ""
 
 
+def entry_check_link(entry: Entry) -> None:
+    """Refuse links a recruiter would never send: Prolific placeholders left unfilled (the template
+    link clicked by hand), and an MTurk `turkSubmitTo` that is not one of MTurk's own hosts (the
+    browser POSTs the assignment there at the end)."""
+    values = (entry.external_id, entry.session_id, entry.recruiter_study_id)
+    if any("{{%" in v or "%}}" in v for v in values):
+        raise ApplicationError(
+            "This is the study's link template: its placeholders (such as {{%PROLIFIC_PID%}}) "
+            "were never filled in. Open the study from your recruiter's page instead.",
+            code="unfilled_link",
+        )
+    if entry.recruiter == Participant.Recruiter.MTURK:
+        target = urlsplit(entry.turk_submit_to)
+        allowed = settings.PERCEPTLAB_TURK_SUBMIT_HOSTS
+        if (
+            target.scheme != "https"
+            or target.hostname not in allowed
+            or target.port is not None
+            or target.path not in ("", "/")
+            or target.query
+            or target.username
+        ):
+            raise ApplicationError(
+                f"The MTurk link's turkSubmitTo must be https://{' or https://'.join(allowed)}.",
+                code="bad_turk_submit_to",
+                fields={"turkSubmitTo": ["not an MTurk host"]},
+            )
+
+
 def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
     """Return the participant's active assignment, or lease a new one.
 
@@ -106,6 +137,7 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
                 code="bad_participant",
                 fields={name: ["too long"]},
             )
+    entry_check_link(entry)
     assignments_expire(study=study, now=now)
     with transaction.atomic():
         participant, _ = Participant.objects.get_or_create(
@@ -114,6 +146,20 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
         active = participant.assignments.filter(status=Assignment.Status.ACTIVE).first()
         if active is not None:
+            # A worker who returned a HIT and accepted it again comes back with a new MTurk
+            # assignmentId (Prolific: a new SESSION_ID): the completion must name this one.
+            changed = {
+                name: value
+                for name, value in (
+                    ("session_id", entry.session_id),
+                    ("turk_submit_to", entry.turk_submit_to),
+                )
+                if value and getattr(active, name) != value
+            }
+            if changed:
+                for name, value in changed.items():
+                    setattr(active, name, value)
+                active.save(update_fields=[*changed, "updated_at"])
             return active
         used = participant.assignments.exclude(status=Assignment.Status.EXPIRED).count()
         if used >= study.max_assignments_per_participant:

@@ -101,6 +101,7 @@ def entry(request, slug: str, mturk: bool = False):
         return _message(request, study, "This link is incomplete", problem, 400)
     try:
         selectors.entry_check_open(study)
+        services.entry_check_link(entry_data)  # before consent, not only when it is posted
     except DomainError as exc:
         return _refusal(request, study, exc)
     if request.method == "GET":

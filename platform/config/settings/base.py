@@ -291,6 +291,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 # Origins allowed to frame the worker-facing pages (common.framing): MTurk shows an
 # ExternalQuestion in an iframe on its own site. Every other page stays unframeable.
+# Hosts an MTurk link's turkSubmitTo may name (the browser POSTs the assignment there at the end).
+PERCEPTLAB_TURK_SUBMIT_HOSTS = env_list(
+    "PERCEPTLAB_TURK_SUBMIT_HOSTS", ["www.mturk.com", "workersandbox.mturk.com"]
+)
 PERCEPTLAB_FRAME_ANCESTORS = env_list(
     "PERCEPTLAB_FRAME_ANCESTORS", ["https://www.mturk.com", "https://workersandbox.mturk.com"]
 )

@@ -1,0 +1,90 @@
+"""Recruiters' links as they really arrive (issue #13, items 3-5): a worker who returns a HIT and
+accepts it again submits the new assignmentId; only MTurk's own hosts are accepted as
+turkSubmitTo; a Prolific template link whose placeholders were never filled is refused."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+import pytest
+from django.test import Client
+
+from crowd.models import Assignment, Participant
+from tests.factories import make_live_study
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def study(alice):
+    return make_live_study(alice, trials=4, sentinels=1, needed=2)
+
+
+def _mturk(study, assignment: str, submit: str = "https://workersandbox.mturk.com") -> str:
+    return (
+        f"/s/{study.slug}/mturk/?assignmentId={assignment}&workerId=W7&hitId=H1"
+        f"&turkSubmitTo={quote(submit, safe='')}"
+    )
+
+
+def _enter(browser: Client, link: str):
+    page = browser.get(link)
+    if page.status_code != 200:
+        return page
+    token = re.search(r'name="entry_token" value="([^"]+)"', page.content.decode()).group(1)
+    return browser.post(link, {"consent": "yes", "entry_token": token})
+
+
+def test_a_returned_and_reaccepted_hit_submits_the_new_assignment_id(study):
+    browser = Client()
+    first = _enter(browser, _mturk(study, "ASSIGN-A"))
+    again = _enter(browser, _mturk(study, "ASSIGN-B", "https://www.mturk.com"))
+    assert first["Location"] == again["Location"]  # the same work resumes
+    token = again["Location"].rstrip("/").rsplit("/", 1)[-1]
+    assignment = Assignment.objects.get(token=token)
+    assert (assignment.session_id, assignment.turk_submit_to) == (
+        "ASSIGN-B",
+        "https://www.mturk.com",
+    )
+    completion = browser.get(f"/w/{token}/api/session").json()
+    assert "ASSIGN-A" not in str(completion)
+
+
+@pytest.mark.parametrize(
+    "submit",
+    [
+        "https://evil.example",
+        "https://www.mturk.com.evil.example",
+        "https://www.mturk.com@evil.example",
+        "https://www.mturk.com:8443",
+        "https://www.mturk.com/mturk/elsewhere",
+        "https://workersandbox.mturk.com/?next=https://evil.example",
+    ],
+)
+def test_a_foreign_turk_submit_to_is_refused_before_consent(study, submit):
+    page = Client().get(_mturk(study, "ASSIGN-C", submit))
+    assert page.status_code == 400
+    assert "turkSubmitTo must be https://www.mturk.com or https://workersandbox.mturk.com" in (
+        page.content.decode()
+    )
+    assert not Participant.objects.exists()
+
+
+def test_more_submit_hosts_come_from_a_setting(study, settings):
+    settings.PERCEPTLAB_TURK_SUBMIT_HOSTS = [*settings.PERCEPTLAB_TURK_SUBMIT_HOSTS, "localhost"]
+    assert _enter(Client(), _mturk(study, "ASSIGN-D", "https://localhost")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "PROLIFIC_PID={{%PROLIFIC_PID%}}&STUDY_ID={{%STUDY_ID%}}&SESSION_ID={{%SESSION_ID%}}",
+        "PROLIFIC_PID=5f1e&STUDY_ID=S1&SESSION_ID={{%SESSION_ID%}}",
+    ],
+)
+def test_an_unfilled_prolific_template_link_is_refused(study, query):
+    page = Client().get(f"/s/{study.slug}/?" + query.replace("{", "%7B").replace("}", "%7D"))
+    assert page.status_code == 400
+    assert "placeholders" in page.content.decode()
+    assert not Participant.objects.exists()
