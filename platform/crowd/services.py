@@ -339,37 +339,38 @@ def response_record(
     timing: dict,
     now=None,
 ) -> AnswerResult:
-    """Store one answer exactly once. See the module docstring for the counting rules."""
+    """Store one answer exactly once. See the module docstring for the counting rules.
+
+    The common path is one transaction of seven statements: the item with its assignment, trial
+    and study, locking the assignment; the participant's lock (the order every writer takes:
+    assignment, then participant; exclusion takes the participant's); the insert; the trial's
+    load; the assignment's count and lease; QC's read of the participant's items; the
+    participant's QC.
+    Retries are recognised by the unique constraints (one response per item, per client UUID):
+    the insert fails, the transaction rolls back, and the stored row is looked up.
+    """
     now = now or timezone.now()
-    existing = Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
-    if existing is not None:
-        return _duplicate(existing, assignment_token)
     try:
         with transaction.atomic():
-            assignment = (
-                Assignment.objects.select_for_update().filter(token=assignment_token).first()
+            item = (
+                AssignmentItem.objects.select_related("trial", "assignment__study")
+                .select_for_update(of=("assignment",))
+                .filter(assignment__token=assignment_token, position=position)
+                .first()
             )
-            if assignment is None:
-                raise NotFoundError("Unknown assignment.")
+            if item is None:
+                stored = _stored(client_uuid)
+                if stored is not None:
+                    return _duplicate(stored, assignment_token)
+                _refuse_missing_item(assignment_token, position)
+            assignment = item.assignment
             if assignment.status != Assignment.Status.ACTIVE:
+                stored = _stored(client_uuid)
+                if stored is not None:
+                    return _duplicate(stored, assignment_token)
                 raise ConflictError(
                     f"This assignment is {assignment.status}; no more answers are accepted.",
                     code="assignment_closed",
-                )
-            # Re-check under the lock: a concurrent retry may have stored this UUID meanwhile.
-            stored = (
-                Response.objects.filter(client_uuid=client_uuid)
-                .select_related("assignment")
-                .first()
-            )
-            if stored is not None:
-                return _duplicate(stored, assignment_token)
-            item = assignment.items.select_related("trial").filter(position=position).first()
-            if item is None:
-                raise ApplicationError(
-                    f"Position {position} is not part of this assignment.",
-                    code="unknown_position",
-                    fields={"position": ["unknown"]},
                 )
             if answer not in ANSWERS[item.trial.kind]:
                 raise ApplicationError(
@@ -379,10 +380,6 @@ def response_record(
             if not 0 <= rt_ms <= MAX_RT_MS:
                 raise ApplicationError(
                     f"rt_ms must be between 0 and {MAX_RT_MS}.", fields={"rt_ms": ["out of range"]}
-                )
-            if Response.objects.filter(item=item).exists():
-                raise ConflictError(
-                    f"Position {position} was already answered.", code="already_answered"
                 )
             participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
             # Under the participant's lock: an exclusion that committed while this request waited
@@ -406,16 +403,20 @@ def response_record(
                     leased_count=F("leased_count") - 1,
                     valid_count=F("valid_count") + (1 if valid else 0),
                 )
-            assignment.answered = F("answered") + 1
+            # The assignment's lock serialises its answers, so the count read above is current.
+            assignment.answered += 1
             assignment.lease_expires_at = now + timedelta(minutes=assignment.study.lease_minutes)
-            assignment.save(update_fields=["answered", "lease_expires_at", "updated_at"])
-            assignment.refresh_from_db(fields=["answered"])
+            assignment.updated_at = now
+            Assignment.objects.filter(pk=assignment.pk).update(
+                answered=assignment.answered,
+                lease_expires_at=assignment.lease_expires_at,
+                updated_at=now,
+            )
+            participant.study = assignment.study
             _qc_update(participant=participant, final=False)
     except IntegrityError:
-        # A concurrent request stored the same UUID or the same item first.
-        existing = (
-            Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
-        )
+        # This UUID or this item was stored first, by a retry or a concurrent request.
+        existing = _stored(client_uuid)
         if existing is not None:
             return _duplicate(existing, assignment_token)
         raise ConflictError(
@@ -423,6 +424,21 @@ def response_record(
         ) from None
     return AnswerResult(
         response=response, duplicate=False, answered=assignment.answered, total=assignment.total
+    )
+
+
+def _stored(client_uuid: uuid.UUID) -> Response | None:
+    return Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
+
+
+def _refuse_missing_item(assignment_token: str, position: int):
+    """No such item: say whether the assignment or the position is unknown."""
+    if not Assignment.objects.filter(token=assignment_token).exists():
+        raise NotFoundError("Unknown assignment.")
+    raise ApplicationError(
+        f"Position {position} is not part of this assignment.",
+        code="unknown_position",
+        fields={"position": ["unknown"]},
     )
 
 
@@ -453,37 +469,48 @@ def thresholds_for(study: Study) -> qc.Thresholds:
     )
 
 
-def participant_answers(participant: Participant) -> list[qc.Answer]:
+def participant_answers(participant: Participant) -> tuple[list[qc.Answer], int]:
+    """The participant's answers in the order received, and the number of sentinels their
+    assignments hold (answered or not): one query over their items."""
     rows = (
-        Response.objects.filter(participant=participant)
-        .select_related("trial", "item")
-        .order_by("received_at", "id")
-    )
-    return [
-        qc.Answer(
-            trial_id=r.trial_id,
-            is_sentinel=r.trial.is_sentinel,
-            correct=(r.choice == r.trial.expected) if r.trial.is_sentinel else None,
-            rt_ms=r.rt_ms,
-            side=r.side,
-            choice=r.choice,
-            is_repeat=r.item.is_repeat,
+        AssignmentItem.objects.filter(assignment__participant=participant)
+        .order_by("response__received_at", "response__id")
+        .values_list(
+            "trial_id",
+            "trial__is_sentinel",
+            "trial__expected",
+            "is_repeat",
+            "response__id",
+            "response__choice",
+            "response__side",
+            "response__rt_ms",
         )
-        for r in rows
-    ]
+    )
+    answers, sentinels = [], 0
+    for trial_id, is_sentinel, expected, is_repeat, response_id, choice, side, rt_ms in rows:
+        sentinels += is_sentinel
+        if response_id is None:
+            continue
+        answers.append(
+            qc.Answer(
+                trial_id=trial_id,
+                is_sentinel=is_sentinel,
+                correct=(choice == expected) if is_sentinel else None,
+                rt_ms=rt_ms,
+                side=side,
+                choice=choice,
+                is_repeat=is_repeat,
+            )
+        )
+    return answers, sentinels
 
 
 def _qc_update(*, participant: Participant, final: bool) -> qc.Verdict:
     """Recompute a participant's QC; exclude them (and free their quota) when the rules say so.
     Manual decisions by a researcher win over the automatic rules."""
-    planned = AssignmentItem.objects.filter(
-        assignment__participant=participant, trial__is_sentinel=True
-    ).count()
+    answers, planned = participant_answers(participant)
     verdict = qc.evaluate(
-        participant_answers(participant),
-        thresholds_for(participant.study),
-        sentinels_planned=planned,
-        final=final,
+        answers, thresholds_for(participant.study), sentinels_planned=planned, final=final
     )
     status = verdict.status
     if participant.excluded_manually:
@@ -499,7 +526,13 @@ def _qc_update(*, participant: Participant, final: bool) -> qc.Verdict:
     participant.status = status
     participant.qc_reasons = verdict.reasons
     participant.qc_stats = verdict.stats
-    participant.save(update_fields=["status", "qc_reasons", "qc_stats", "updated_at"])
+    participant.updated_at = timezone.now()
+    Participant.objects.filter(pk=participant.pk).update(
+        status=status,
+        qc_reasons=verdict.reasons,
+        qc_stats=verdict.stats,
+        updated_at=participant.updated_at,
+    )
     return verdict
 
 
