@@ -145,8 +145,31 @@ STATIC_ROOT = static_root()
 STATICFILES_DIRS = [p for p in [BASE_DIR / "frontend" / "dist"] if p.exists()]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))  # storage creates it on save
 MEDIA_URL = "/media/"
+# Media on an S3-compatible object store (AWS S3, MinIO, Ceph, …) when a bucket is named: then
+# web and workers on any host share nothing but PostgreSQL, Redis and the bucket
+# (docs/operations.md). Needs the `s3` extra (django-storages with boto3).
+MEDIA_S3_BUCKET = env_str("MEDIA_S3_BUCKET", "")
+_MEDIA_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": MEDIA_S3_BUCKET,
+            "endpoint_url": env_str("MEDIA_S3_ENDPOINT_URL", "") or None,
+            "region_name": env_str("MEDIA_S3_REGION", "") or None,
+            "access_key": env_str("MEDIA_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": env_secret("MEDIA_S3_SECRET_ACCESS_KEY"),
+            "location": env_str("MEDIA_S3_PREFIX", ""),
+            # Private objects: every download goes through a view that checks permissions.
+            "default_acl": None,
+            "querystring_auth": True,
+            "file_overwrite": False,
+        },
+    }
+    if MEDIA_S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _MEDIA_STORAGE,
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
         if not DEBUG
