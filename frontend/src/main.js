@@ -12,6 +12,7 @@ import { renderCompletion, renderMessage } from "./completion.js";
 import { ImageStore } from "./images.js";
 import { statusMessage } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { rememberAssignment } from "./remember.js";
 import { hasStarted, remainingTrials } from "./resume.js";
 import { displayForAnswer } from "./scale.js";
 import { Sender } from "./sender.js";
@@ -44,6 +45,7 @@ async function loadSession(api, root) {
 
 async function main() {
   const config = JSON.parse(document.getElementById("pl-config").textContent);
+  rememberAssignment(localStorageOrNull(), config);
   const root = document.getElementById("jspsych-target");
   const api = createApi(config.api);
   const outbox = new Outbox(localStorageOrNull(), config.token);

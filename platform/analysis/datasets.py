@@ -2,7 +2,8 @@
 reading a dataset back as arrays for scoring and fitting.
 
 Freezing applies QC (excluded participants' judgments never count), keeps sentinels and practice
-trials out, and computes per item: 2AFC `judge` = share of valid judgments preferring p1; JND
+trials out, stores the exact set of responses it read (`DatasetJudgment`, what every export of
+the dataset reads), and computes per item: 2AFC `judge` = share of valid judgments preferring p1; JND
 `judge` = share answering "same" (BAPPS' `same`). The manifest lists every file with its sha256,
 the study design and the code version.
 """
@@ -24,7 +25,7 @@ from common.tasks import requeue_failed
 from crowd.models import Participant, Response
 from studies.models import Study, Trial
 
-from .models import Dataset, DatasetItem
+from .models import Dataset, DatasetItem, DatasetJudgment
 
 
 def _code_version() -> dict:
@@ -42,15 +43,28 @@ def dataset_freeze(*, study: Study, by, name: str = "") -> Dataset:
     """Freeze the study's valid judgments into a new, immutable dataset version."""
     with transaction.atomic():
         locked = Study.objects.select_for_update().get(pk=study.pk)
-        valid = Response.objects.filter(
-            trial__study=locked,
-            item__counts=True,
-            trial__is_sentinel=False,
-            trial__is_practice=False,
-        ).exclude(participant__status=Participant.Status.EXCLUDED)
+        # One statement reads every response with what decides its validity: one snapshot of
+        # committed rows (PostgreSQL's READ COMMITTED gives each statement its own; on SQLite
+        # the IMMEDIATE transaction holds the write lock). An answer still in flight is not in
+        # it, and the dataset keeps the exact set (DatasetJudgment) that every export reads.
+        snapshot = Response.objects.filter(trial__study=locked).values_list(
+            "pk",
+            "trial_id",
+            "choice",
+            "item__counts",
+            "trial__is_sentinel",
+            "trial__is_practice",
+            "participant__status",
+        )
         tallies: dict[int, list[str]] = defaultdict(list)
-        for trial_id, choice in valid.values_list("trial_id", "choice"):
-            tallies[trial_id].append(choice)
+        judgments = []
+        for pk, trial_id, choice, counts, sentinel, practice, status in snapshot:
+            valid = bool(
+                counts and not sentinel and not practice and status != Participant.Status.EXCLUDED
+            )
+            judgments.append((pk, valid))
+            if valid:
+                tallies[trial_id].append(choice)
         if not tallies:
             raise ConflictError(
                 "This study has no valid judgments to freeze yet.", code="no_judgments"
@@ -97,6 +111,10 @@ def dataset_freeze(*, study: Study, by, name: str = "") -> Dataset:
                 if stim is not None:
                     files[stim.file.name] = stim.sha256
         DatasetItem.objects.bulk_create(items, batch_size=1000)
+        DatasetJudgment.objects.bulk_create(
+            (DatasetJudgment(dataset=dataset, response_id=pk, valid=v) for pk, v in judgments),
+            batch_size=2000,
+        )
         dataset.counts = _counts(items)
         dataset.manifest = {
             "files": dict(sorted(files.items())),

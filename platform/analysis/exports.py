@@ -28,7 +28,7 @@ from common.exceptions import ApplicationError, ConflictError
 from common.tasks import requeue_failed
 
 from . import datasets
-from .models import Dataset, Export
+from .models import Dataset, DatasetJudgment, Export
 
 KINDS = tuple(Export.Kind.values)
 EXTENSIONS = {"bapps": "tar.gz", "csv": "csv", "parquet": "parquet", "datasheet": "md"}
@@ -272,21 +272,19 @@ def write_bapps_tar(dataset: Dataset, path: Path) -> None:
 
 
 def long_table_rows(dataset: Dataset) -> Iterator[dict]:
-    """One dict per judgment (valid and invalid) given in the study up to the freeze, in storage
-    order; `valid` applies the freeze's rule with the participants' QC status at export time."""
-    from crowd.models import Participant, Response
-
+    """One dict per judgment (valid and invalid) in the snapshot the dataset was frozen from
+    (`DatasetJudgment`), in storage order; `valid` is the freeze's decision, so the valid rows are
+    exactly the judgments the dataset counts, whatever happened to the study since."""
     if dataset.study_id is None:
         return
     items = dict(dataset.items.filter(trial__isnull=False).values_list("trial_id", "pk"))
-    responses = (
-        Response.objects.filter(
-            trial__study_id=dataset.study_id, received_at__lte=dataset.created_at
-        )
-        .select_related("participant", "item", "trial")
-        .order_by("pk")
+    judgments = (
+        DatasetJudgment.objects.filter(dataset=dataset)
+        .select_related("response__participant", "response__item", "response__trial")
+        .order_by("response_id")
     )
-    for r in responses.iterator(chunk_size=2000):
+    for judgment in judgments.iterator(chunk_size=2000):
+        r = judgment.response
         trial, item, person = r.trial, r.item, r.participant
         display = r.display if isinstance(r.display, dict) else {}
         window = display.get("window")
@@ -334,12 +332,7 @@ def long_table_rows(dataset: Dataset) -> Iterator[dict]:
             "counts": item.counts,
             "participant_status": person.status,
             "qc_reasons": ";".join(str(x) for x in person.qc_reasons or []),
-            "valid": bool(
-                item.counts
-                and not trial.is_sentinel
-                and not trial.is_practice
-                and person.status != Participant.Status.EXCLUDED
-            ),
+            "valid": judgment.valid,
         }
 
 
@@ -450,7 +443,7 @@ def _counts_table(dataset: Dataset) -> list[str]:
 
 
 def _study_sections(dataset: Dataset) -> list[str]:
-    from crowd.models import Participant, Response
+    from crowd.models import Participant
     from studies.models import ReferenceImage
 
     study = dataset.study
@@ -458,7 +451,7 @@ def _study_sections(dataset: Dataset) -> list[str]:
     statuses = Counter(people.values_list("status", flat=True))
     recruiters = Counter(people.values_list("recruiter", flat=True))
     reasons = Counter(r for rs in people.values_list("qc_reasons", flat=True) for r in (rs or []))
-    responses = Response.objects.filter(trial__study=study, received_at__lte=dataset.created_at)
+    frozen = dataset.judgments.count()
     specs = list(
         study.distortion_specs.order_by("category", "name").values_list(
             "category", "name", "family"
@@ -478,7 +471,7 @@ def _study_sections(dataset: Dataset) -> list[str]:
         f"- Participants: {people.count()} ("
         + ", ".join(f"{k}: {v}" for k, v in sorted(recruiters.items()))
         + ").",
-        f"- Judgments received before the freeze: {responses.count()} (all kinds, sentinels included).",
+        f"- Judgments stored at the freeze: {frozen} (all kinds, sentinels included).",
         "",
         "Distortions:",
         "",

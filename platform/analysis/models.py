@@ -114,6 +114,29 @@ class DatasetItem(models.Model):
         return f"{self.kind}/{self.split}/{self.category}/{self.index}"
 
 
+class DatasetJudgment(models.Model):
+    """One response in the snapshot a study dataset was frozen from, and whether it counted.
+
+    The freeze reads every response of the study in one statement (one snapshot, also on
+    PostgreSQL's READ COMMITTED) and stores them here; every export of the dataset reads this
+    set, so an answer still in flight during the freeze (stored, not yet committed) is in neither
+    the dataset nor any export, and a later QC decision changes neither. `valid` is the freeze's
+    decision: it counts toward an item's `n_judgments`.
+    """
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="judgments")
+    response = models.ForeignKey("crowd.Response", on_delete=models.CASCADE, related_name="+")
+    valid = models.BooleanField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "response"], name="unique_dataset_judgment")
+        ]
+
+    def __str__(self) -> str:
+        return f"response {self.response_id} in dataset {self.dataset_id}"
+
+
 class Export(TimeStampedModel):
     class Kind(models.TextChoices):
         BAPPS = "bapps", "BAPPS layout (.tar.gz)"

@@ -13,15 +13,12 @@ from common.cache import cache_get, cache_set
 
 from .leaderboard.compute import CONFIDENCE, SEED
 from .leaderboard.selectors import board_data
-from .models import Dataset, ScoreRun
+from .models import Dataset, DatasetJudgment, ScoreRun
 
 
 def _valid_choices(dataset: Dataset, split: str) -> tuple[list, list[np.ndarray]]:
     """The dataset's 2AFC items of `split` and, per item, its valid judgments (1 = chose p1):
-    the freeze's rule (counting items, no sentinels or practice, participant not excluded),
-    limited to responses received before the freeze."""
-    from crowd.models import Participant, Response
-
+    those the freeze counted (`DatasetJudgment.valid`, the snapshot every export reads)."""
     items = list(
         dataset.items.filter(kind="2afc", split=split, trial__isnull=False)
         .order_by("category", "index")
@@ -29,17 +26,13 @@ def _valid_choices(dataset: Dataset, split: str) -> tuple[list, list[np.ndarray]
     )
     by_trial: dict[int, list[int]] = defaultdict(list)
     valid = (
-        Response.objects.filter(
-            trial_id__in=[i.trial_id for i in items],
-            item__counts=True,
-            trial__is_sentinel=False,
-            trial__is_practice=False,
-            received_at__lte=dataset.created_at,
+        DatasetJudgment.objects.filter(
+            dataset=dataset, valid=True, response__trial_id__in=[i.trial_id for i in items]
         )
-        .exclude(participant__status=Participant.Status.EXCLUDED)
-        .order_by("pk")
+        .order_by("response_id")
+        .values_list("response__trial_id", "response__choice")
     )
-    for trial_id, choice in valid.values_list("trial_id", "choice").iterator(chunk_size=5000):
+    for trial_id, choice in valid.iterator(chunk_size=5000):
         by_trial[trial_id].append(1 if choice == "p1" else 0)
     return items, [np.array(by_trial[i.trial_id], dtype=np.float64) for i in items]
 

@@ -28,7 +28,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
-from common.exceptions import ApplicationError, ConflictError, NotFoundError
+from common.exceptions import ApplicationError, ConflictError, ForbiddenError, NotFoundError
 from studies.choices import TrialKind, trial_kinds
 from studies.models import Study, Trial
 
@@ -77,11 +77,42 @@ def trial_loads_open(*, study: Study) -> int:
 
 @dataclass(frozen=True)
 class Entry:
+    """One arrival through a recruiter's link. `resume_token` is what the browser kept of an
+    earlier visit (the token of an assignment it was given, from localStorage), or ""."""
+
     recruiter: str
     external_id: str
     session_id: str = ""
     recruiter_study_id: str = ""
     turk_submit_to: str = ""
+    resume_token: str = ""
+
+
+# Recruiter ids that others may know (a Prolific id is shown to researchers and in shared
+# screenshots, an MTurk workerId to every requester the worker worked for): they name a
+# participant but do not prove who is at the keyboard. A plain link's id is a random secret the
+# server put in the browser's cookie; bots are the server's own simulations.
+_KNOWABLE_IDS = (Participant.Recruiter.PROLIFIC, Participant.Recruiter.MTURK)
+
+
+def _returning_participant_proven(participant: Participant, entry: Entry) -> bool:
+    """Whether this arrival may act as `participant`, who already has assignments.
+
+    A recruiter id alone is not enough (issue #12, defect 5). It must come with a secret only
+    that participant has: the recruiter's per-session id of one of their assignments (Prolific
+    `SESSION_ID`, MTurk `assignmentId`: given to them alone, and the same when they switch
+    browsers within one session), or the token of one of their assignments, which the worker
+    page keeps in the browser's storage and the consent form sends back (so a worker who returns
+    an MTurk HIT and accepts it again, getting a new assignmentId, resumes in that browser).
+    """
+    if entry.recruiter not in _KNOWABLE_IDS:
+        return True
+    theirs = Assignment.objects.filter(participant=participant)
+    if not theirs.exists():
+        return True  # nobody's work to protect
+    if entry.session_id and theirs.filter(session_id=entry.session_id).exists():
+        return True
+    return bool(entry.resume_token) and theirs.filter(token=entry.resume_token).exists()
 
 
 def entry_check_link(entry: Entry) -> None:
@@ -117,7 +148,9 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
     """Return the participant's active assignment, or lease a new one.
 
     Raises ConflictError when the study is not live, the participant has used up their
-    assignments, or no trials are left.
+    assignments, or no trials are left; ForbiddenError (`resume_refused`, nothing written) when a
+    Prolific or MTurk id that already has assignments comes without proof that it is that
+    participant (`_returning_participant_proven`).
     """
     now = now or timezone.now()
     entry_check_open(study)
@@ -144,6 +177,14 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
             study=study, recruiter=entry.recruiter, external_id=entry.external_id
         )
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if not _returning_participant_proven(participant, entry):
+            raise ForbiddenError(
+                "This study was already started with your id, in another browser or from "
+                "another session. To protect that work, it can be continued only in the browser "
+                "where it was started, or from the same recruiter session. Please open the study "
+                "there; if you cannot, contact the researcher.",
+                code="resume_refused",
+            )
         active = participant.assignments.filter(status=Assignment.Status.ACTIVE).first()
         if active is not None:
             # A worker who returned a HIT and accepted it again comes back with a new MTurk

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -74,7 +75,17 @@ def _message(request, study, title: str, text: str, status: int) -> HttpResponse
     )
 
 
-_TITLES = {"not_found": "Not found", "not_live": "Not open"}
+_TITLES = {
+    "not_found": "Not found",
+    "not_live": "Not open",
+    "resume_refused": "Already started elsewhere",
+}
+
+
+def resume_key(slug: str) -> str:
+    """The browser storage key under which the worker page keeps its assignment token for this
+    study, and from which the consent form sends it back on re-entry (`Entry.resume_token`)."""
+    return f"perceptlab-resume-{slug}"
 
 
 def _refusal(request, study, exc: DomainError) -> HttpResponse:
@@ -108,7 +119,11 @@ def entry(request, slug: str, mturk: bool = False):
         response = render(
             request,
             "crowd/consent.html",
-            {"study": study, "entry_token": entry_token(slug, request)},
+            {
+                "study": study,
+                "entry_token": entry_token(slug, request),
+                "resume_key": resume_key(slug),
+            },
         )
         if entry_data.recruiter == Participant.Recruiter.PLAIN:
             response.set_cookie(
@@ -128,6 +143,9 @@ def entry(request, slug: str, mturk: bool = False):
         return _message(request, study, "Please open the link again", problem, 400)
     if request.POST.get("consent") != "yes":
         return _message(request, study, "Consent needed", "You need to agree to take part.", 400)
+    # What this browser kept of an earlier visit (the consent page's script reads it from
+    # localStorage): proof for a returning participant whose recruiter session id changed.
+    entry_data = replace(entry_data, resume_token=request.POST.get("resume_token", "")[:64])
     try:
         assignment = services.participant_enter(study=study, entry=entry_data)
     except DomainError as exc:
@@ -147,7 +165,11 @@ def worker(request, token: str):
         {
             "assignment": assignment,
             "study": assignment.study,
-            "config": {"api": f"/w/{token}/api/", "token": token},
+            "config": {
+                "api": f"/w/{token}/api/",
+                "token": token,
+                "resume_key": resume_key(assignment.study.slug),
+            },
         },
     )
     response["Cache-Control"] = "no-store"

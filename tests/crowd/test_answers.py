@@ -17,6 +17,9 @@ pytestmark = pytest.mark.django_db
 
 
 def enter(study, pid="P1", recruiter="prolific", **kw):
+    # As a recruiter's link does: the id and a per-session id only this person has (entering
+    # again with the id alone is refused: tests/crowd/test_resume.py).
+    kw.setdefault("session_id", f"session-of-{pid}")
     return services.participant_enter(
         study=study, entry=services.Entry(recruiter=recruiter, external_id=pid, **kw)
     )

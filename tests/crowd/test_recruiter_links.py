@@ -28,18 +28,23 @@ def _mturk(study, assignment: str, submit: str = "https://workersandbox.mturk.co
     )
 
 
-def _enter(browser: Client, link: str):
+def _enter(browser: Client, link: str, resume_token: str = ""):
     page = browser.get(link)
     if page.status_code != 200:
         return page
     token = re.search(r'name="entry_token" value="([^"]+)"', page.content.decode()).group(1)
-    return browser.post(link, {"consent": "yes", "entry_token": token})
+    return browser.post(
+        link, {"consent": "yes", "entry_token": token, "resume_token": resume_token}
+    )
 
 
 def test_a_returned_and_reaccepted_hit_submits_the_new_assignment_id(study):
     browser = Client()
     first = _enter(browser, _mturk(study, "ASSIGN-A"))
-    again = _enter(browser, _mturk(study, "ASSIGN-B", "https://www.mturk.com"))
+    # The consent page sends back the token the worker page kept in this browser (a new
+    # assignmentId alone proves nothing: tests/crowd/test_resume.py).
+    kept = first["Location"].rstrip("/").rsplit("/", 1)[-1]
+    again = _enter(browser, _mturk(study, "ASSIGN-B", "https://www.mturk.com"), kept)
     assert first["Location"] == again["Location"]  # the same work resumes
     token = again["Location"].rstrip("/").rsplit("/", 1)[-1]
     assignment = Assignment.objects.get(token=token)
