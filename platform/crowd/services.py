@@ -176,7 +176,17 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
         participant, _ = Participant.objects.get_or_create(
             study=study, recruiter=entry.recruiter, external_id=entry.external_id
         )
+        # Locks in the order every writer takes them: the active assignment, then the participant.
+        active_pk = (
+            participant.assignments.filter(status=Assignment.Status.ACTIVE)
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if active_pk is not None:
+            Assignment.objects.select_for_update().filter(pk=active_pk).first()
         participant = Participant.objects.select_for_update().get(pk=participant.pk)
+        if entry.recruiter == Participant.Recruiter.MTURK and entry.session_id:
+            return _mturk_acceptance(study=study, participant=participant, entry=entry, now=now)
         if not _returning_participant_proven(participant, entry):
             raise ForbiddenError(
                 "This study was already started with your id, in another browser or from "
@@ -202,15 +212,64 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
                     setattr(active, name, value)
                 active.save(update_fields=[*changed, "updated_at"])
             return active
-        used = participant.assignments.exclude(status=Assignment.Status.EXPIRED).count()
-        if used >= study.max_assignments_per_participant:
-            raise ConflictError(
-                "You have already completed the work available to you in this study. Thank you!",
-                code="quota_reached",
+        return _assignment_new(study=study, participant=participant, entry=entry, now=now)
+
+
+def _mturk_acceptance(*, study: Study, participant: Participant, entry: Entry, now) -> Assignment:
+    """An MTurk acceptance (an assignmentId) continues the assignment in progress only with proof
+    that it is that work: the same assignmentId (the same acceptance, in any browser), or the
+    token the worker page kept in this browser (a HIT returned and accepted again: the new
+    assignmentId is recorded, so the completion names it). Any other acceptance (another HIT, or a
+    browser that could keep nothing, as in a frame with third-party storage blocked) starts
+    afresh: the assignment in progress is abandoned (its open trials go back to the pool, its
+    answers stay) and never handed over, so knowing a workerId opens no one's work."""
+    active = participant.assignments.filter(status=Assignment.Status.ACTIVE).first()
+    if active is not None and (
+        active.session_id == entry.session_id
+        or (entry.resume_token and active.token == entry.resume_token)
+    ):
+        changed = {
+            name: value
+            for name, value in (
+                ("session_id", entry.session_id),
+                ("turk_submit_to", entry.turk_submit_to),
             )
-        if participant.status == Participant.Status.EXCLUDED:
-            raise ConflictError("You cannot take part in this study again.", code="excluded")
-        return _assignment_create(study=study, participant=participant, entry=entry, now=now)
+            if value and getattr(active, name) != value
+        }
+        if changed:
+            for name, value in changed.items():
+                setattr(active, name, value)
+            active.save(update_fields=[*changed, "updated_at"])
+        return active
+    _abandon_active(participant=participant)
+    return _assignment_new(study=study, participant=participant, entry=entry, now=now)
+
+
+def _assignment_new(*, study: Study, participant: Participant, entry: Entry, now) -> Assignment:
+    used = participant.assignments.exclude(status=Assignment.Status.EXPIRED).count()
+    if used >= study.max_assignments_per_participant:
+        raise ConflictError(
+            "You have already completed the work available to you in this study. Thank you!",
+            code="quota_reached",
+        )
+    if participant.status == Participant.Status.EXCLUDED:
+        raise ConflictError("You cannot take part in this study again.", code="excluded")
+    return _assignment_create(study=study, participant=participant, entry=entry, now=now)
+
+
+def _release(assignment: Assignment) -> None:
+    """Close an active assignment early (expired): its unanswered counted trials go back to the
+    pool. Call with the assignment's and its participant's locks held."""
+    open_items = assignment.items.filter(counts=True, response__isnull=True)
+    for trial_id in open_items.order_by("trial_id").values_list("trial_id", flat=True):
+        TrialLoad.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
+    assignment.status = Assignment.Status.EXPIRED
+    assignment.save(update_fields=["status", "updated_at"])
+
+
+def _abandon_active(*, participant: Participant) -> None:
+    for assignment in participant.assignments.filter(status=Assignment.Status.ACTIVE):
+        _release(assignment)
 
 
 def _pick_kind(study: Study) -> str:
@@ -336,11 +395,7 @@ def assignments_expire(*, study: Study | None = None, now=None) -> int:
             # The participant's lock too (the order answers take: assignment, then participant),
             # so an exclusion releasing the same open items cannot also decrement their loads.
             Participant.objects.select_for_update().filter(pk=assignment.participant_id).first()
-            open_items = assignment.items.filter(counts=True, response__isnull=True)
-            for trial_id in open_items.order_by("trial_id").values_list("trial_id", flat=True):
-                TrialLoad.objects.filter(pk=trial_id).update(leased_count=F("leased_count") - 1)
-            assignment.status = Assignment.Status.EXPIRED
-            assignment.save(update_fields=["status", "updated_at"])
+            _release(assignment)
             expired += 1
     return expired
 

@@ -80,6 +80,12 @@ def study(alice):
     return make_live_study(alice, trials=4, sentinels=1, needed=3)
 
 
+@pytest.fixture
+def roomy_study(alice):
+    """Room for a participant's second assignment (never the trials they have seen)."""
+    return make_live_study(alice, trials=12, sentinels=1, needed=3, assignment_size=5)
+
+
 def _answer_first(client: Client, token: str) -> None:
     trial = client.get(f"/w/{token}/api/session").json()["trials"][0]
     answered = client.post(
@@ -102,7 +108,6 @@ def _answer_first(client: Client, token: str) -> None:
         pytest.param(
             _prolific, lambda s: _prolific(s, session="GUESSED"), id="prolific-other-session"
         ),
-        pytest.param(_mturk, lambda s: _mturk(s, assignment="OWN-ACCEPT"), id="mturk-worker-id"),
     ],
 )
 def test_a_recruiter_id_alone_does_not_open_someones_assignment(study, victim_link, attacker_link):
@@ -151,25 +156,58 @@ def test_a_participant_who_switches_browser_resumes_with_their_session_id(study)
     assert progress["answered"] == 1
 
 
-def test_a_returned_and_reaccepted_hit_resumes_in_the_same_browser_only(study):
+def test_an_mturk_worker_id_with_another_acceptance_starts_afresh_and_sees_nothing(roomy_study):
+    """MTurk gives every acceptance its own assignmentId; someone who knows a workerId and makes
+    up an acceptance gets a fresh assignment of their own, never the one in progress (which is
+    abandoned: its answers stay, its open trials go back to the pool)."""
+    victim = Browser()
+    token = _token(victim.enter(_mturk(roomy_study, assignment="ASSIGN-A")))
+    _answer_first(victim.client, token)
+    attacker = Browser()
+    entered = attacker.enter(_mturk(roomy_study, assignment="MADE-UP"))
+    assert entered.status_code == 302
+    theirs = _token(entered)
+    assert theirs != token
+    page = attacker.client.get(f"/w/{theirs}/")
+    assert token not in page.content.decode()
+    assert attacker.client.get(f"/w/{theirs}/api/session").json()["progress"]["answered"] == 0
+    victims = Assignment.objects.get(token=token)
+    assert (victims.status, victims.answered, victims.session_id) == (
+        Assignment.Status.EXPIRED,
+        1,
+        "ASSIGN-A",
+    )
+    assert Response.objects.get().assignment == victims  # the answer given stays
+
+
+def test_a_returned_and_reaccepted_hit_resumes_in_the_same_browser(study):
     browser = Browser()
     first = browser.enter(_mturk(study, assignment="ASSIGN-A"))
+    _answer_first(browser.client, _token(first))
     # The worker returns the HIT and accepts it again: MTurk gives a new assignmentId.
     again = browser.enter(
         _mturk(study, assignment="ASSIGN-B", host="https://workersandbox.mturk.com")
     )
     assert again.status_code == 302 and _token(again) == _token(first)
     assignment = Assignment.objects.get()
-    assert (assignment.session_id, assignment.turk_submit_to) == (
+    assert (assignment.session_id, assignment.turk_submit_to, assignment.answered) == (
         "ASSIGN-B",
         "https://workersandbox.mturk.com",
+        1,
     )
-    # In a browser that never held the work, the new assignmentId proves nothing.
-    elsewhere = Browser().enter(_mturk(study, assignment="ASSIGN-C"))
-    assert elsewhere.status_code == 403
-    assert Assignment.objects.get().session_id == "ASSIGN-B"
-    # ... but the current one does (the same acceptance, opened in another browser).
+    # The same acceptance opened in another browser continues it too.
     assert _token(Browser().enter(_mturk(study, assignment="ASSIGN-B"))) == _token(first)
+
+
+def test_a_reaccepted_hit_in_a_browser_that_kept_nothing_starts_afresh(roomy_study):
+    """Inside MTurk's frame with third-party storage blocked the worker page keeps nothing: a
+    re-accepted HIT cannot be told from someone else's acceptance, so it starts a new assignment
+    (the worker is not locked out; the work they had done stays stored)."""
+    first = _token(Browser().enter(_mturk(roomy_study, assignment="ASSIGN-A")))
+    again = Browser().enter(_mturk(roomy_study, assignment="ASSIGN-B"))
+    assert again.status_code == 302 and _token(again) != first
+    assert Assignment.objects.get(token=first).status == Assignment.Status.EXPIRED
+    assert Assignment.objects.get(token=_token(again)).session_id == "ASSIGN-B"
 
 
 def test_a_returning_participant_with_a_completed_assignment_needs_proof_too(alice):
