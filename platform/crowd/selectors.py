@@ -56,10 +56,9 @@ def completion_payload(assignment: Assignment) -> dict:
     outcome = "failed_qc" if participant.status == Participant.Status.EXCLUDED else "ok"
     code = assignment.completion_code
     redirect_url = None
-    if study.completion_url and participant.recruiter in (
-        Participant.Recruiter.PROLIFIC,
-        Participant.Recruiter.PLAIN,
-    ):
+    # Only a Prolific entry goes back to Prolific: a plain-link participant was not sent by it
+    # and sees the code instead (worker-api.md), MTurk participants submit the HIT.
+    if study.completion_url and participant.recruiter == Participant.Recruiter.PROLIFIC:
         redirect_url = study.completion_url.replace("{code}", code)
     mturk = None
     if participant.recruiter == Participant.Recruiter.MTURK and assignment.turk_submit_to:
