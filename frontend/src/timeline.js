@@ -33,7 +33,7 @@ const page = (html, button) => ({
   type: HtmlButtonResponsePlugin,
   stimulus: `<div class="pl-text">${html}</div>`,
   choices: [button],
-  on_load: () => document.querySelector(".jspsych-html-button-response-btngroup button")?.focus(),
+  on_load: () => document.querySelector("#jspsych-html-button-response-btngroup button")?.focus(),
 });
 
 /**
