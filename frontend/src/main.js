@@ -96,16 +96,16 @@ async function main() {
   store.load(); // in the background while the instructions are read
 
   const total = session.trials.length;
-  let label = ""; // the progress bar's text, set by onPosition
+  let label = ""; // the progress bar's text, set by onProgress
   const jsPsych = initJsPsych({
     display_element: root,
     show_progress_bar: true,
     auto_update_progress_bar: false,
     message_progress_bar: () => label,
   });
-  const onPosition = (position) => {
-    label = position === null ? `All ${total} trials done` : `Trial ${position + 1} of ${total}`;
-    jsPsych.progressBar.progress = position === null ? 1 : position / total;
+  const onProgress = ({ label: text, done }) => {
+    label = text;
+    jsPsych.progressBar.progress = total ? done / total : 1;
   };
   const onAnswer = (position, data) => {
     // Stored before it is sent: from here on a reload, crash or lost connection cannot lose it.
@@ -119,7 +119,7 @@ async function main() {
     });
     sender.flush();
   };
-  const timeline = buildTimeline({ session, remaining, started, store, app: { api, sender, outbox }, onAnswer, onPosition });
+  const timeline = buildTimeline({ session, remaining, started, store, app: { api, sender, outbox }, onAnswer, onProgress });
   await jsPsych.run(timeline);
 }
 

@@ -12,16 +12,29 @@ import JndPlugin from "./plugins/jnd.js";
 import PreloadPlugin from "./plugins/preload.js";
 import { breakPositions } from "./resume.js";
 
+// Plain words for each kind of trial; a worker reads only the kinds their assignment has.
 const HOW_TO = {
   "2afc":
-    "<p><strong>Which is more similar?</strong> Three images appear side by side. Choose the left or right one, " +
-    "whichever is more similar to the image in the middle: click it or press ← or →.</p>",
+    "<p><strong>Which picture looks more like the middle one?</strong> You see three pictures side by side. " +
+    "Pick the left or the right one, whichever looks more like the picture in the middle. " +
+    "Click or tap it, or press the ← or → key.</p>",
   jnd:
-    "<p><strong>Same or different?</strong> Two images are flashed one after the other. Say whether they were " +
-    "the same or different: click a button or press S (same) or D (different).</p>",
+    "<p><strong>Same or different?</strong> One picture is shown, then briefly a second one in the same place. " +
+    "Say whether the two looked the same or different: click or tap a button, or press S (same) or D (different).</p>",
 };
 
-const page = (html, button) => ({ type: HtmlButtonResponsePlugin, stimulus: `<div class="pl-text">${html}</div>`, choices: [button] });
+const GENERAL =
+  "<p>There are no right or wrong answers except on a few easy check questions: go with your first impression, " +
+  "but please look carefully.</p>";
+
+// Pages with one button (instructions, breaks): the button has the keyboard focus, so Enter or
+// Space continues, and worker.css draws the focus ring.
+const page = (html, button) => ({
+  type: HtmlButtonResponsePlugin,
+  stimulus: `<div class="pl-text">${html}</div>`,
+  choices: [button],
+  on_load: () => document.querySelector("#jspsych-html-button-response-btngroup button")?.focus(),
+});
 
 /**
  * @param {object} p
@@ -31,10 +44,11 @@ const page = (html, button) => ({ type: HtmlButtonResponsePlugin, stimulus: `<di
  * @param {import("./images.js").ImageStore} p.store
  * @param {object} p.app {api, sender, outbox} for the finish page
  * @param {(position: number, data: object) => void} p.onAnswer called as each real trial ends
- * @param {(position: number | null) => void} p.onPosition called with the position about to be shown
- *   (null: all done), to update the progress bar
+ * @param {(progress: {label: string, done: number}) => void} p.onProgress called as each page
+ *   starts, to update the progress bar: "Trial k of N" only on counted trials
+ * @param {object} [p.finish] the last node (pilot mode ends with its own)
  */
-export function buildTimeline({ session, remaining, started, store, app, onAnswer, onPosition }) {
+export function buildTimeline({ session, remaining, started, store, app, onAnswer, onProgress, finish: lastNode }) {
   const { study, trials } = session;
   const total = trials.length;
   const done = total - remaining.length;
@@ -52,37 +66,50 @@ export function buildTimeline({ session, remaining, started, store, app, onAnswe
     data,
   });
 
-  const finish = { type: FinishPlugin, app, on_start: () => onPosition(null) };
-  if (remaining.length === 0) return [finish]; // reloaded after the last answer: just finish
+  const finish = lastNode ?? { type: FinishPlugin, app };
+  const finishNode = { ...finish, on_start: () => onProgress({ label: `All ${total} trials done`, done: total }) };
+  if (remaining.length === 0) return [finishNode]; // reloaded after the last answer: just finish
 
+  // Pages that are not counted trials show how far the worker is, without "Trial k of N".
+  const between = (node, doneSoFar) => ({ ...node, on_start: () => onProgress({ label: "", done: doneSoFar }) });
   const intro = started
     ? page(`<h2>Welcome back</h2><p>You have done ${done} of ${total} trials and continue where you left off.</p>${howTo}`, "Continue")
-    : page(`<div class="pl-instructions">${study.instructions_html}</div><h3>How to answer</h3>${howTo}`, "Continue");
+    : page(
+        `<h2>How it works</h2><div class="pl-instructions">${study.instructions_html}</div>${howTo}${GENERAL}` +
+          `<p>There are ${total} questions${session.practice.length && !started ? `, after ${session.practice.length} practice round${session.practice.length === 1 ? "" : "s"}` : ""}.</p>`,
+        "Continue",
+      );
   const timeline = [
-    { ...intro, on_start: () => onPosition(remaining[0].position) },
-    { type: DisplayCheckPlugin, study, columns },
-    { type: PreloadPlugin, store },
+    between(intro, done),
+    between({ type: DisplayCheckPlugin, study, columns }, done),
+    between({ type: PreloadPlugin, store }, done),
   ];
 
   if (!started && session.practice.length > 0) {
-    timeline.push(page(`<h2>Practice</h2><p>First, ${session.practice.length} practice trials. After each one you are told the right answer. Practice answers are not recorded.</p>`, "Start practice"));
-    session.practice.forEach((p) => timeline.push(trialNode(p, { expected: p.answer, data: { practice: true } })));
-    timeline.push(page("<h2>Practice done</h2><p>Now the real trials begin. From here on there is no feedback.</p>", "Start"));
+    const n = session.practice.length;
+    timeline.push(between(page(`<h2>Practice</h2><p>First, ${n} practice rounds. After each one you are told the right answer. Practice answers are not recorded.</p>`, "Start practice"), 0));
+    session.practice.forEach((p, i) =>
+      timeline.push({
+        ...trialNode(p, { expected: p.answer, data: { practice: true } }),
+        on_start: () => onProgress({ label: `Practice ${i + 1} of ${n}`, done: 0 }),
+      }),
+    );
+    timeline.push(between(page("<h2>Practice done</h2><p>Now the real trials begin. From here on there is no feedback.</p>", "Start"), 0));
   }
 
   const breaks = breakPositions(remaining, study.break_every);
   remaining.forEach((trial) => {
     if (breaks.has(trial.position)) {
-      timeline.push(page(`<h2>Break</h2><p>${trial.position} of ${total} trials done. Take a short rest if you like, then continue.</p>`, "Continue"));
+      timeline.push(between(page(`<h2>Break</h2><p>${trial.position} of ${total} trials done. Take a short rest if you like, then continue.</p>`, "Continue"), trial.position));
     }
     timeline.push({
       ...trialNode(trial, { data: { practice: false, position: trial.position } }),
-      on_start: () => onPosition(trial.position),
+      on_start: () => onProgress({ label: `Trial ${trial.position + 1} of ${total}`, done: trial.position }),
       on_finish: (data) => onAnswer(trial.position, data),
     });
   });
 
-  timeline.push(finish);
+  timeline.push(finishNode);
   return timeline;
 }
 

@@ -41,6 +41,42 @@ def entry_check_open(study: Study) -> None:
         raise ConflictError("This study is not accepting participants right now.", code="not_live")
 
 
+# Seconds a worker takes per trial, for the consent page's estimate when the study states none:
+# a 2AFC answer takes a few seconds; a JND trial shows its two patches, then waits for the answer.
+_SECONDS_2AFC = 4.0
+_SECONDS_JND_ANSWER = 2.5
+_SECONDS_INSTRUCTIONS = 120
+
+
+def consent_facts(study: Study) -> dict:
+    """What a worker is told before agreeing: how long, how many trials, payment, contact."""
+    kinds = (
+        [TrialKind.TWOAFC, TrialKind.JND]
+        if study.kind == Study.Kind.BOTH
+        else [TrialKind(study.kind)]
+    )
+    practice_available = dict(
+        Trial.objects.filter(study=study, is_practice=True)
+        .values_list("kind")
+        .annotate(n=Count("id"))
+        .values_list("kind", "n")
+    )
+    practice = max(min(PRACTICE_COUNT[k], practice_available.get(k, 0)) for k in kinds)
+    jnd_seconds = (
+        study.jnd_first_ms + study.jnd_gap_ms + study.jnd_second_ms
+    ) / 1000 + _SECONDS_JND_ANSWER
+    per_trial = max(_SECONDS_2AFC if k == TrialKind.TWOAFC else jnd_seconds for k in kinds)
+    estimate = -(-(per_trial * (study.assignment_size + practice) + _SECONDS_INSTRUCTIONS) // 60)
+    return {
+        "minutes": study.estimated_minutes or int(estimate),
+        "estimated": study.estimated_minutes is None,
+        "trials": study.assignment_size,
+        "practice": practice,
+        "payment": study.payment,
+        "contact": study.contact,
+    }
+
+
 def assignment_get(*, token: str) -> Assignment:
     assignment = (
         Assignment.objects.select_related("study", "participant").filter(token=token).first()
@@ -56,10 +92,9 @@ def completion_payload(assignment: Assignment) -> dict:
     outcome = "failed_qc" if participant.status == Participant.Status.EXCLUDED else "ok"
     code = assignment.completion_code
     redirect_url = None
-    if study.completion_url and participant.recruiter in (
-        Participant.Recruiter.PROLIFIC,
-        Participant.Recruiter.PLAIN,
-    ):
+    # Only a Prolific entry goes back to Prolific: a plain-link participant was not sent by it
+    # and sees the code instead (worker-api.md), MTurk participants submit the HIT.
+    if study.completion_url and participant.recruiter == Participant.Recruiter.PROLIFIC:
         redirect_url = study.completion_url.replace("{code}", code)
     mturk = None
     if participant.recruiter == Participant.Recruiter.MTURK and assignment.turk_submit_to:

@@ -69,6 +69,14 @@ def _entry_from_request(request, *, mturk: bool) -> tuple[services.Entry | None,
     return services.Entry(recruiter=Participant.Recruiter.PLAIN, external_id=pid), None
 
 
+def _is_phone(request) -> bool:
+    """A phone, by its own account: the User-Agent Client Hint `Sec-CH-UA-Mobile: ?1`, or "Mobi"
+    in the User-Agent (what phone browsers send and tablets do not, as MDN recommends)."""
+    return request.headers.get("Sec-CH-UA-Mobile") == "?1" or "Mobi" in request.headers.get(
+        "User-Agent", ""
+    )
+
+
 def _message(request, study, title: str, text: str, status: int) -> HttpResponse:
     return render(
         request, "crowd/message.html", {"study": study, "title": title, "text": text}, status=status
@@ -115,12 +123,22 @@ def entry(request, slug: str, mturk: bool = False):
         services.entry_check_link(entry_data)  # before consent, not only when it is posted
     except DomainError as exc:
         return _refusal(request, study, exc)
+    if study.desktop_only and _is_phone(request):
+        return _message(
+            request,
+            study,
+            "Please use a computer",
+            "This study needs a larger screen than a phone's. Please open the same link on a "
+            "computer or tablet; nothing has been recorded, so you can start there as new.",
+            403,
+        )
     if request.method == "GET":
         response = render(
             request,
             "crowd/consent.html",
             {
                 "study": study,
+                "facts": selectors.consent_facts(study),
                 "entry_token": entry_token(slug, request),
                 "resume_key": resume_key(slug),
             },

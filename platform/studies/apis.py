@@ -311,6 +311,10 @@ class StudyOutput(serializers.ModelSerializer):
             "completion_url",
             "completion_code",
             "completion_code_failed",
+            "estimated_minutes",
+            "payment",
+            "contact",
+            "desktop_only",
             "qc_min_sentinel_accuracy",
             "qc_rt_floor_ms",
             "qc_max_fast_share",
@@ -355,6 +359,10 @@ class _StudyDesignInput(serializers.Serializer):
     completion_url = _design_field("completion_url")
     completion_code = _design_field("completion_code")
     completion_code_failed = _design_field("completion_code_failed")
+    estimated_minutes = _design_field("estimated_minutes")
+    payment = _design_field("payment")
+    contact = _design_field("contact")
+    desktop_only = _design_field("desktop_only")
     qc_min_sentinel_accuracy = _design_field("qc_min_sentinel_accuracy")
     qc_rt_floor_ms = _design_field("qc_rt_floor_ms")
     qc_max_fast_share = _design_field("qc_max_fast_share")

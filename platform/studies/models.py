@@ -205,6 +205,25 @@ class Study(TimeStampedModel):
         default=_completion_code,
         help_text="Code for participants who fail QC (a distinct Prolific code)",
     )
+    # What the consent page tells a worker before they agree (with the number of trials)
+    estimated_minutes = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(600)],
+        help_text="Shown on the consent page; empty: estimated from the assignment size",
+    )
+    payment = models.CharField(
+        max_length=100, blank=True, help_text="Shown on the consent page, e.g. “£2.50”"
+    )
+    contact = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Who workers can ask about the study (shown on the consent page), e.g. an email",
+    )
+    desktop_only = models.BooleanField(
+        default=False,
+        help_text="Phones get a friendly refusal before consent (tablets and computers may take part)",
+    )
     break_every = models.PositiveIntegerField(
         default=50,
         validators=[MaxValueValidator(10_000)],

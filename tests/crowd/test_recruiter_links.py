@@ -5,11 +5,13 @@ turkSubmitTo; a Prolific template link whose placeholders were never filled is r
 from __future__ import annotations
 
 import re
+import uuid
 from urllib.parse import quote
 
 import pytest
 from django.test import Client
 
+from crowd import services
 from crowd.models import Assignment, Participant
 from tests.factories import make_live_study
 
@@ -93,3 +95,62 @@ def test_an_unfilled_prolific_template_link_is_refused(study, query):
     assert page.status_code == 400
     assert "placeholders" in page.content.decode()
     assert not Participant.objects.exists()
+
+
+def _complete(browser: Client, link: str, *, exclude: bool) -> dict:
+    """Enters by `link`, answers every trial, optionally has the researcher exclude the
+    participant first, and returns the body of POST complete."""
+    token = _enter(browser, link)["Location"].rstrip("/").rsplit("/", 1)[-1]
+    # A careful worker: always the faintly distorted image p0 (right on sentinels, and
+    # consistent on the repeated trial, which is shown mirrored).
+    for item in Assignment.objects.get(token=token).items.all():
+        answer = {
+            "client_uuid": str(uuid.uuid4()),
+            "position": item.position,
+            "answer": "right" if item.swapped else "left",
+            "rt_ms": 900,
+        }
+        assert (
+            browser.post(f"/w/{token}/api/answers", answer, "application/json").status_code == 201
+        )
+    if exclude:
+        participant = Assignment.objects.get(token=token).participant
+        services.participant_set_excluded(participant=participant, excluded=True)
+    done = browser.post(f"/w/{token}/api/complete")
+    assert done.status_code == 200, done.content
+    assert browser.get(f"/w/{token}/api/session").json()["completion"] == done.json()
+    return done.json()
+
+
+@pytest.mark.parametrize("exclude", [False, True], ids=["ok", "failed_qc"])
+def test_only_a_prolific_entry_is_redirected_with_the_code_of_its_outcome(alice, exclude):
+    study = make_live_study(
+        alice,
+        trials=4,
+        sentinels=1,
+        needed=3,  # three workers below
+        completion_url="https://app.prolific.com/submissions/complete?cc={code}",
+        completion_code="OKCODE01",
+        completion_code_failed="QCFAIL01",
+    )
+    code = "QCFAIL01" if exclude else "OKCODE01"
+    outcome = "failed_qc" if exclude else "ok"
+
+    prolific = _complete(
+        Client(), f"/s/{study.slug}/?PROLIFIC_PID=5f1e&STUDY_ID=S1&SESSION_ID=X1", exclude=exclude
+    )
+    assert (prolific["outcome"], prolific["completion_code"]) == (outcome, code)
+    assert prolific["redirect_url"] == f"https://app.prolific.com/submissions/complete?cc={code}"
+
+    # A plain link (someone sent the study page's link directly) is not a Prolific entry: it
+    # must not be sent to Prolific's completion page, it is shown its code.
+    plain = _complete(Client(), f"/s/{study.slug}/", exclude=exclude)
+    assert (plain["outcome"], plain["completion_code"], plain["redirect_url"]) == (
+        outcome,
+        code,
+        None,
+    )
+
+    mturk = _complete(Client(), _mturk(study, "ASSIGN-E"), exclude=exclude)
+    assert (mturk["completion_code"], mturk["redirect_url"]) == (code, None)
+    assert mturk["mturk"]["assignment_id"] == "ASSIGN-E"

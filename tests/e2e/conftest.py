@@ -94,6 +94,10 @@ class Worker:
     def start(self, *, practice_key: str | None = None) -> None:
         """Instructions, screen check and, on a first visit, one practice trial."""
         self.click("Continue")
+        self.start_after_check(practice_key=practice_key)
+
+    def start_after_check(self, *, practice_key: str | None = None) -> None:
+        """From the screen check on: continue, and on a first visit one practice trial."""
         self.page.get_by_role("heading", name="Screen check").wait_for()
         self.click("Continue")
         if practice_key:

@@ -75,8 +75,9 @@ def test_a_small_window_gets_a_smaller_integer_scale_and_advice(browser, live_se
         worker = Worker(context.new_page(), live_server.url)
         worker.enter(study)
         worker.click("Continue")
-        worker.page.get_by_text("Please maximise this window").wait_for()
+        worker.page.get_by_text("Your browser window is too small").wait_for()
         assert "scale 3 of 4" in worker.page.inner_text("body")
+        assert "zoom" not in worker.page.inner_text("body")
         worker.click("Continue")
         worker.click("Start practice")
         worker.answer("ArrowRight")
@@ -116,3 +117,33 @@ def test_images_that_fail_to_load_stop_the_start_until_a_retry_succeeds(worker, 
     worker.answer("ArrowLeft")
     worker.page.locator(".pl-code").wait_for()
     assert Assignment.objects.get(token=worker.token).status == Assignment.Status.COMPLETED
+
+
+@pytest.mark.parametrize("dpr", [1.25, 2.5, 3])
+def test_every_os_scaling_draws_the_study_scale_one_to_one_without_asking(
+    browser, live_server, study, dpr
+):
+    # 125 %, 250 % and 300 % OS scaling (1, 1.5 and 2 are in test_worker_screens and above): the
+    # requested scale 4, pixel-exact on screen, and nothing for the worker to fix.
+    from tests.e2e.test_worker_screens import Screens
+
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, device_scale_factor=dpr)
+    try:
+        worker = Worker(context.new_page(), live_server.url)
+        worker.enter(study)
+        worker.click("Continue")
+        worker.page.get_by_text("Your screen is ready").wait_for()
+        worker.start_after_check(practice_key="ArrowLeft")
+        worker.page.wait_for_selector('.pl-trial[data-phase="respond"]')
+        shots = Screens(worker.page, f"dpr{dpr}", None, dpr)
+        boxes = shots.patches()
+        assert [b["patch"] for b in boxes] == [256, 256, 256]
+        served = worker.page.request.get(f"{live_server.url}/w/{worker.token}/img/0/left").body()
+        shots.pixels_match(boxes[0], served)
+        worker.answer("ArrowLeft")
+        worker.wait_sent()
+        response = Response.objects.get(assignment__token=worker.token, item__position=0)
+        assert (response.display["scale"], response.display["device_px"]) == (4, 256)
+        assert response.display["exact"] is True
+    finally:
+        context.close()

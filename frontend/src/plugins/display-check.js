@@ -1,11 +1,14 @@
-// Display check: measures the window and devicePixelRatio, says at which scale patches will be
-// drawn and, when that is not the study's scale or not 1:1, how to fix it. It updates live as the
-// person resizes the window or changes the zoom (both fire "resize"), and records the final result.
+// Screen check: measures the window and devicePixelRatio and says whether the images fit at the
+// study's size. Any devicePixelRatio (OS scaling, browser zoom) is handled by drawing patches on
+// whole device pixels (scale.js), so the only thing a worker may be asked to do is make a window
+// that is too small larger. It updates live as the window is resized (and the zoom changed: both
+// fire "resize"), and records the final result.
 
 import { ParameterType } from "jspsych";
 
 import packageInfo from "../../package.json";
 import { measureDisplay } from "../display.js";
+import { displayForAnswer } from "../scale.js";
 
 const info = {
   name: "perceptlab-display-check",
@@ -20,20 +23,21 @@ const info = {
     /** The display object at the moment the person continued. */
     display: { type: ParameterType.OBJECT },
     requested_scale: { type: ParameterType.INT },
-    /** true when patches are drawn 1:1 at the study's scale */
+    /** true when the images fit at the study's scale */
     ok: { type: ParameterType.BOOL },
   },
 };
 
 function describe(display, requested) {
-  const ok = display.exact && display.scale === requested;
+  const ok = display.fits;
   const facts =
     `Window ${display.window[0]} × ${display.window[1]}, device pixel ratio ${display.dpr}: ` +
-    `patches will be ${display.device_px} × ${display.device_px} screen pixels ` +
-    `(scale ${display.scale} of ${requested}${display.exact ? ", pixel-exact" : ", not pixel-exact"}).`;
+    `images will be ${display.device_px} × ${display.device_px} screen pixels (scale ${display.scale} of ${requested}).`;
   const advice = ok
-    ? "Your screen is ready."
-    : "Please maximise this window and reset the browser zoom to 100 % (Ctrl+0, or ⌘+0 on a Mac) so the images can be shown at their intended size. This page updates as you do.";
+    ? "Your screen is ready: the images fit at their full size."
+    : "Your browser window is too small to show the images at their full size. Please make the window larger " +
+      "(maximise it, or leave full-screen mode of other apps and close side panels). This page updates as you do. " +
+      "You can also continue: the images will then be shown smaller.";
   return { ok, facts, advice };
 }
 
@@ -44,18 +48,24 @@ export default class DisplayCheckPlugin {
     this.jsPsych = jsPsych;
   }
 
-  trial(root, trial) {
+  trial(root, trial, onLoad = () => {}) {
     const requested = trial.study.display_scale;
-    const facts = document.createElement("p");
     const advice = document.createElement("p");
     advice.setAttribute("aria-live", "polite");
+    const facts = document.createElement("p");
+    facts.className = "pl-small";
     const button = document.createElement("button");
     button.type = "button";
     button.className = "jspsych-btn";
     button.textContent = "Continue";
     const heading = document.createElement("h2");
     heading.textContent = "Screen check";
-    root.replaceChildren(heading, facts, advice, button);
+    const box = document.createElement("div");
+    box.className = "pl-text";
+    box.append(heading, advice, facts);
+    root.replaceChildren(box, button);
+    button.focus();
+    onLoad();
 
     const update = () => {
       const text = describe(measureDisplay(trial.study, trial.columns), requested);
@@ -69,8 +79,22 @@ export default class DisplayCheckPlugin {
       button.addEventListener("click", () => {
         window.removeEventListener("resize", update);
         const display = measureDisplay(trial.study, trial.columns);
-        resolve({ display, requested_scale: requested, ok: describe(display, requested).ok });
+        resolve({ display: displayForAnswer(display), requested_scale: requested, ok: describe(display, requested).ok });
       });
     });
+  }
+
+  /** Pilot mode: measures this window; `visual` shows the page and continues after a moment. */
+  simulate(trial, mode, options, onLoad) {
+    if (mode === "visual") {
+      const root = this.jsPsych.getDisplayElement();
+      const result = this.trial(root, trial, onLoad);
+      setTimeout(() => root.querySelector("button")?.click(), 500);
+      return result;
+    }
+    onLoad();
+    const display = measureDisplay(trial.study, trial.columns);
+    const requested = trial.study.display_scale;
+    return Promise.resolve({ display: displayForAnswer(display), requested_scale: requested, ok: describe(display, requested).ok });
   }
 }

@@ -27,13 +27,14 @@ export default class FinishPlugin {
     this.jsPsych = jsPsych;
   }
 
-  async trial(root, trial) {
+  async trial(root, trial, onLoad = () => {}) {
     const { api, sender, outbox } = trial.app;
     const status = document.createElement("p");
     status.setAttribute("aria-live", "polite");
     const heading = document.createElement("h2");
     heading.textContent = "Saving your answers…";
     root.replaceChildren(heading, status);
+    onLoad();
 
     const showPending = () => {
       status.textContent = outbox.size ? `${outbox.size} answer(s) still to send. Please keep this page open.` : "";
@@ -79,5 +80,10 @@ export default class FinishPlugin {
       await sleep(backoffDelay(attempt));
     }
     return new Promise(() => {});
+  }
+
+  /** Never simulated: pilot mode ends with its own page (pilot.js), which stores nothing. */
+  simulate(trial, mode, options, onLoad) {
+    return this.trial(this.jsPsych.getDisplayElement(), trial, onLoad);
   }
 }

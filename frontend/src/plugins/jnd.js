@@ -7,7 +7,16 @@ import { ParameterType } from "jspsych";
 import packageInfo from "../../package.json";
 import { clearPatch, drawPatch, patchCanvas } from "../canvas.js";
 import { FrameClock } from "./frames.js";
-import { awaitAnswer, endResponse, showFeedback, trialStage } from "./respond.js";
+import {
+  awaitAnswer,
+  clickWhenResponding,
+  endResponse,
+  placePatches,
+  showFeedback,
+  simulatedAnswer,
+  simulatedRt,
+  trialStage,
+} from "./respond.js";
 
 const KEYS = { s: "same", d: "different" };
 const LABELS = { same: "same", different: "different" };
@@ -55,9 +64,9 @@ export default class JndPlugin {
     this.jsPsych = jsPsych;
   }
 
-  async trial(root, trial) {
-    const { display, images } = trial;
-    const canvas = patchCanvas(display);
+  async trial(root, trial, onLoad = () => {}) {
+    const { images } = trial;
+    const canvas = patchCanvas(trial.display, { label: "The image being compared" });
     const row = document.createElement("div");
     row.className = "pl-row";
     row.append(canvas);
@@ -70,8 +79,11 @@ export default class JndPlugin {
     question.append(prompt, answerButton("same", "Same (S)"), answerButton("different", "Different (D)"));
     const stage = trialStage(row, question);
     root.replaceChildren(stage);
+    onLoad(); // jsPsych's on_load: the trial's own callback and extensions
 
     const clock = new FrameClock();
+    await clock.frame(); // laid out
+    const display = placePatches(stage, trial.display);
     await clock.warmUp();
     const firstOn = await clock.frame();
     drawPatch(canvas, images.first);
@@ -96,5 +108,24 @@ export default class JndPlugin {
       frame_ms: clock.period, // the measured frame period: the precision of the times above
     };
     return { response: answer, rt: Math.max(0, time - secondOff), display, timing, correct };
+  }
+
+  /** Pilot mode: a random answer after a plausible time (`data-only`), or clicked on the page. */
+  simulate(trial, mode, options, onLoad) {
+    const answer = options?.data?.response ?? simulatedAnswer(["same", "different"]);
+    const rt = options?.data?.rt ?? simulatedRt();
+    if (mode === "visual") {
+      const root = this.jsPsych.getDisplayElement();
+      clickWhenResponding(root, answer, rt);
+      return this.trial(root, trial, onLoad);
+    }
+    onLoad();
+    const t = performance.now();
+    const firstOff = t + trial.first_ms;
+    const secondOn = firstOff + trial.gap_ms;
+    const secondOff = secondOn + trial.second_ms;
+    const timing = { first_on: t, first_off: firstOff, second_on: secondOn, second_off: secondOff, response: secondOff + rt, frame_ms: 1000 / 60 };
+    const correct = trial.expected === null ? null : answer === trial.expected;
+    return Promise.resolve({ response: answer, rt, display: trial.display, timing, correct });
   }
 }

@@ -28,11 +28,12 @@ export default class PreloadPlugin {
     this.jsPsych = jsPsych;
   }
 
-  async trial(root, trial) {
+  async trial(root, trial, onLoad = () => {}) {
     const { store } = trial;
     const label = document.createElement("p");
     const bar = document.createElement("progress");
     bar.className = "pl-loading";
+    bar.setAttribute("aria-label", "Images loaded");
     bar.max = Math.max(1, store.total);
     const error = document.createElement("p");
     error.className = "pl-warning";
@@ -43,6 +44,7 @@ export default class PreloadPlugin {
     retry.textContent = "Try again";
     retry.hidden = true;
     root.replaceChildren(label, bar, error, retry);
+    onLoad();
 
     const show = () => {
       bar.value = store.loaded;
@@ -65,5 +67,13 @@ export default class PreloadPlugin {
     }
     unsubscribe();
     return { images: store.total, retries };
+  }
+
+  /** Pilot mode loads the real images too (the trials draw them), in both modes. */
+  async simulate(trial, mode, options, onLoad) {
+    if (mode === "visual") return this.trial(this.jsPsych.getDisplayElement(), trial, onLoad);
+    onLoad();
+    const failed = await trial.store.load();
+    return { images: trial.store.total, retries: 0, failed: failed.length };
   }
 }

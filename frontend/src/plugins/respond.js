@@ -1,15 +1,32 @@
-// Shared pieces of the trial plugins: waiting for a frame, for an answer, and practice feedback.
+// Shared pieces of the trial plugins: waiting for a frame, for an answer, practice feedback, and
+// the simulated answers of pilot mode.
+
+import { snapToDevicePixels } from "../canvas.js";
 
 /**
  * The element a trial draws into. Its `data-phase` ("present", "respond", "done") says what the
- * trial is doing, for the browser tests (tests/e2e) and anyone debugging a session.
+ * trial is doing, for the browser tests (tests/e2e) and anyone debugging a session. It always ends
+ * with the (empty) feedback line, so practice feedback appearing moves nothing on the page.
  */
 export function trialStage(...children) {
   const stage = document.createElement("div");
   stage.className = "pl-trial";
   stage.dataset.phase = "present";
-  stage.append(...children);
+  const feedback = document.createElement("p");
+  feedback.className = "pl-feedback";
+  feedback.setAttribute("role", "status");
+  stage.append(...children, feedback);
   return stage;
+}
+
+/**
+ * Once the stage is in the page: puts every patch canvas on device pixels (canvas.js) and returns
+ * the display object with `exact` saying whether that worked.
+ */
+export function placePatches(stage, display) {
+  const canvases = [...stage.querySelectorAll("canvas")];
+  const exact = display.exact && snapToDevicePixels(canvases, display.dpr);
+  return { ...display, exact };
 }
 
 /** After an answer: no second answer, and the chosen button stays marked. */
@@ -54,13 +71,34 @@ export function awaitAnswer(root, keys) {
 const FEEDBACK_MS = 1200;
 
 /** Practice only: says whether `answer` was right, for a moment. Returns `correct`. */
-export async function showFeedback(root, answer, expected, labels) {
+export async function showFeedback(stage, answer, expected, labels) {
   const correct = answer === expected;
-  const note = document.createElement("p");
-  note.className = `pl-feedback ${correct ? "pl-feedback-right" : "pl-feedback-wrong"}`;
-  note.setAttribute("role", "status");
-  note.textContent = correct ? "Correct." : `Not quite: the answer was “${labels[expected]}”.`;
-  root.append(note);
+  const note = stage.querySelector(".pl-feedback");
+  const text = document.createElement("span");
+  text.className = correct ? "pl-feedback-right" : "pl-feedback-wrong";
+  text.textContent = correct ? "Correct." : `Not quite: the answer was “${labels[expected]}”.`;
+  note.replaceChildren(text);
   await new Promise((resolve) => setTimeout(resolve, FEEDBACK_MS));
   return correct;
+}
+
+// ---- simulation (jsPsych's simulate(): pilot mode) ----
+
+/** A response time a person might have: 500–1500 ms. */
+export const simulatedRt = () => 500 + Math.random() * 1000;
+
+/** One of `answers`, at random. */
+export const simulatedAnswer = (answers) => answers[Math.floor(Math.random() * answers.length)];
+
+/**
+ * Visual simulation: runs the real trial and, once it takes answers, clicks the button of
+ * `answer` after `rt` ms, as a participant would.
+ */
+export function clickWhenResponding(root, answer, rt) {
+  const poll = setInterval(() => {
+    const stage = root.querySelector('.pl-trial[data-phase="respond"]');
+    if (!stage) return;
+    clearInterval(poll);
+    setTimeout(() => stage.querySelector(`[data-answer="${answer}"]`)?.click(), rt);
+  }, 50);
 }
