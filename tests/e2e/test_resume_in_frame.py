@@ -109,14 +109,17 @@ def test_a_returning_prolific_participant_resumes_in_the_same_browser_only(
     assert Response.objects.filter(assignment=assignment).count() == 1
 
 
-def test_in_a_frame_without_storage_a_new_assignment_id_alone_is_refused(
+def test_in_a_frame_without_storage_a_reaccepted_hit_starts_afresh(
     browser, live_server, alice, settings
 ):
     """Inside MTurk's cross-site frame this Chromium denies third-party storage, as browsers that
     block third-party cookies do: the worker page keeps nothing, so a returned and re-accepted
-    HIT (a new assignmentId) cannot prove it is the same worker and gets the friendly refusal,
-    with nothing written; the same assignmentId (another browser, same acceptance) resumes."""
-    study = make_live_study(alice, kind="2afc", trials=3, sentinels=1, practice=0)
+    HIT (a new assignmentId) cannot prove it is the same worker's work in progress. It is not
+    locked out: it starts a new assignment, and the old one is abandoned with its answers kept
+    (never handed over, since anyone knowing the workerId could make up an acceptance)."""
+    study = make_live_study(
+        alice, kind="2afc", trials=8, sentinels=1, practice=0, assignment_size=4
+    )
     server, recruiter = _serve_frames()
     settings.PERCEPTLAB_FRAME_ANCESTORS = [recruiter]
     assert live_server.url.startswith("http://localhost:")  # another site than the recruiter
@@ -146,20 +149,16 @@ def test_in_a_frame_without_storage_a_new_assignment_id_alone_is_refused(
         )
         page.goto(hit("ASSIGN2"))
         page.frame_locator("#hit").locator("#consent-button").click()
-        refusal = page.frame_locator("#hit").get_by_role(
-            "heading", name="Already started elsewhere"
-        )
-        refusal.wait_for()
-        page.goto(hit("ASSIGN1"))
-        page.frame_locator("#hit").locator("#consent-button").click()
         page.frame_locator("#hit").get_by_role("button", name="Continue", exact=True).wait_for()
         page.wait_for_load_state("networkidle")
-        assert _token(worker_url(page)) == first
+        second = _token(worker_url(page))
     finally:
         context.close()
         server.shutdown()
     assert storage == "SecurityError"  # what this test is about; see docs/worker-api.md
     assert errors == []
-    assignment = Assignment.objects.get()
-    assert (assignment.token, assignment.session_id) == (first, "ASSIGN1")
-    assert Response.objects.filter(assignment=assignment).count() == 1
+    assert second != first
+    old, new = Assignment.objects.get(token=first), Assignment.objects.get(token=second)
+    assert (old.status, old.session_id) == (Assignment.Status.EXPIRED, "ASSIGN1")
+    assert Response.objects.filter(assignment=old).count() == 1
+    assert (new.status, new.session_id) == (Assignment.Status.ACTIVE, "ASSIGN2")
