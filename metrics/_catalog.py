@@ -136,3 +136,46 @@ register_metric(
         factory="metrics.fsim:build_fsimc",
     )
 )
+
+# The full-reference "zoo" (issue #16 item 2): each module's docstring gives the definition, the
+# colour handling and the small-input policy; docs/metrics.md has the table.
+register_metric(
+    MetricInfo(
+        name="gmsd",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="GMSD (Xue et al. 2014), a distance: std of the gradient-similarity map of the "
+        "luma, after a 2×2 mean",
+        factory="metrics.gmsd:build_gmsd",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="ms-gmsd",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo(
+                "chromatic",
+                False,
+                "True: MS-GMSDc, blending in the YIQ chroma RMSE at the coarsest scale",
+                (False, True),
+            ),
+        ),
+        summary="MS-GMSD (Zhang et al. 2017), a distance: GMSD with masking at 4 scales, "
+        "√(Σ w·GMSD²); at least 17×17",
+        factory="metrics.gmsd:build_ms_gmsd",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="vifp",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − VIFp (Sheikh & Bovik 2006, pixel domain, 4 scales) on the luma; x0 is the "
+        "reference; at least 41×41",
+        factory="metrics.vif:build_vifp",
+    )
+)
