@@ -179,3 +179,25 @@ register_metric(
         factory="metrics.vif:build_vifp",
     )
 )
+register_metric(
+    MetricInfo(
+        name="haarpsi",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − HaarPSI (Reisenhofer et al. 2018, colour version, 2×2 subsampling); at "
+        "least 16×16",
+        factory="metrics.haarpsi:build_haarpsi",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="mdsi",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="MDSI (Nafchi et al. 2016), a distance: deviation pooling of gradient and LHM "
+        "chroma similarity; x0 is the reference",
+        factory="metrics.mdsi:build_mdsi",
+    )
+)

@@ -31,6 +31,8 @@ def _piq(name: str, options: dict):
         ),
         # piq's vif_p(x, y) takes the reference as y; ours takes it as x0.
         "vifp": lambda a, b: 1.0 - piq.vif_p(b, a, data_range=1.0, reduction="none"),
+        "haarpsi": lambda a, b: 1.0 - piq.haarpsi(a, b, data_range=1.0, reduction="none"),
+        "mdsi": lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none"),
     }
     return table[name]
 
@@ -41,6 +43,8 @@ CASES = [
     ("ms-gmsd", {}),
     ("ms-gmsd", {"chromatic": True}),
     ("vifp", {}),
+    ("haarpsi", {}),
+    ("mdsi", {}),
 ]
 
 
@@ -80,6 +84,8 @@ ZOO = {
     "gmsd": (4, 0.0),
     "ms-gmsd": (17, 0.0),
     "vifp": (41, 0.0),
+    "haarpsi": (16, 0.0),
+    "mdsi": (2, 0.0),
 }
 
 
