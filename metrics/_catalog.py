@@ -201,3 +201,14 @@ register_metric(
         factory="metrics.mdsi:build_mdsi",
     )
 )
+register_metric(
+    MetricInfo(
+        name="srsim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − SR-SIM (Zhang & Li 2012): spectral-residual saliency and gradient "
+        "similarity of the luma; at least 40×40",
+        factory="metrics.srsim:build_srsim",
+    )
+)

@@ -114,3 +114,38 @@ def gaussian_kernel(
     t = torch.arange(size, dtype=dtype, device=device) - (size - 1) / 2.0
     g = torch.exp(-(t[:, None] ** 2 + t[None, :] ** 2) / (2.0 * sigma**2))
     return g / g.sum()
+
+
+def _cubic(t: torch.Tensor) -> torch.Tensor:
+    """Keys' cubic convolution kernel with a = −0.5 (MATLAB ``imresize``'s bicubic)."""
+    a = t.abs()
+    near = (1.5 * a - 2.5) * a * a + 1.0
+    far = ((-0.5 * a + 2.5) * a - 4.0) * a + 2.0
+    return torch.where(a <= 1.0, near, torch.where(a <= 2.0, far, torch.zeros_like(a)))
+
+
+def _resize_matrix(n_in: int, n_out: int, scale: float, dtype, device) -> torch.Tensor:
+    """The n_out×n_in matrix of MATLAB ``imresize`` (bicubic, antialiased when shrinking,
+    symmetric boundary) along one dimension."""
+    shrink = min(scale, 1.0)
+    width = math.ceil(4.0 / shrink) + 2
+    pos = (torch.arange(n_out, dtype=torch.float64) + 0.5) / scale - 0.5
+    first = torch.floor(pos) - width // 2 + 1
+    taps = first[:, None] + torch.arange(width, dtype=torch.float64)[None, :]  # n_out×width
+    weights = _cubic((pos[:, None] - taps) * shrink)
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    # Symmetric boundary: ... b a | a b c d | d c ...
+    index = taps.long() % (2 * n_in)
+    index = torch.where(index >= n_in, 2 * n_in - 1 - index, index)
+    matrix = torch.zeros(n_out, n_in, dtype=torch.float64)
+    matrix.scatter_add_(1, index, weights)
+    return matrix.to(dtype=dtype, device=device)
+
+
+def imresize(x: torch.Tensor, size: tuple[int, int], scale: tuple[float, float]) -> torch.Tensor:
+    """MATLAB ``imresize(x, …, 'bicubic')`` of N×C×H×W to ``size``, with the given scale factors
+    (the output/input ratio MATLAB derives the kernel from; antialiased when below 1)."""
+    h, w = x.shape[-2:]
+    mh = _resize_matrix(h, size[0], scale[0], x.dtype, x.device)
+    mw = _resize_matrix(w, size[1], scale[1], x.dtype, x.device)
+    return torch.matmul(torch.matmul(mh, x), mw.t())

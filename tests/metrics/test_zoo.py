@@ -33,6 +33,10 @@ def _piq(name: str, options: dict):
         "vifp": lambda a, b: 1.0 - piq.vif_p(b, a, data_range=1.0, reduction="none"),
         "haarpsi": lambda a, b: 1.0 - piq.haarpsi(a, b, data_range=1.0, reduction="none"),
         "mdsi": lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none"),
+        # piq normalises SR saliency over the whole batch: one image at a time is the definition.
+        "srsim": lambda a, b: torch.cat(
+            [1.0 - piq.srsim(p[None], q[None], reduction="none") for p, q in zip(a, b, strict=True)]
+        ),
     }
     return table[name]
 
@@ -45,6 +49,7 @@ CASES = [
     ("vifp", {}),
     ("haarpsi", {}),
     ("mdsi", {}),
+    ("srsim", {}),
 ]
 
 
@@ -86,6 +91,7 @@ ZOO = {
     "vifp": (41, 0.0),
     "haarpsi": (16, 0.0),
     "mdsi": (2, 0.0),
+    "srsim": (40, 0.0),
 }
 
 
