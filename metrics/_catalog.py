@@ -212,3 +212,14 @@ register_metric(
         factory="metrics.srsim:build_srsim",
     )
 )
+register_metric(
+    MetricInfo(
+        name="dss",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − DSS (Balanov et al. 2015): 8×8 block-DCT subband similarity of the luma; "
+        "at least 8×8",
+        factory="metrics.dss:build_dss",
+    )
+)

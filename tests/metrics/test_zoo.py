@@ -33,6 +33,7 @@ def _piq(name: str, options: dict):
         "vifp": lambda a, b: 1.0 - piq.vif_p(b, a, data_range=1.0, reduction="none"),
         "haarpsi": lambda a, b: 1.0 - piq.haarpsi(a, b, data_range=1.0, reduction="none"),
         "mdsi": lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none"),
+        "dss": lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none"),
         # piq normalises SR saliency over the whole batch: one image at a time is the definition.
         "srsim": lambda a, b: torch.cat(
             [1.0 - piq.srsim(p[None], q[None], reduction="none") for p, q in zip(a, b, strict=True)]
@@ -50,6 +51,7 @@ CASES = [
     ("haarpsi", {}),
     ("mdsi", {}),
     ("srsim", {}),
+    ("dss", {}),
 ]
 
 
@@ -92,6 +94,7 @@ ZOO = {
     "haarpsi": (16, 0.0),
     "mdsi": (2, 0.0),
     "srsim": (40, 0.0),
+    "dss": (8, 0.0),
 }
 
 
