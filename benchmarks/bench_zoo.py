@@ -46,6 +46,7 @@ def piq_contenders() -> dict[str, tuple[dict, Callable]]:
         "haarpsi": ({}, lambda a, b: 1.0 - piq.haarpsi(a, b, data_range=1.0, reduction="none")),
         "mdsi": ({}, lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none")),
         "dss": ({}, lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none")),
+        "vsi": ({}, lambda a, b: 1.0 - piq.vsi(a, b, data_range=1.0, reduction="none")),
         # piq's batched call (its saliency is normalised batch-wide; the time is what counts here,
         # so max|Δ| is not a parity figure for srsim).
         "srsim": ({}, lambda a, b: 1.0 - piq.srsim(a, b, data_range=1.0, reduction="none")),

@@ -223,3 +223,14 @@ register_metric(
         factory="metrics.dss:build_dss",
     )
 )
+register_metric(
+    MetricInfo(
+        name="vsi",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − VSI (Zhang et al. 2014): SDSP saliency, gradient and LMN chroma "
+        "similarity, saliency-weighted",
+        factory="metrics.vsi:build_vsi",
+    )
+)
