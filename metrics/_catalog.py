@@ -136,3 +136,101 @@ register_metric(
         factory="metrics.fsim:build_fsimc",
     )
 )
+
+# The full-reference "zoo" (issue #16 item 2): each module's docstring gives the definition, the
+# colour handling and the small-input policy; docs/metrics.md has the table.
+register_metric(
+    MetricInfo(
+        name="gmsd",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="GMSD (Xue et al. 2014), a distance: std of the gradient-similarity map of the "
+        "luma, after a 2×2 mean",
+        factory="metrics.gmsd:build_gmsd",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="ms-gmsd",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo(
+                "chromatic",
+                False,
+                "True: MS-GMSDc, blending in the YIQ chroma RMSE at the coarsest scale",
+                (False, True),
+            ),
+        ),
+        summary="MS-GMSD (Zhang et al. 2017), a distance: GMSD with masking at 4 scales, "
+        "√(Σ w·GMSD²); at least 17×17",
+        factory="metrics.gmsd:build_ms_gmsd",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="vifp",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − VIFp (Sheikh & Bovik 2006, pixel domain, 4 scales) on the luma; x0 is the "
+        "reference; at least 41×41",
+        factory="metrics.vif:build_vifp",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="haarpsi",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − HaarPSI (Reisenhofer et al. 2018, colour version, 2×2 subsampling); at "
+        "least 16×16",
+        factory="metrics.haarpsi:build_haarpsi",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="mdsi",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="MDSI (Nafchi et al. 2016), a distance: deviation pooling of gradient and LHM "
+        "chroma similarity; x0 is the reference",
+        factory="metrics.mdsi:build_mdsi",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="srsim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − SR-SIM (Zhang & Li 2012): spectral-residual saliency and gradient "
+        "similarity of the luma; at least 40×40",
+        factory="metrics.srsim:build_srsim",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="dss",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − DSS (Balanov et al. 2015): 8×8 block-DCT subband similarity of the luma; "
+        "at least 8×8",
+        factory="metrics.dss:build_dss",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="vsi",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(),
+        summary="1 − VSI (Zhang et al. 2014): SDSP saliency, gradient and LMN chroma "
+        "similarity, saliency-weighted",
+        factory="metrics.vsi:build_vsi",
+    )
+)

@@ -1,0 +1,149 @@
+"""Benchmark: the full-reference metric zoo (issue #16 item 2) against piq 0.8.0, in one run.
+
+For each metric and image size it times, on the same float32 [0, 1] inputs with the same thread
+count, ``metric(x0, x1)`` of a PerceptLab metric (validation included, ``range_check="strict"``)
+against the piq function it is checked against (``reduction="none"``), both under
+``torch.inference_mode()``. The contenders run interleaved, round after round, alternating which
+goes first; reported are pairs/s from the fastest round of each (other processes on a shared
+machine only ever add time) and, as the ratio ours/piq, both that of the fastest rounds and the
+median of the per-round ratios (both sides timed back to back). A metric counts as too slow
+when either ratio is below 1/1.5 (more than 1.5× slower than piq); the exit status is then 1.
+
+Run it (the figures in docs/performance.md come from this)::
+
+    .venv/bin/python benchmarks/bench_zoo.py                        # CPU, 2 threads, 64 and 256 px
+    .venv/bin/python benchmarks/bench_zoo.py --metrics gmsd vifp --sizes 64
+    .venv/bin/python benchmarks/bench_zoo.py --device cuda           # where a GPU is lent
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import metrics
+
+SLOWEST = 1.5  # ours may be at most this many times slower than piq
+
+
+def piq_contenders() -> dict[str, tuple[dict, Callable]]:
+    """Registry name -> (our options, piq on (x0, x1), x0 the reference, as our distance)."""
+    import piq
+
+    return {
+        "gmsd": ({}, lambda a, b: piq.gmsd(a, b, data_range=1.0, reduction="none")),
+        "ms-gmsd": ({}, lambda a, b: piq.multi_scale_gmsd(a, b, data_range=1.0, reduction="none")),
+        "vifp": ({}, lambda a, b: 1.0 - piq.vif_p(b, a, data_range=1.0, reduction="none")),
+        "haarpsi": ({}, lambda a, b: 1.0 - piq.haarpsi(a, b, data_range=1.0, reduction="none")),
+        "mdsi": ({}, lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none")),
+        "dss": ({}, lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none")),
+        "vsi": ({}, lambda a, b: 1.0 - piq.vsi(a, b, data_range=1.0, reduction="none")),
+        # piq's batched call (its saliency is normalised batch-wide; the time is what counts here,
+        # so max|Δ| is not a parity figure for srsim).
+        "srsim": ({}, lambda a, b: 1.0 - piq.srsim(a, b, data_range=1.0, reduction="none")),
+    }
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def _time(fn: Callable[[], object], device: torch.device) -> float:
+    _sync(device)
+    start = time.perf_counter()
+    with torch.inference_mode():
+        fn()
+    _sync(device)
+    return time.perf_counter() - start
+
+
+def bench(name: str, size: int, args: argparse.Namespace, device: torch.device) -> dict:
+    options, reference = piq_contenders()[name]
+    ours = metrics.create_metric(name, device=device, **options)
+    batch = args.batch if size <= 64 else max(1, args.batch // 16)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.rand(batch, 3, size, size, generator=g)
+    x1 = (x0 + 0.05 * torch.randn(x0.shape, generator=g)).clamp(0, 1)
+    x0, x1 = x0.to(device), x1.to(device)
+    contenders = {"ours": lambda: ours(x0, x1), "piq": lambda: reference(x0, x1)}
+    with torch.inference_mode():
+        diff = (ours(x0, x1).double() - reference(x0, x1).double()).abs().max().item()
+    times: dict[str, list[float]] = {"ours": [], "piq": []}
+    for _ in range(2):  # warm-up
+        for fn in contenders.values():
+            _time(fn, device)
+    for r in range(args.rounds):
+        order = ("ours", "piq") if r % 2 == 0 else ("piq", "ours")
+        for key in order:
+            times[key].append(_time(contenders[key], device))
+    best = {k: min(v) for k, v in times.items()}
+    per_round = [p / o for o, p in zip(times["ours"], times["piq"], strict=True)]
+    return {
+        "metric": name,
+        "size": size,
+        "batch": batch,
+        "ours_pairs_s": batch / best["ours"],
+        "piq_pairs_s": batch / best["piq"],
+        "ratio_best": best["piq"] / best["ours"],
+        "ratio_median": statistics.median(per_round),
+        "max_abs_diff": diff,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--metrics", nargs="+", default=None, help="default: all")
+    parser.add_argument("--sizes", nargs="+", type=int, default=[64, 256])
+    parser.add_argument(
+        "--batch", type=int, default=32, help="pairs per call at 64 px (/16 at 256)"
+    )
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    names = args.metrics or list(piq_contenders())
+    print(
+        f"device {device}, {args.threads} threads, torch {torch.__version__}, "
+        f"{args.rounds} rounds; ratio = ours/piq speed (>1: ours faster)"
+    )
+    print(
+        f"{'metric':<12}{'px':>5}{'batch':>6}{'ours pairs/s':>14}{'piq pairs/s':>13}"
+        f"{'ratio best':>11}{'ratio med':>10}{'max|Δ|':>9}"
+    )
+    results, failed = [], []
+    for name in names:
+        for size in args.sizes:
+            res = bench(name, size, args, device)
+            results.append(res)
+            slow = min(res["ratio_best"], res["ratio_median"]) < 1 / SLOWEST
+            if slow:
+                failed.append(f"{name}@{size}")
+            print(
+                f"{name:<12}{size:>5}{res['batch']:>6}{res['ours_pairs_s']:>14.1f}"
+                f"{res['piq_pairs_s']:>13.1f}{res['ratio_best']:>10.2f}×{res['ratio_median']:>9.2f}×"
+                f"{res['max_abs_diff']:>9.1e}" + ("  TOO SLOW" if slow else ""),
+                flush=True,
+            )
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    if failed:
+        print(f"more than {SLOWEST}× slower than piq: {', '.join(failed)}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,160 @@
+"""The full-reference metric zoo (issue #16 item 2) against piq 0.8.0 on real photographs.
+
+Parity: real photographs (``tests.metrics.zoo_images``: crops of scikit-image's samples on 8-bit
+levels, every level 0…255 present in every channel) with real distortions (blur, noise, JPEG),
+at 64×64 and 256×256. Ours runs on float32 inputs, as the platform calls it; piq on float64, as
+the reference; both after the documented conversion to a distance. piq is a dev dependency used
+only here and in the benchmark, never in ``metrics/``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import metrics
+from tests.metrics.zoo_images import pairs, uint8_pairs
+
+SIZES = (64, 256)
+PARITY = 1e-4
+
+
+def _piq(name: str, options: dict):
+    """piq's value for a metric, converted to our distance, for float64 [0, 1] batches."""
+    import piq
+
+    table = {
+        "gmsd": lambda a, b: piq.gmsd(a, b, data_range=1.0, reduction="none"),
+        "ms-gmsd": lambda a, b: piq.multi_scale_gmsd(
+            a, b, data_range=1.0, reduction="none", chromatic=options.get("chromatic", False)
+        ),
+        # piq's vif_p(x, y) takes the reference as y; ours takes it as x0.
+        "vifp": lambda a, b: 1.0 - piq.vif_p(b, a, data_range=1.0, reduction="none"),
+        "haarpsi": lambda a, b: 1.0 - piq.haarpsi(a, b, data_range=1.0, reduction="none"),
+        "mdsi": lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none"),
+        "dss": lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none"),
+        "vsi": lambda a, b: 1.0 - piq.vsi(a, b, data_range=1.0, reduction="none"),
+        # piq normalises SR saliency over the whole batch: one image at a time is the definition.
+        "srsim": lambda a, b: torch.cat(
+            [1.0 - piq.srsim(p[None], q[None], reduction="none") for p, q in zip(a, b, strict=True)]
+        ),
+    }
+    return table[name]
+
+
+# (registry name, options): the parity cases.
+CASES = [
+    ("gmsd", {}),
+    ("ms-gmsd", {}),
+    ("ms-gmsd", {"chromatic": True}),
+    ("vifp", {}),
+    ("haarpsi", {}),
+    ("mdsi", {}),
+    ("srsim", {}),
+    ("dss", {}),
+    ("vsi", {}),
+]
+
+
+def _id(case):
+    name, options = case
+    return name + "".join(f"-{k}={v}" for k, v in options.items())
+
+
+def test_the_test_images_hold_every_8bit_level_in_every_channel():
+    for size in SIZES:
+        a, b = uint8_pairs(size)
+        for c in range(3):
+            assert len(np.unique(np.concatenate((a[..., c].ravel(), b[..., c].ravel())))) == 256
+        for x in pairs(size):
+            assert torch.equal(torch.round(x * 255) / 255, x)  # 8-bit levels k/255
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("case", CASES, ids=_id)
+def test_it_matches_piq_on_real_photographs(case, size):
+    name, options = case
+    x0, x1 = pairs(size)
+    metric = metrics.create_metric(name, device="cpu", **options)
+    ours = metric(x0.float(), x1.float()).double()
+    expected = _piq(name, options)(x0, x1).double()
+    assert ours.shape == (x0.shape[0],)
+    diff = (ours - expected).abs().max().item()
+    print(f"PARITY {_id(case)} {size}px max|ours-piq| = {diff:.1e}")
+    assert diff <= PARITY, f"{name} {options} at {size}: max |ours − piq| = {diff:.2e}"
+    # The distortions are told apart: the test is not comparing constants.
+    assert ours.std() > 10 * PARITY
+
+
+# name -> (smallest accepted side, the distance of identical images)
+ZOO = {
+    "gmsd": (4, 0.0),
+    "ms-gmsd": (17, 0.0),
+    "vifp": (41, 0.0),
+    "haarpsi": (16, 0.0),
+    "mdsi": (2, 0.0),
+    "srsim": (40, 0.0),
+    "dss": (8, 0.0),
+    "vsi": (2, 0.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_identical_images_give_the_minimum_distance(name):
+    x0, x1 = pairs(64)
+    metric = metrics.create_metric(name, device="cpu")
+    same = metric(x0.float(), x0.float())
+    minimum = ZOO[name][1]
+    assert torch.allclose(same, torch.full_like(same, minimum), rtol=0, atol=1e-6)
+    assert torch.all(metric(x0.float(), x1.float()) > same)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_small_inputs_are_refused_below_the_declared_size(name):
+    side = ZOO[name][0]
+    metric = metrics.create_metric(name, device="cpu")
+    x = torch.rand(1, 3, side, side + 3)
+    assert metric(x, x.flip(-1)).shape == (1,)  # the smallest accepted size works
+    small = torch.rand(1, 3, side - 1, 64)
+    with pytest.raises(ValueError, match=rf"at least {side}×{side}"):
+        metric(small, small)
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_range_and_shape_errors_are_those_of_every_metric(name):
+    metric = metrics.create_metric(name, device="cpu")
+    x = torch.rand(2, 3, 64, 64)
+    with pytest.raises(ValueError, match="look like 0–255 data"):
+        metric(x * 255, x * 255)
+    with pytest.raises(ValueError, match=r"look like \[-1, 1\] data"):
+        metric(x * 2 - 1, x)
+    with pytest.raises(TypeError, match="floating-point"):
+        metric((x * 255).to(torch.uint8), x)
+    with pytest.raises(ValueError, match="N×3×H×W"):
+        metric(x[:, :1], x[:, :1])
+    with pytest.raises(ValueError, match="must have the same shape"):
+        metric(x, x[:1])
+
+
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_batches_score_each_pair_on_its_own_and_score_pairs_agrees(name):
+    x0, x1 = (t.float() for t in pairs(64))
+    metric = metrics.create_metric(name, device="cpu")
+    batched = metric(x0, x1)
+    single = torch.cat([metric(a[None], b[None]) for a, b in zip(x0, x1, strict=True)])
+    assert torch.allclose(batched, single, rtol=0, atol=1e-6)
+    scored = metrics.score_pairs(metric, x0, x1, batch_size=5, progress=False)
+    assert torch.allclose(scored, batched, rtol=0, atol=1e-6)
+    d0, _ = metrics.score_triplets(metric, x0, x1, x0.flip(-1), batch_size=5, progress=False)
+    assert torch.allclose(d0, batched, rtol=0, atol=1e-6)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+@pytest.mark.parametrize("name", sorted(ZOO))
+def test_cuda_gives_the_cpu_numbers(name):
+    x0, x1 = (t.float() for t in pairs(64))
+    cpu = metrics.create_metric(name, device="cpu")(x0, x1)
+    cuda = metrics.create_metric(name, device="cuda")(x0.cuda(), x1.cuda())
+    assert cuda.device.type == "cuda"
+    assert torch.allclose(cuda.cpu(), cpu, rtol=0, atol=1e-5)
