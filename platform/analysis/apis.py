@@ -4,6 +4,7 @@ shape the output; access rules and state checks live in `selectors` and the serv
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -298,6 +299,11 @@ class UploadedMetricCreateApi(APIView):
     """Store LPIPS lin weights (202: validated by a worker; usable once `status` is ready)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    upload_limit_setting = "PERCEPTLAB_MAX_WEIGHTS_BYTES"
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return settings.PERCEPTLAB_MAX_WEIGHTS_BYTES
 
     class InputSerializer(serializers.Serializer):
         class Meta:

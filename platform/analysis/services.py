@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
@@ -33,7 +34,6 @@ FIT_VERSIONS = ("0.1", "0.0")
 FIT_OPTIONS = {"path", "batch_size", "lr", "dropout", "trunk_seed"}
 LOAD_SIZE = 64  # the official loader's Resize(64)
 SCORE_BATCH = 50  # items per metric call in a score run
-UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # lin weights are a few KB
 
 log = logging.getLogger(__name__)
 
@@ -246,10 +246,11 @@ def uploaded_metric_create(*, owner, name: str, net: str, version: str, file) ->
         raise ApplicationError(f"net must be one of {FIT_NETS}.", fields={"net": ["invalid"]})
     if version not in FIT_VERSIONS:
         raise ApplicationError("version must be 0.1 or 0.0.", fields={"version": ["invalid"]})
-    size = file.size
-    if size is None or size > UPLOAD_MAX_BYTES:
+    size, limit = file.size, settings.PERCEPTLAB_MAX_WEIGHTS_BYTES
+    if size is None or size > limit:
         raise ApplicationError(
-            f"A lin-weights file is a few KB; this one is over {UPLOAD_MAX_BYTES // 2**20} MB.",
+            f"A lin-weights file is a few KB; this one is over {limit / 2**20:g} MB "
+            "(PERCEPTLAB_MAX_WEIGHTS_BYTES).",
             code="too_large",
             fields={"file": ["too large"]},
         )
