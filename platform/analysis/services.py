@@ -13,7 +13,6 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 
 from django.conf import settings
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import ApplicationError, ConflictError, ForbiddenError
+from common.scratch import scratch_dir
 from common.tasks import requeue_failed
 
 from . import datasets, selectors
@@ -292,7 +292,7 @@ def uploaded_metric_validate(*, upload: UploadedMetric) -> UploadedMetric:
     UploadedMetric.objects.filter(pk=upload.pk).update(
         status=UploadedMetric.Status.VALIDATING, error=""
     )
-    with upload.weights.open("rb") as handle, tempfile.TemporaryDirectory() as folder:
+    with upload.weights.open("rb") as handle, scratch_dir(prefix=f"weights-{upload.pk}-") as folder:
         path = Path(folder) / f"uploaded-{upload.pk}.pth"
         with path.open("wb") as out:
             shutil.copyfileobj(handle, out)
@@ -552,7 +552,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
     def should_stop() -> bool:
         return FitRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
 
-    with tempfile.TemporaryDirectory(prefix=f"fit-{run.pk}-") as tmp:
+    with scratch_dir(prefix=f"fit-{run.pk}-") as tmp:
         folder = Path(tmp)
         _pull_checkpoints(run, folder)
         trainer = Trainer(

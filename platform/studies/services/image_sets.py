@@ -9,10 +9,10 @@ from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from common.exceptions import ApplicationError, ConflictError
+from common.stored_files import save_content_addressed
 from common.utils import model_update
 
 from ..images import (
@@ -197,17 +197,11 @@ def reference_images_upload(
 def _store(fieldfile, content: bytes, written: list[str]) -> None:
     """Save content-addressed bytes under the field's name. A file already there with the same
     bytes (another set's copy, or one left by an upload that was killed) is used as it is, so
-    no second copy under a suffixed name is made; one with other bytes (cut short) is replaced."""
-    storage = fieldfile.storage
+    no second copy under a suffixed name is made."""
     name = fieldfile.field.generate_filename(fieldfile.instance, "image.png")
-    if storage.exists(name):
-        with storage.open(name, "rb") as handle:
-            if handle.read() == content:
-                fieldfile.name = name
-                return
-        storage.delete(name)
-    fieldfile.name = storage.save(name, ContentFile(content))
-    written.append(fieldfile.name)
+    fieldfile.name, created = save_content_addressed(fieldfile.storage, name, content)
+    if created:
+        written.append(fieldfile.name)
 
 
 def _delete_names(names: list[str]) -> None:
