@@ -62,8 +62,11 @@ def generate_study(study_id: int) -> dict:
     study = Study.objects.get(pk=study_id)
     if study.status != Study.Status.GENERATING:
         return {"skipped": f"study is {study.status}"}
+    try:  # a retry: delete what killed chunks left (best effort, never fails the generation)
+        generation.orphan_files_delete(study=study)
+    except Exception:
+        log.exception("Study %s: could not delete orphan files", study_id)
     with _failure(study_id) as failure:
-        generation.orphan_files_delete(study=study)  # a retry: what killed chunks left
         blocks = generation.generation_prepare(
             study=study, model_steps=settings.PERCEPTLAB_MODEL_STEPS or None
         )
