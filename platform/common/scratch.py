@@ -36,9 +36,12 @@ def scratch_root() -> Path:
 def _own_folder() -> Path:
     """This process's folder, made and locked on first use (again after a fork)."""
     global _owner
-    if _owner is not None and _owner[0] == os.getpid() and _owner[1].is_dir():
-        return _owner[1]
     root = scratch_root()
+    if _owner is not None and _owner[0] == os.getpid() and _owner[1].parent == root:
+        if _owner[1].is_dir():
+            return _owner[1]
+    if _owner is not None and _owner[0] == os.getpid():
+        _owner[2].close()  # the root changed (tests) or the folder went: start a new one
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
     handle = (staging / "owner.lock").open("w")
