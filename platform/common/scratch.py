@@ -37,10 +37,10 @@ def _own_folder() -> Path:
     """This process's folder, made and locked on first use (again after a fork)."""
     global _owner
     root = scratch_root()
-    if _owner is not None and _owner[0] == os.getpid() and _owner[1].parent == root:
-        if _owner[1].is_dir():
-            return _owner[1]
-    if _owner is not None and _owner[0] == os.getpid():
+    mine = _owner is not None and _owner[0] == os.getpid()
+    if mine and _owner[1].parent == root and _owner[1].is_dir():
+        return _owner[1]
+    if mine:
         _owner[2].close()  # the root changed (tests) or the folder went: start a new one
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".new-", dir=root))
