@@ -17,8 +17,12 @@ from rest_framework.test import APIClient
 
 
 @pytest.fixture(autouse=True)
-def _media_root(settings, tmp_path):
+def _media_root(settings, tmp_path, tmp_path_factory):
     settings.MEDIA_ROOT = tmp_path / "media"
+    # Server-folder imports are off by default; tests import BAPPS folders they write under
+    # pytest's temporary folder, so that is their import root (tests of the root set their own).
+    settings.PERCEPTLAB_IMPORT_ROOT = str(tmp_path_factory.getbasetemp())
+    settings.PERCEPTLAB_SCRATCH_DIR = str(tmp_path_factory.getbasetemp() / "scratch")
 
 
 def make_png(width: int = 96, height: int = 80, mode: str = "RGB", seed: int = 0) -> bytes:

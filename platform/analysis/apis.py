@@ -4,11 +4,12 @@ shape the output; access rules and state checks live in `selectors` and the serv
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -75,17 +76,28 @@ class DatasetFreezeApi(APIView):
 
 
 class DatasetImportApi(APIView):
-    """Import a BAPPS-layout folder that is on the server (e.g. the extracted BAPPS download)."""
+    """Import a BAPPS-layout folder: uploaded as a .zip (multipart field `archive`), or, where
+    the operator set PERCEPTLAB_IMPORT_ROOT, a folder under it on the workers (`path`)."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+    upload_limit_setting = "PERCEPTLAB_MAX_IMPORT_BYTES"
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return settings.PERCEPTLAB_MAX_IMPORT_BYTES
 
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "DatasetImportInput"
 
         name = serializers.CharField(max_length=200)
-        path = serializers.CharField(max_length=500)
+        path = serializers.CharField(max_length=500, required=False, allow_blank=True, default="")
+        archive = serializers.FileField(required=False, allow_null=True, default=None)
 
     @extend_schema(
-        request=InputSerializer, responses={202: DatasetOutput}, operation_id="datasets_import"
+        request={"application/json": InputSerializer, "multipart/form-data": InputSerializer},
+        responses={202: DatasetOutput},
+        operation_id="datasets_import",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
@@ -298,6 +310,11 @@ class UploadedMetricCreateApi(APIView):
     """Store LPIPS lin weights (202: validated by a worker; usable once `status` is ready)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    upload_limit_setting = "PERCEPTLAB_MAX_WEIGHTS_BYTES"
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return settings.PERCEPTLAB_MAX_WEIGHTS_BYTES
 
     class InputSerializer(serializers.Serializer):
         class Meta:

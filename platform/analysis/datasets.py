@@ -11,16 +11,20 @@ the study design and the code version.
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
-from django.core.files.base import ContentFile
+from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Max
 
+from common.archives import ArchiveRejected, checked_members, extract_members, is_zip, open_zip
 from common.exceptions import ApplicationError, ConflictError
+from common.scratch import scratch_dir
+from common.stored_files import save_content_addressed
 from common.tasks import requeue_failed
 from crowd.models import Participant, Response
 from studies.models import Study, Trial
@@ -158,30 +162,77 @@ def _enqueue_import(dataset: Dataset) -> None:
     transaction.on_commit(lambda: import_dataset_task.delay(dataset.pk))
 
 
-@transaction.atomic
-def dataset_import_create(*, owner, name: str, path: str) -> Dataset:
-    """Check the folder's layout up front (cheaply), create the dataset to import into (status
-    `building`) and queue the import (`analysis.tasks.import_dataset`, queue `default`)."""
-    from metrics.bapps import BappsDataset, BappsError
-
-    folder = Path(path)
-    if not folder.is_dir():
+def _import_archive_check(archive, name: str) -> None:
+    """The uploaded archive's size and directory (no member is read): a .zip, no unsafe paths,
+    links or nested archives, within the member and expanded-size limits."""
+    size = archive.size
+    if size > settings.PERCEPTLAB_MAX_IMPORT_BYTES:
         raise ApplicationError(
-            f"{path}: no such folder on the server.", fields={"path": ["not a folder"]}
+            f"{name}: archive is {size:,} bytes; the limit is "
+            f"{settings.PERCEPTLAB_MAX_IMPORT_BYTES:,} (PERCEPTLAB_MAX_IMPORT_BYTES).",
+            code="too_large",
+            fields={"archive": ["too large"]},
         )
+    archive.seek(0)
+    if not is_zip(archive.read(4)):
+        raise ApplicationError(
+            f"{name}: not a .zip archive.",
+            code="invalid_archive",
+            fields={"archive": ["not a zip"]},
+        )
+    archive.seek(0)
     try:
-        found = BappsDataset(folder)
-        present = list(found.sets())
-    except BappsError as exc:
-        raise ApplicationError(f"Not a valid BAPPS folder: {exc}", code="invalid_bapps") from None
-    if not present:
+        with open_zip(archive, name=name) as opened:
+            _import_members(opened, name)
+    except ArchiveRejected as exc:
         raise ApplicationError(
-            f"{path}: no BAPPS sets found (expected 2afc/<split>/<category>/… or jnd/val/…).",
-            code="invalid_bapps",
-        )
-    dataset = Dataset.objects.create(
-        owner=owner, name=name, source=Dataset.Source.IMPORT, import_path=str(folder)
+            str(exc), code="invalid_archive", fields={"archive": [str(exc)]}
+        ) from None
+    archive.seek(0)
+
+
+def _import_members(opened, name: str):
+    return checked_members(
+        opened,
+        name=name,
+        max_members=settings.PERCEPTLAB_MAX_IMPORT_MEMBERS,
+        max_total_bytes=settings.PERCEPTLAB_MAX_IMPORT_EXPANDED_BYTES,
     )
+
+
+@transaction.atomic
+def dataset_import_create(*, owner, name: str, path: str = "", archive=None) -> Dataset:
+    """Create the dataset to import into (status `building`) and queue the import
+    (`analysis.tasks.import_dataset`, queue `default`) from one of:
+
+    - `archive`: an uploaded .zip of a BAPPS-layout folder (a Django `File`); its directory is
+      checked here, then it is stored and read by the worker;
+    - `path`: a folder under PERCEPTLAB_IMPORT_ROOT, on the workers. Nothing here looks at the
+      filesystem: the worker resolves the path, and a path outside the root and a missing one
+      fail with the same message, so the endpoint cannot be used to probe for folders.
+    """
+    path = (path or "").strip()
+    if (archive is None) == (not path):
+        raise ApplicationError(
+            "Give either an uploaded .zip archive (`archive`) or a folder under the import "
+            "root (`path`), not both.",
+            fields={"archive": ["archive or path"], "path": ["archive or path"]},
+        )
+    dataset = Dataset(owner=owner, name=name, source=Dataset.Source.IMPORT)
+    if path:
+        if not settings.PERCEPTLAB_IMPORT_ROOT:
+            raise ApplicationError(
+                "Importing from a server folder is turned off (PERCEPTLAB_IMPORT_ROOT is not "
+                "set); upload the BAPPS folder as a .zip archive (field `archive`).",
+                code="import_root_unset",
+                fields={"path": ["server folders are not importable here"]},
+            )
+        dataset.import_path = path
+    else:
+        label = getattr(archive, "name", "") or "archive"
+        _import_archive_check(archive, label)
+        dataset.import_archive.save(Path(label).name or "archive.zip", archive, save=False)
+    dataset.save()
     _enqueue_import(dataset)
     return dataset
 
@@ -207,9 +258,7 @@ def _store_image(pixels: np.ndarray) -> tuple[str, str]:
 
     data = experiments.encode_png(np.ascontiguousarray(pixels))
     digest = hashlib.sha256(data).hexdigest()
-    name = f"datasets/{digest[:2]}/{digest}.png"
-    if not default_storage.exists(name):
-        name = default_storage.save(name, ContentFile(data))
+    name, _ = save_content_addressed(default_storage, f"datasets/{digest[:2]}/{digest}.png", data)
     return name, digest
 
 
@@ -217,10 +266,78 @@ def dataset_import_run(*, dataset: Dataset, progress=None) -> Dataset:
     """Read and validate every set (as the BAPPS reader does), store the images content-addressed
     and create the items (worker side). Nothing is kept when any file is bad: ApplicationError
     names it, and the task marks the dataset failed with that error (`recording_failure`)."""
+    if dataset.import_archive:
+        with scratch_dir(prefix=f"import-{dataset.pk}-") as tmp:
+            folder = _extract_archive(dataset, tmp)
+            dataset = _import_folder(
+                dataset, folder, progress=progress, source={"archive": _archive_label(dataset)}
+            )
+        # Imported: the images are stored content-addressed, the archive is no longer needed.
+        dataset.import_archive.delete(save=False)
+        Dataset.objects.filter(pk=dataset.pk).update(import_archive="")
+        return dataset
+    folder = import_folder_resolve(dataset.import_path)
+    return _import_folder(
+        dataset, folder, progress=progress, source={"source_folder": dataset.import_path}
+    )
+
+
+def _archive_label(dataset: Dataset) -> str:
+    return Path(dataset.import_archive.name).name
+
+
+def import_folder_resolve(path: str) -> Path:
+    """Worker side: the folder `path` names under PERCEPTLAB_IMPORT_ROOT. Absolute paths must
+    lie under the root, relative ones are taken from it; links are followed before the check.
+    Outside the root and missing give the same error, naming only what was asked for."""
+    root_setting = settings.PERCEPTLAB_IMPORT_ROOT
+    if not root_setting:
+        raise ApplicationError(
+            "Importing from a server folder is turned off (PERCEPTLAB_IMPORT_ROOT is not set).",
+            code="import_root_unset",
+        )
+    root = Path(root_setting).resolve()
+    folder = (root / path).resolve()
+    if not folder.is_relative_to(root) or not folder.is_dir():
+        raise ApplicationError(
+            f"{path}: no folder of that name under the import root.", code="import_not_found"
+        )
+    return folder
+
+
+def _extract_archive(dataset: Dataset, tmp: Path) -> Path:
+    """Copy the stored archive to `tmp`, check it again and extract it; the BAPPS folder is the
+    archive's top level, or its single top folder."""
+    label = _archive_label(dataset)
+    local = tmp / "archive.zip"
+    with dataset.import_archive.open("rb") as source, local.open("wb") as out:
+        shutil.copyfileobj(source, out, 1024 * 1024)
+    tree = tmp / "tree"
+    try:
+        with local.open("rb") as handle, open_zip(handle, name=label) as opened:
+            extract_members(opened, _import_members(opened, label), tree, name=label)
+    except ArchiveRejected as exc:
+        raise ApplicationError(
+            f"Import failed, nothing kept: {exc}", code="invalid_archive"
+        ) from None
+    local.unlink()
+    entries = [p for p in tree.iterdir() if not p.name.startswith((".", "__MACOSX"))]
+    if len(entries) == 1 and entries[0].is_dir() and entries[0].name not in ("2afc", "jnd"):
+        return entries[0]
+    return tree
+
+
+def _import_folder(dataset: Dataset, folder: Path, *, progress, source: dict) -> Dataset:
     from metrics.bapps import BappsDataset, BappsError
 
     try:
-        found = BappsDataset(Path(dataset.import_path), load_size=None)
+        found = BappsDataset(folder, load_size=None)
+        if not list(found.sets()):
+            raise ApplicationError(
+                "Import failed, nothing kept: no BAPPS sets found (expected "
+                "2afc/<split>/<category>/… or jnd/val/…).",
+                code="invalid_bapps",
+            )
         sets = []
         for kind, split, category in found.sets():
             subset = found.open(kind, split, category)
@@ -258,8 +375,10 @@ def dataset_import_run(*, dataset: Dataset, progress=None) -> Dataset:
                 if progress and (done % 200 == 0 or done == total):
                     progress(done, total)
     except (BappsError, OSError, ValueError) as exc:
+        # Name files as the researcher knows them, not by the worker's temporary folder.
+        message = str(exc).replace(str(folder), next(iter(source.values())))
         raise ApplicationError(
-            f"Import failed, nothing kept: {exc}", code="invalid_bapps"
+            f"Import failed, nothing kept: {message}", code="invalid_bapps"
         ) from None
     with transaction.atomic():
         DatasetItem.objects.filter(dataset=dataset).delete()
@@ -267,7 +386,7 @@ def dataset_import_run(*, dataset: Dataset, progress=None) -> Dataset:
         dataset.counts = _counts(items)
         dataset.manifest = {
             "files": dict(sorted(files.items())),
-            "source_folder": dataset.import_path,
+            **source,
             "code_version": _code_version(),
         }
         dataset.status = Dataset.Status.READY

@@ -16,7 +16,6 @@ import importlib.util
 import json
 import os
 import tarfile
-import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,7 @@ from django.core.files import File
 from django.db import transaction
 
 from common.exceptions import ApplicationError, ConflictError
+from common.scratch import scratch_dir
 from common.tasks import requeue_failed
 
 from . import datasets
@@ -162,7 +162,7 @@ def export_run(*, export: Export) -> Export:
     }
     Export.objects.filter(pk=export.pk).update(status=Export.Status.RUNNING, error="")
     dataset = export.dataset
-    with tempfile.TemporaryDirectory(prefix=f"export-{export.pk}-") as tmp:
+    with scratch_dir(prefix=f"export-{export.pk}-") as tmp:
         path = Path(tmp) / f"out.{EXTENSIONS[export.kind]}"
         writers[export.kind](dataset, path)
         digest, size = _sha256(path)
@@ -246,7 +246,7 @@ def _normalised(info: tarfile.TarInfo) -> tarfile.TarInfo:
 def write_bapps_tar(dataset: Dataset, path: Path) -> None:
     """A deterministic .tar.gz of the BAPPS folder, named after the dataset (one top folder)."""
     top = datasets.export_folder_name(dataset)
-    with tempfile.TemporaryDirectory(prefix="bapps-") as tmp:
+    with scratch_dir(prefix="bapps-") as tmp:
         folder = Path(tmp) / top
         write_bapps_folder(dataset, folder)
         with (
@@ -528,7 +528,13 @@ def datasheet_markdown(dataset: Dataset) -> str:
         lines += [
             "## Collection",
             "",
-            f"- Imported from a BAPPS-layout folder (`{dataset.import_path}`) on "
+            "- Imported from a BAPPS-layout "
+            + (
+                f"folder (`{dataset.import_path}`)"
+                if dataset.import_path
+                else f"archive (`{dataset.manifest.get('archive', 'uploaded')}`)"
+            )
+            + f" on "
             f"{dataset.created_at:%Y-%m-%d}. Individual judgments, participants and QC are not part of "
             "that layout: only per-item fractions (judge / same).",
             "",

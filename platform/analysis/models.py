@@ -48,7 +48,14 @@ class Dataset(TimeStampedModel):
     version = models.PositiveIntegerField(default=1)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.BUILDING)
     import_path = models.CharField(
-        max_length=500, blank=True, help_text="Folder an import was read from"
+        max_length=500,
+        blank=True,
+        help_text="Folder under PERCEPTLAB_IMPORT_ROOT an import reads from (as given)",
+    )
+    import_archive = models.FileField(
+        upload_to="imports/",
+        blank=True,
+        help_text="Uploaded BAPPS-layout .zip an import reads from; removed once imported",
     )
     counts = models.JSONField(default=dict, blank=True)
     manifest = models.JSONField(

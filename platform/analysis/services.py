@@ -13,15 +13,16 @@ import hashlib
 import json
 import logging
 import shutil
-import tempfile
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from common.exceptions import ApplicationError, ConflictError, ForbiddenError
+from common.scratch import scratch_dir
 from common.tasks import requeue_failed
 
 from . import datasets, selectors
@@ -33,7 +34,6 @@ FIT_VERSIONS = ("0.1", "0.0")
 FIT_OPTIONS = {"path", "batch_size", "lr", "dropout", "trunk_seed"}
 LOAD_SIZE = 64  # the official loader's Resize(64)
 SCORE_BATCH = 50  # items per metric call in a score run
-UPLOAD_MAX_BYTES = 5 * 1024 * 1024  # lin weights are a few KB
 
 log = logging.getLogger(__name__)
 
@@ -246,10 +246,11 @@ def uploaded_metric_create(*, owner, name: str, net: str, version: str, file) ->
         raise ApplicationError(f"net must be one of {FIT_NETS}.", fields={"net": ["invalid"]})
     if version not in FIT_VERSIONS:
         raise ApplicationError("version must be 0.1 or 0.0.", fields={"version": ["invalid"]})
-    size = file.size
-    if size is None or size > UPLOAD_MAX_BYTES:
+    size, limit = file.size, settings.PERCEPTLAB_MAX_WEIGHTS_BYTES
+    if size is None or size > limit:
         raise ApplicationError(
-            f"A lin-weights file is a few KB; this one is over {UPLOAD_MAX_BYTES // 2**20} MB.",
+            f"A lin-weights file is a few KB; this one is over {limit / 2**20:g} MB "
+            "(PERCEPTLAB_MAX_WEIGHTS_BYTES).",
             code="too_large",
             fields={"file": ["too large"]},
         )
@@ -291,7 +292,7 @@ def uploaded_metric_validate(*, upload: UploadedMetric) -> UploadedMetric:
     UploadedMetric.objects.filter(pk=upload.pk).update(
         status=UploadedMetric.Status.VALIDATING, error=""
     )
-    with upload.weights.open("rb") as handle, tempfile.TemporaryDirectory() as folder:
+    with upload.weights.open("rb") as handle, scratch_dir(prefix=f"weights-{upload.pk}-") as folder:
         path = Path(folder) / f"uploaded-{upload.pk}.pth"
         with path.open("wb") as out:
             shutil.copyfileobj(handle, out)
@@ -551,7 +552,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
     def should_stop() -> bool:
         return FitRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
 
-    with tempfile.TemporaryDirectory(prefix=f"fit-{run.pk}-") as tmp:
+    with scratch_dir(prefix=f"fit-{run.pk}-") as tmp:
         folder = Path(tmp)
         _pull_checkpoints(run, folder)
         trainer = Trainer(

@@ -2,8 +2,8 @@
 
 Services and selectors raise the domain errors below; they know nothing of HTTP. The API layer
 (`api_exception_handler`, and `http_status` for plain Django views) maps each class to a status:
-`ApplicationError` 400 (bad input), `NotFoundError` 404 (missing, or not the caller's: foreign ids
-look like missing ones), `ConflictError` 409 (the object's state forbids it now), `ForbiddenError`
+`ApplicationError` 400 (bad input; its `PayloadTooLargeError` 413, an upload over its limit),
+`NotFoundError` 404 (missing, or not the caller's: foreign ids look like missing ones), `ConflictError` 409 (the object's state forbids it now), `ForbiddenError`
 403 (visible, but the caller may not do this). Every error response is
 `{"error": {"code": ..., "message": ..., "fields": {...}}}`, with a message that names the problem;
 services run in transactions, so nothing has been written.
@@ -47,6 +47,12 @@ class ApplicationError(DomainError):
     """Bad input: the request names something invalid (HTTP 400)."""
 
 
+class PayloadTooLargeError(ApplicationError):
+    """An upload over its size limit, refused while it was read (HTTP 413)."""
+
+    default_code = "too_large"
+
+
 class NotFoundError(DomainError):
     """No such object, or one the caller may not see (HTTP 404)."""
 
@@ -66,6 +72,7 @@ class ForbiddenError(DomainError):
 
 
 _STATUS = {
+    PayloadTooLargeError: status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     NotFoundError: status.HTTP_404_NOT_FOUND,
     ConflictError: status.HTTP_409_CONFLICT,
     ForbiddenError: status.HTTP_403_FORBIDDEN,

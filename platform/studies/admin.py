@@ -12,6 +12,7 @@ transition actions, which call `services.study_transition`.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -120,6 +121,13 @@ def _record_formset(formset, new=(), changed=(), deleted=()) -> None:
 class ImageSetAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
     form = ImageSetForm
     list_display = ["name", "owner", "image_count", "created_at"]
+    # The upload field's body limit, enforced while it streams in (`common.uploads`).
+    upload_limit_setting = "PERCEPTLAB_MAX_ZIP_BYTES"
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return max(settings.PERCEPTLAB_MAX_IMAGE_BYTES, settings.PERCEPTLAB_MAX_ZIP_BYTES)
+
     search_fields = ["name"]
     inlines = [ReferenceImageInline]
     filter_horizontal = ["collaborators"]
@@ -143,7 +151,7 @@ class ImageSetAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         if upload:
             result = services.reference_images_upload(
                 image_set=image_set,
-                data=upload.read(),
+                file=upload,
                 name=upload.name,
                 source=form.cleaned_data.get("upload_source", ""),
                 licence=form.cleaned_data.get("upload_licence", ""),

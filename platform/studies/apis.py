@@ -8,6 +8,7 @@ fields (`common.fields.model_field`).
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -171,9 +172,15 @@ class ReferenceImageListApi(APIView):
 
 
 class ReferenceImageUploadApi(APIView):
-    """Upload one image or a zip of images (multipart field `file`)."""
+    """Upload one image or a zip of images (multipart field `file`). The body is refused (413)
+    as soon as it passes the larger of the image and zip limits (`common.uploads`)."""
 
     parser_classes = [MultiPartParser, FormParser]
+    upload_limit_setting = "PERCEPTLAB_MAX_ZIP_BYTES"
+
+    @staticmethod
+    def upload_max_bytes() -> int:
+        return max(settings.PERCEPTLAB_MAX_IMAGE_BYTES, settings.PERCEPTLAB_MAX_ZIP_BYTES)
 
     class InputSerializer(serializers.Serializer):
         class Meta:
@@ -202,7 +209,7 @@ class ReferenceImageUploadApi(APIView):
         upload = data.validated_data["file"]
         result = services.reference_images_upload(
             image_set=image_set,
-            data=upload.read(),
+            file=upload,
             name=upload.name,
             source=data.validated_data["source"],
             licence=data.validated_data["licence"],

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from common.exceptions import ApplicationError
+from common.stored_files import delete_unreferenced, save_content_addressed
 
 from .choices import Split, TrialKind, trial_kinds
 from .models import ModelArtifact, ReferenceImage, Stimulus, Study, Trial
@@ -239,7 +239,10 @@ def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[
                     kind=kind,
                     params={"hparams": model.hparams, "training": model.training, "spec": spec.pk},
                 )
-                artifact.file.save(f"{model.sha256}.bin", ContentFile(model.data), save=False)
+                name = artifact.file.field.generate_filename(artifact, f"{model.sha256}.bin")
+                artifact.file.name, _ = save_content_addressed(
+                    artifact.file.storage, name, model.data
+                )
                 with contextlib.suppress(
                     IntegrityError
                 ):  # another worker stored the same model first
@@ -293,7 +296,9 @@ def _store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimu
     if existing is not None:
         stimulus.file.name = existing.file.name  # same bytes, same file
     else:
-        stimulus.file.save("stimulus.png", ContentFile(data), save=False)
+        # A file left by a chunk killed before its commit has this very name and bytes: use it.
+        name = stimulus.file.field.generate_filename(stimulus, "stimulus.png")
+        stimulus.file.name, _ = save_content_addressed(stimulus.file.storage, name, data)
     stimulus.save()
     cache[digest] = stimulus
     return stimulus
@@ -406,11 +411,55 @@ def generation_discard(*, study: Study) -> None:
         if not Stimulus.objects.filter(file=name).exists():
             storage.delete(name)
     for artifact in ModelArtifact.objects.filter(study=study):
-        artifact.file.storage.delete(artifact.file.name)
         artifact.delete()
+        # Content-addressed: a study trained with the same seed may name the same file.
+        if not ModelArtifact.objects.filter(file=artifact.file.name).exists():
+            artifact.file.storage.delete(artifact.file.name)
     Study.objects.filter(pk=study.pk).update(
         design={}, generation_total=0, generation_done=0, error=""
     )
+
+
+def _named(model, field: str, names: list[str], batch: int = 500) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(names), batch):
+        chunk = names[start : start + batch]
+        found.update(model.objects.filter(**{f"{field}__in": chunk}).values_list(field, flat=True))
+    return found
+
+
+def orphan_files_delete(*, study: Study | None = None, older_than_s: int | None = None) -> int:
+    """Delete stored stimuli and model files (of `study`, or of every study) and reference
+    images that no row names: files a task or an upload wrote before it was killed. Files
+    younger than `older_than_s` (PERCEPTLAB_ORPHAN_GRACE_S) are kept, as a task still running
+    may be about to commit their row. Returns how many files were deleted."""
+    from django.conf import settings
+
+    grace = settings.PERCEPTLAB_ORPHAN_GRACE_S if older_than_s is None else older_than_s
+    storage = Stimulus._meta.get_field("file").storage
+    stimuli = "stimuli" if study is None else f"stimuli/{study.pk}"
+    deleted = delete_unreferenced(
+        storage,
+        stimuli,
+        referenced=lambda names: _named(Stimulus, "file", names),
+        older_than_s=grace,
+    )
+    deleted += delete_unreferenced(
+        ModelArtifact._meta.get_field("file").storage,
+        "models",
+        referenced=lambda names: _named(ModelArtifact, "file", names),
+        older_than_s=grace,
+    )
+    if study is None:
+        deleted += delete_unreferenced(
+            ReferenceImage._meta.get_field("file").storage,
+            "reference",
+            referenced=lambda names: (
+                _named(ReferenceImage, "file", names) | _named(ReferenceImage, "thumbnail", names)
+            ),
+            older_than_s=grace,
+        )
+    return len(deleted)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,12 +1,14 @@
 """Decoding and normalising uploaded photographs (Pillow only, no Django models).
 
-Every accepted upload becomes 8-bit RGB. Modes that are not 8-bit RGB are converted, and the
-conversion is described in words so it can be stored next to the image; nothing is rejected for
-its mode. Files that are not images, truncated, decompression bombs, or too small are refused
+Every accepted upload becomes 8-bit RGB. Whatever is changed on the way is described in words so
+it can be stored next to the image (`DecodedImage.conversion`): modes that are not 8-bit RGB,
+16 bits per channel reduced to 8, an EXIF orientation applied, the first frame taken of an
+animation. Nothing is rejected for its mode. Files that are not images, truncated, decompression bombs, or too small are refused
 with `ImageRejected`, whose message names the file and the problem.
 
-Zip archives are read member by member with limits on the archive size, the member count, the
-total uncompressed size, path traversal (`../`, absolute paths) and nesting (zips in zips).
+Zip archives are read member by member from a file (`common.archives`), with limits on the
+member count and the total uncompressed size, and refusals of path traversal (`../`, absolute
+paths), symbolic links, nesting (zips in zips) and lying headers.
 """
 
 from __future__ import annotations
@@ -14,13 +16,15 @@ from __future__ import annotations
 import hashlib
 import io
 import warnings
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from common.archives import ArchiveRejected, checked_members, open_zip, read_member
+from common.archives import is_zip as _is_zip_head
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".gif", ".ppm", ".pgm")
 THUMBNAIL_SIDE = 128
@@ -37,7 +41,7 @@ class DecodedImage:
     sha256: str
     original_mode: str
     original_format: str
-    conversion: str  # "" when the upload already was 8-bit RGB
+    conversion: str  # "" when the upload already was 8-bit RGB, else every change, "; "-joined
 
 
 def pixel_sha256(rgb: Image.Image) -> str:
@@ -96,6 +100,50 @@ def _flatten_alpha(rgba: Image.Image) -> Image.Image:
     return Image.alpha_composite(background, rgba).convert("RGB")
 
 
+_ORIENTATION = 0x0112
+_ORIENTATION_WORDS = {
+    2: "mirrored",
+    3: "rotated 180°",
+    4: "flipped vertically",
+    5: "mirrored and rotated 90° anticlockwise",
+    6: "rotated 90° clockwise",
+    7: "mirrored and rotated 90° clockwise",
+    8: "rotated 90° anticlockwise",
+}
+
+
+def _deep_channels(image: Image.Image) -> str:
+    """A note when Pillow will read 16 bits per colour channel as 8 (48-bit RGB, 64-bit RGBA):
+    Pillow keeps the high byte of each sample, silently, so we record it."""
+    if image.mode not in ("RGB", "RGBA") or not image.tile:
+        return ""
+    args = image.tile[0].args
+    rawmode = args[0] if isinstance(args, tuple) and args else args
+    if not isinstance(rawmode, str) or ";16" not in rawmode:
+        return ""
+    bits = 16 * len(image.mode)
+    return f"{bits}-bit {image.mode} (16 bits per channel) reduced to 8 bits per channel"
+
+
+def _animation(image: Image.Image) -> str:
+    frames = getattr(image, "n_frames", 1) if getattr(image, "is_animated", False) else 1
+    if frames <= 1:
+        return ""
+    return f"first frame of {frames} (animated {image.format or 'image'}); the other frames dropped"
+
+
+def _apply_exif_orientation(image: Image.Image) -> tuple[Image.Image, str]:
+    try:
+        orientation = int(image.getexif().get(_ORIENTATION, 1))
+    except (TypeError, ValueError, OSError, SyntaxError):  # unreadable EXIF: shown as stored
+        return image, ""
+    if orientation not in _ORIENTATION_WORDS:
+        return image, ""
+    rotated = ImageOps.exif_transpose(image)
+    words = _ORIENTATION_WORDS[orientation]
+    return rotated, f"EXIF orientation {orientation} applied ({words})"
+
+
 def decode_image(data: bytes, *, name: str, min_side: int, max_pixels: int) -> DecodedImage:
     """Decode, verify and normalise one uploaded image.
 
@@ -117,7 +165,9 @@ def decode_image(data: bytes, *, name: str, min_side: int, max_pixels: int) -> D
             try:
                 image = Image.open(io.BytesIO(data))
                 original_format = image.format or ""
-                image.load()  # forces a full decode: truncated files fail here
+                deep = _deep_channels(image)  # read before load(), which drops the tile
+                animation = _animation(image)
+                image.load()  # forces a full decode (of the first frame): truncated files fail here
             except (Image.DecompressionBombError, Image.DecompressionBombWarning):
                 raise ImageRejected(
                     f"{name}: image has too many pixels (limit {max_pixels:,}); refusing a possible decompression bomb."
@@ -130,8 +180,10 @@ def decode_image(data: bytes, *, name: str, min_side: int, max_pixels: int) -> D
         Image.MAX_IMAGE_PIXELS = previous_limit
 
     original_mode = image.mode
-    image = ImageOps.exif_transpose(image) if original_format in ("JPEG", "TIFF", "WEBP") else image
+    notes = [note for note in (deep, animation) if note]
+    image, rotation = _apply_exif_orientation(image)
     rgb, conversion = _to_rgb8(image)
+    notes += [note for note in (conversion, rotation) if note]
     width, height = rgb.size
     if min(width, height) < min_side:
         raise ImageRejected(
@@ -143,7 +195,7 @@ def decode_image(data: bytes, *, name: str, min_side: int, max_pixels: int) -> D
         sha256=pixel_sha256(rgb),
         original_mode=original_mode,
         original_format=original_format,
-        conversion=conversion,
+        conversion="; ".join(notes)[:255],
     )
 
 
@@ -161,74 +213,23 @@ def make_thumbnail(rgb: Image.Image, side: int = THUMBNAIL_SIDE) -> bytes:
 
 
 def is_zip(data: bytes) -> bool:
-    return data[:4] in (b"PK\x03\x04", b"PK\x05\x06")
+    return _is_zip_head(data)
 
 
 def iter_zip_members(
-    data: bytes, *, name: str, max_members: int, max_total_bytes: int
+    source: IO[bytes], *, name: str, max_members: int, max_total_bytes: int
 ) -> Iterator[tuple[str, bytes]]:
-    """Yield (member name, bytes) for the image files of a zip, after checking the whole archive.
-
-    Every check runs before the first member is yielded, so a bad archive is refused whole.
-    Directories, hidden files and `__MACOSX/` entries are skipped.
+    """Yield (member name, bytes) for the files of a zip read from `source`, after checking the
+    whole archive's directory (`common.archives.checked_members`): an unsafe archive is refused
+    before any member is read. Directories, hidden files and `__MACOSX/` entries are skipped.
     """
     try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise ImageRejected(f"{name}: not a valid zip archive ({exc}).") from None
-    with archive:
-        members = []
-        total = 0
-        for info in archive.infolist():
-            member = info.filename
-            parts = member.replace("\\", "/").split("/")
-            if (
-                member.startswith(("/", "\\"))
-                or ".." in parts
-                or (len(member) > 1 and member[1] == ":")
-            ):
-                raise ImageRejected(
-                    f"{name}: member {member!r} has an unsafe path (absolute or containing '..')."
-                )
-            if info.is_dir() or parts[0] == "__MACOSX" or parts[-1].startswith("."):
-                continue
-            if member.lower().endswith((".zip", ".jar", ".tar", ".gz", ".tgz", ".7z", ".rar")):
-                raise ImageRejected(f"{name}: nested archives are not accepted ({member!r}).")
-            total += info.file_size
-            if total > max_total_bytes:
-                raise ImageRejected(
-                    f"{name}: archive expands to more than {max_total_bytes:,} bytes; split it or raise the limit."
-                )
-            members.append(info)
-        if len(members) > max_members:
-            raise ImageRejected(
-                f"{name}: archive holds {len(members)} files; the limit is {max_members}."
+        archive = open_zip(source, name=name)
+        with archive:
+            members = checked_members(
+                archive, name=name, max_members=max_members, max_total_bytes=max_total_bytes
             )
-        if not members:
-            raise ImageRejected(f"{name}: archive contains no files.")
-        for info in members:
-            try:
-                with archive.open(info) as handle:
-                    # At most the declared size + 1: a lying header cannot expand without bound.
-                    content = handle.read(info.file_size + 1)
-            except (
-                zipfile.BadZipFile,
-                zlib.error,
-                EOFError,
-                NotImplementedError,
-                RuntimeError,
-            ) as exc:
-                # A CRC or size that does not match the data, corrupt or truncated compressed
-                # data, an unsupported compression method, an encrypted member.
-                raise ImageRejected(
-                    f"{name}: member {info.filename!r} cannot be read ({exc})."
-                ) from None
-            if len(content) > info.file_size:
-                raise ImageRejected(
-                    f"{name}: member {info.filename!r} is larger than its header says."
-                )
-            if is_zip(content):
-                raise ImageRejected(
-                    f"{name}: nested archives are not accepted ({info.filename!r})."
-                )
-            yield info.filename, content
+            for info in members:
+                yield info.filename, read_member(archive, info, name=name)
+    except ArchiveRejected as exc:
+        raise ImageRejected(str(exc)) from None

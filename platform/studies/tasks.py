@@ -14,9 +14,34 @@ was moved back to draft changes nothing.
 
 from __future__ import annotations
 
+import logging
+
 from celery import shared_task
+from celery.signals import worker_ready
 
 from config.celery_app import LONG_TASK_OPTIONS
+
+log = logging.getLogger(__name__)
+
+
+@worker_ready.connect
+def clean_up_after_dead_workers(**_kwargs) -> None:
+    """A worker starting removes what killed tasks left: temporary folders of dead worker
+    processes on this host (`common.scratch`) and stored files no row names, older than
+    PERCEPTLAB_ORPHAN_GRACE_S (`generation.orphan_files_delete`)."""
+    from common.scratch import sweep_dead
+
+    from . import generation
+
+    try:
+        folders = sweep_dead()
+        files = generation.orphan_files_delete()
+    except Exception:  # never keep a worker from starting
+        log.exception("Clean-up at worker start failed")
+        return
+    log.info(
+        "Worker start: removed %d dead temporary folder(s), %d orphan file(s)", len(folders), files
+    )
 
 
 def _failure(study_id: int):
@@ -37,6 +62,10 @@ def generate_study(study_id: int) -> dict:
     study = Study.objects.get(pk=study_id)
     if study.status != Study.Status.GENERATING:
         return {"skipped": f"study is {study.status}"}
+    try:  # a retry: delete what killed chunks left (best effort, never fails the generation)
+        generation.orphan_files_delete(study=study)
+    except Exception:
+        log.exception("Study %s: could not delete orphan files", study_id)
     with _failure(study_id) as failure:
         blocks = generation.generation_prepare(
             study=study, model_steps=settings.PERCEPTLAB_MODEL_STEPS or None

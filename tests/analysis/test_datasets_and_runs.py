@@ -101,8 +101,12 @@ def test_import_of_a_folder_with_missing_files_keeps_nothing(
     assert not DatasetItem.objects.filter(dataset=dataset).exists()
     with pytest.raises(ApplicationError, match="000002"):
         datasets.dataset_import_run(dataset=dataset)
-    with pytest.raises(ApplicationError, match="no such folder"):
-        datasets.dataset_import_create(owner=alice, name="nowhere", path=str(tmp_path / "missing"))
+    # A missing folder is found out by the worker (the web tier never looks: no probing).
+    missing = datasets.dataset_import_create(
+        owner=alice, name="nowhere", path=str(tmp_path / "missing")
+    )
+    with pytest.raises(ApplicationError, match="no folder of that name under the import root"):
+        datasets.dataset_import_run(dataset=missing)
 
 
 def test_score_run_computes_2afc_with_ci_and_human_ceiling(

@@ -99,16 +99,17 @@ def test_a_bad_file_is_marked_failed_with_the_problem_named(
 
 
 def test_an_oversized_upload_is_refused_and_nothing_is_written(api, alice, settings):
-    response = _post(api, alice, b"0" * (services.UPLOAD_MAX_BYTES + 1))
-    assert response.status_code == 400
-    assert response.json()["error"]["fields"] == {"file": ["too large"]}
+    # Refused while the body streams in (413, naming the limit), before the view runs.
+    response = _post(api, alice, b"0" * (settings.PERCEPTLAB_MAX_WEIGHTS_BYTES + 1))
+    assert response.status_code == 413
+    assert "PERCEPTLAB_MAX_WEIGHTS_BYTES" in response.json()["error"]["message"]
     assert not UploadedMetric.objects.exists()
     assert not (settings.MEDIA_ROOT / "uploaded-metrics").exists()
 
 
-def test_the_size_is_checked_before_the_content_is_read(alice):
+def test_the_size_is_checked_before_the_content_is_read(alice, settings):
     class Unread(File):
-        size = services.UPLOAD_MAX_BYTES + 1
+        size = settings.PERCEPTLAB_MAX_WEIGHTS_BYTES + 1
 
         def chunks(self, chunk_size=None):
             raise AssertionError("read before the size check")

@@ -201,3 +201,90 @@ def test_a_good_zip_adds_every_image(api, alice, image_set):
     response = _upload(api, alice, image_set, data, "ok.zip")
     assert response.status_code == 201, response.json()
     assert len(response.json()["created"]) == 3
+
+
+def png_16bit_rgb(width: int, height: int, *, alpha: bool = False) -> bytes:
+    """A 48-bit RGB (or 64-bit RGBA) PNG written by hand: Pillow cannot write one."""
+    import struct
+    import zlib
+
+    channels = 4 if alpha else 3
+    rng = np.random.default_rng(1)
+    rows = rng.integers(0, 65535, size=(height, width * channels), dtype=np.uint16)
+    raw = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in rows)
+
+    def chunk(kind: bytes, payload: bytes) -> bytes:
+        crc = zlib.crc32(kind + payload) & 0xFFFFFFFF
+        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 6 if alpha else 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def exif_rotated_jpeg(width: int = 120, height: int = 80, orientation: int = 6) -> bytes:
+    image = Image.new("RGB", (width, height), (0, 0, 0))
+    image.paste((255, 0, 0), (0, 0, width // 2, height))  # left half red
+    exif = image.getexif()
+    exif[0x0112] = orientation
+    return _encode(image, "JPEG", exif=exif, quality=95)
+
+
+def animated_gif(frames: int = 12) -> bytes:
+    images = [Image.new("RGB", (90, 80), (20 * i, 100, 0)) for i in range(frames)]
+    buffer = io.BytesIO()
+    images[0].save(buffer, format="GIF", save_all=True, append_images=images[1:], duration=50)
+    return buffer.getvalue()
+
+
+def test_a_48_bit_png_is_reduced_to_8_bits_and_it_is_recorded(api, alice, image_set):
+    response = _upload(api, alice, image_set, png_16bit_rgb(90, 80), "deep.png")
+    assert response.status_code == 201, response.json()
+    created = response.json()["created"][0]
+    assert created["conversion"] == "48-bit RGB (16 bits per channel) reduced to 8 bits per channel"
+    image = ReferenceImage.objects.get(pk=created["id"])
+    assert image.conversion == created["conversion"]
+
+
+def test_a_64_bit_rgba_png_records_both_conversions(api, alice, image_set):
+    response = _upload(api, alice, image_set, png_16bit_rgb(90, 80, alpha=True), "deep.png")
+    assert response.status_code == 201, response.json()
+    conversion = response.json()["created"][0]["conversion"]
+    assert conversion.startswith(
+        "64-bit RGBA (16 bits per channel) reduced to 8 bits per channel; "
+    )
+    assert "alpha composited on white" in conversion
+
+
+def test_an_exif_rotation_is_applied_and_recorded(api, alice, image_set):
+    response = _upload(api, alice, image_set, exif_rotated_jpeg(), "phone.jpg")
+    assert response.status_code == 201, response.json()
+    created = response.json()["created"][0]
+    assert created["conversion"] == "EXIF orientation 6 applied (rotated 90° clockwise)"
+    assert (created["width"], created["height"]) == (80, 120)  # as the camera meant it
+    stored = Image.open(ReferenceImage.objects.get(pk=created["id"]).file.open("rb"))
+    red, _, _ = stored.getpixel((40, 5))  # the red left half is now on top
+    assert red > 200
+
+
+def test_an_animated_gif_keeps_its_first_frame_and_records_it(api, alice, image_set):
+    response = _upload(api, alice, image_set, animated_gif(12), "moving.gif")
+    assert response.status_code == 201, response.json()
+    created = response.json()["created"][0]
+    assert created["conversion"].startswith("first frame of 12 (animated GIF)")
+    assert "P (palette) converted to RGB" in created["conversion"]
+    stored = Image.open(ReferenceImage.objects.get(pk=created["id"]).file.open("rb"))
+    assert stored.getpixel((0, 0))[0] < 10  # the first frame's colour (0, 100, 0)
+
+
+def test_the_conversion_is_shown_in_the_admin(client, alice, image_set, api):
+    response = _upload(api, alice, image_set, exif_rotated_jpeg(), "phone.jpg")
+    image = ReferenceImage.objects.get(pk=response.json()["created"][0]["id"])
+    client.force_login(alice)
+    page = client.get(f"/admin/studies/referenceimage/{image.pk}/change/")
+    assert page.status_code == 200
+    assert "EXIF orientation 6 applied" in page.content.decode()

@@ -73,6 +73,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "common.uploads.UploadLimitMiddleware",  # before CSRF: it reads multipart bodies first
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -178,14 +179,49 @@ STORAGES = {
 }
 
 # Uploads: Django's own limits apply to form fields; image/zip limits are our own.
+# https://docs.djangoproject.com/en/5.2/ref/files/uploads/#upload-handlers
+# `common.uploads.LimitedUploadHandler` enforces each view's byte limit while the body streams in
+# (413 naming the limit, nothing stored); files above FILE_UPLOAD_MAX_MEMORY_SIZE go to a
+# temporary file on disk, never into memory. A view that declares no limit takes
+# PERCEPTLAB_MAX_UPLOAD_BYTES (no other view takes files).
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 10
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_HANDLERS = [
+    "common.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
+PERCEPTLAB_MAX_UPLOAD_BYTES = env_int("PERCEPTLAB_MAX_UPLOAD_BYTES", 5 * 1024 * 1024, minimum=1024)
+# Uploaded LPIPS lin weights are a few KB.
+PERCEPTLAB_MAX_WEIGHTS_BYTES = env_int(
+    "PERCEPTLAB_MAX_WEIGHTS_BYTES", 5 * 1024 * 1024, minimum=1024
+)
 PERCEPTLAB_MAX_IMAGE_BYTES = env_int("PERCEPTLAB_MAX_IMAGE_BYTES", 50 * 1024 * 1024, minimum=1024)
 PERCEPTLAB_MAX_ZIP_BYTES = env_int("PERCEPTLAB_MAX_ZIP_BYTES", 500 * 1024 * 1024, minimum=1024)
 PERCEPTLAB_MAX_ZIP_MEMBERS = env_int("PERCEPTLAB_MAX_ZIP_MEMBERS", 2000, minimum=1)
 # Pillow refuses images above twice this many pixels (a decompression bomb) and warns above it;
 # we treat the warning as a refusal too.
 PERCEPTLAB_MAX_IMAGE_PIXELS = env_int("PERCEPTLAB_MAX_IMAGE_PIXELS", 64_000_000, minimum=4096)
+
+# Dataset imports: a BAPPS-layout .zip uploaded to `POST /api/datasets/import/` (at most
+# PERCEPTLAB_MAX_IMPORT_BYTES, expanding to at most PERCEPTLAB_MAX_IMPORT_EXPANDED_BYTES), or a
+# folder under PERCEPTLAB_IMPORT_ROOT on the workers. Empty (the default): archives only, no
+# server paths. The worker checks the path; outside the root and missing give the same error.
+PERCEPTLAB_MAX_IMPORT_BYTES = env_int(
+    "PERCEPTLAB_MAX_IMPORT_BYTES", 2 * 1024 * 1024 * 1024, minimum=1024
+)
+PERCEPTLAB_MAX_IMPORT_EXPANDED_BYTES = env_int(
+    "PERCEPTLAB_MAX_IMPORT_EXPANDED_BYTES", 8 * 1024 * 1024 * 1024, minimum=1024
+)
+PERCEPTLAB_MAX_IMPORT_MEMBERS = env_int("PERCEPTLAB_MAX_IMPORT_MEMBERS", 500_000, minimum=1)
+PERCEPTLAB_IMPORT_ROOT = env_str("PERCEPTLAB_IMPORT_ROOT", "")
+# Workers' temporary folders (exports, imports, fits) live under this folder, one per worker
+# process, locked while the process lives; a worker starting (and every new folder) removes
+# those of processes that died. Files written to storage by a task killed before it recorded
+# them (stimuli) are removed once older than PERCEPTLAB_ORPHAN_GRACE_S.
+PERCEPTLAB_SCRATCH_DIR = env_str("PERCEPTLAB_SCRATCH_DIR", "")  # "": <system temp>/perceptlab
+PERCEPTLAB_ORPHAN_GRACE_S = env_int("PERCEPTLAB_ORPHAN_GRACE_S", 3600, minimum=0)
 
 # Training steps for the networks behind model-backed distortions (CNN autoencoders, SR net,
 # colourisers); 0 uses the library's CPU-feasible defaults.

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import io
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import IO
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 
 from common.exceptions import ApplicationError, ConflictError
+from common.stored_files import save_content_addressed
 from common.utils import model_update
 
 from ..images import (
@@ -87,16 +89,27 @@ class UploadResult:
     duplicates: list[ReferenceImage] = field(default_factory=list)
 
 
-def _decode_upload(*, data: bytes, name: str, min_side: int) -> list[DecodedImage]:
+def _size(file: IO[bytes]) -> int:
+    file.seek(0, io.SEEK_END)
+    size = file.tell()
+    file.seek(0)
+    return size
+
+
+def _decoded_images(*, file: IO[bytes], name: str, min_side: int) -> Iterator[DecodedImage]:
+    """Decode the upload (one image, or each image of a zip, one at a time: an archive is read
+    from the file, never whole into memory). Raises ImageRejected for the first bad file."""
     max_pixels = settings.PERCEPTLAB_MAX_IMAGE_PIXELS
-    if is_zip(data):
-        if len(data) > settings.PERCEPTLAB_MAX_ZIP_BYTES:
+    size = _size(file)
+    head = file.read(4)
+    file.seek(0)
+    if is_zip(head):
+        if size > settings.PERCEPTLAB_MAX_ZIP_BYTES:
             raise ImageRejected(
-                f"{name}: archive is {len(data):,} bytes; the limit is {settings.PERCEPTLAB_MAX_ZIP_BYTES:,}."
+                f"{name}: archive is {size:,} bytes; the limit is {settings.PERCEPTLAB_MAX_ZIP_BYTES:,}."
             )
-        decoded = []
         for member, content in iter_zip_members(
-            data,
+            file,
             name=name,
             max_members=settings.PERCEPTLAB_MAX_ZIP_MEMBERS,
             max_total_bytes=settings.PERCEPTLAB_MAX_ZIP_BYTES,
@@ -105,44 +118,45 @@ def _decode_upload(*, data: bytes, name: str, min_side: int) -> list[DecodedImag
                 raise ImageRejected(
                     f"{name}: member {member!r} is not an image file (by its extension)."
                 )
-            decoded.append(
-                decode_image(
-                    content, name=f"{name}:{member}", min_side=min_side, max_pixels=max_pixels
-                )
+            yield decode_image(
+                content, name=f"{name}:{member}", min_side=min_side, max_pixels=max_pixels
             )
-        return decoded
-    if len(data) > settings.PERCEPTLAB_MAX_IMAGE_BYTES:
+        return
+    if size > settings.PERCEPTLAB_MAX_IMAGE_BYTES:
         raise ImageRejected(
-            f"{name}: file is {len(data):,} bytes; the limit is {settings.PERCEPTLAB_MAX_IMAGE_BYTES:,}."
+            f"{name}: file is {size:,} bytes; the limit is {settings.PERCEPTLAB_MAX_IMAGE_BYTES:,}."
         )
-    return [decode_image(data, name=name, min_side=min_side, max_pixels=max_pixels)]
+    yield decode_image(file.read(), name=name, min_side=min_side, max_pixels=max_pixels)
 
 
 def reference_images_upload(
-    *, image_set: ImageSet, data: bytes, name: str, source: str = "", licence: str = ""
+    *,
+    image_set: ImageSet,
+    name: str,
+    file: IO[bytes] | None = None,
+    data: bytes | None = None,
+    source: str = "",
+    licence: str = "",
 ) -> UploadResult:
     """Add one image, or every image of a zip archive, to an image set.
 
-    All files are decoded and checked before anything is stored: one bad member refuses the
-    whole archive. Images whose pixels are already in the set are reported as duplicates.
+    `file` is the upload (a seekable binary file, e.g. Django's temporary upload file), or
+    `data` its bytes. Images are decoded and stored one at a time inside one transaction; any
+    bad file refuses the whole upload, and the files this upload wrote are deleted again, so a
+    refused upload leaves no row and no file. Images whose pixels are already in the set are
+    reported as duplicates.
     """
-    if not data:
+    file = io.BytesIO(data or b"") if file is None else file
+    if _size(file) == 0:
         raise ApplicationError(
             f"{name or 'upload'}: the file is empty.", fields={"file": ["empty file"]}
         )
-    try:
-        decoded = _decode_upload(data=data, name=name, min_side=image_set.min_side)
-    except ImageRejected as exc:
-        raise ApplicationError(
-            str(exc), code="invalid_image", fields={"file": [str(exc)]}
-        ) from None
-
     result = UploadResult()
-    written: list[ReferenceImage] = []
+    written: list[str] = []  # storage names this upload created (not ones that existed before)
     try:
         with transaction.atomic():
             seen: dict[str, ReferenceImage] = {}
-            for item in decoded:
+            for item in _decoded_images(file=file, name=name, min_side=image_set.min_side):
                 existing = (
                     seen.get(item.sha256) or image_set.images.filter(sha256=item.sha256).first()
                 )
@@ -161,21 +175,42 @@ def reference_images_upload(
                     width=item.rgb.width,
                     height=item.rgb.height,
                 )
-                image.file.save("image.png", ContentFile(encode_png(item.rgb)), save=False)
-                written.append(image)
-                image.thumbnail.save("thumb.png", ContentFile(make_thumbnail(item.rgb)), save=False)
+                _store(image.file, encode_png(item.rgb), written)
+                _store(image.thumbnail, make_thumbnail(item.rgb), written)
                 image.save()
                 seen[item.sha256] = image
                 result.created.append(image)
+    except ImageRejected as exc:
+        _delete_names(written)
+        raise ApplicationError(
+            str(exc), code="invalid_image", fields={"file": [str(exc)]}
+        ) from None
     except (IntegrityError, OSError) as exc:
-        for image in written:
-            _delete_files(image)
+        _delete_names(written)
         raise ConflictError(f"Could not store the upload: {exc}", code="store_failed") from None
     except BaseException:
-        for image in written:
-            _delete_files(image)
+        _delete_names(written)
         raise
     return result
+
+
+def _store(fieldfile, content: bytes, written: list[str]) -> None:
+    """Save content-addressed bytes under the field's name. A file already there with the same
+    bytes (another set's copy, or one left by an upload that was killed) is used as it is, so
+    no second copy under a suffixed name is made."""
+    name = fieldfile.field.generate_filename(fieldfile.instance, "image.png")
+    fieldfile.name, created = save_content_addressed(fieldfile.storage, name, content)
+    if created:
+        written.append(fieldfile.name)
+
+
+def _delete_names(names: list[str]) -> None:
+    storage = ReferenceImage._meta.get_field("file").storage
+    for name in names:
+        if not ReferenceImage.objects.filter(file=name).exists() and not (
+            ReferenceImage.objects.filter(thumbnail=name).exists()
+        ):
+            storage.delete(name)
 
 
 def _delete_files(image: ReferenceImage) -> None:
