@@ -437,13 +437,18 @@ def response_record(
 ) -> AnswerResult:
     """Store one answer exactly once. See the module docstring for the counting rules.
 
-    The common path is one transaction of seven statements: the item with its assignment, trial
-    and study, locking the assignment; the participant's lock (the order every writer takes:
-    assignment, then participant; exclusion takes the participant's); the insert; the trial's
-    load; the assignment's count and lease; QC's read of the participant's items; the
-    participant's QC.
-    Retries are recognised by the unique constraints (one response per item, per client UUID):
-    the insert fails, the transaction rolls back, and the stored row is looked up.
+    A regular answer is one transaction of four statements: the item with its assignment, trial
+    and study, locking the assignment (every writer of an assignment's items takes that lock
+    first: answers, exclusion, expiry, completion, entry); the insert; the trial's load, moved
+    from leased to valid only if the item still counts (read by that statement, so after any
+    exclusion that committed while this request waited for the lock); the assignment's count and
+    lease. Retries are recognised by the unique constraints (one response per item, per client
+    UUID): the insert fails, the transaction rolls back, and the stored row is looked up.
+
+    Quality control runs in the same transaction at its checkpoints: a sentinel (the only
+    answers that can exclude a participant before the end), a hidden repeat, and the last item;
+    completion runs it once more with the final rules. Between checkpoints the stored QC stats
+    and flags (too fast, side bias) wait for the next one.
     """
     now = now or timezone.now()
     try:
@@ -477,14 +482,10 @@ def response_record(
                 raise ApplicationError(
                     f"rt_ms must be between 0 and {MAX_RT_MS}.", fields={"rt_ms": ["out of range"]}
                 )
-            participant = Participant.objects.select_for_update().get(pk=assignment.participant_id)
-            # Under the participant's lock: an exclusion that committed while this request waited
-            # for it has already released this item (counts=False) and its leased slot.
-            item.refresh_from_db(fields=["counts"])
             response = Response.objects.create(
                 item=item,
                 assignment=assignment,
-                participant=participant,
+                participant_id=assignment.participant_id,
                 trial=item.trial,
                 client_uuid=client_uuid,
                 choice=_choice(item, answer),
@@ -493,12 +494,14 @@ def response_record(
                 display=display,
                 timing=timing,
             )
-            if item.counts:
-                valid = participant.status != Participant.Status.EXCLUDED
-                TrialLoad.objects.filter(pk=item.trial_id).update(
-                    leased_count=F("leased_count") - 1,
-                    valid_count=F("valid_count") + (1 if valid else 0),
-                )
+            # An item counts only while its participant is not excluded (exclusion clears
+            # `counts` on their open items under this assignment's lock), so a counted answer
+            # moves its slot from leased to valid.
+            TrialLoad.objects.filter(
+                pk=item.trial_id,
+                trial__assignment_items__pk=item.pk,
+                trial__assignment_items__counts=True,
+            ).update(leased_count=F("leased_count") - 1, valid_count=F("valid_count") + 1)
             # The assignment's lock serialises its answers, so the count read above is current.
             assignment.answered += 1
             assignment.lease_expires_at = now + timedelta(minutes=assignment.study.lease_minutes)
@@ -508,8 +511,12 @@ def response_record(
                 lease_expires_at=assignment.lease_expires_at,
                 updated_at=now,
             )
-            participant.study = assignment.study
-            _qc_update(participant=participant, final=False)
+            if item.trial.is_sentinel or item.is_repeat or assignment.answered >= assignment.total:
+                participant = Participant.objects.select_for_update().get(
+                    pk=assignment.participant_id
+                )
+                participant.study = assignment.study
+                _qc_update(participant=participant, final=False)
     except IntegrityError:
         # This UUID or this item was stored first, by a retry or a concurrent request.
         existing = _stored(client_uuid)
@@ -663,6 +670,10 @@ def _set_validity(*, participant: Participant, valid: bool) -> None:
 def participant_set_excluded(*, participant: Participant, excluded: bool) -> Participant:
     """A researcher's manual decision: exclude, or reinstate (reinstated judgments count again,
     which may take a trial above its quota if its slots were re-filled meanwhile)."""
+    # The order every writer takes: the active assignment (whose open items exclusion releases),
+    # then the participant.
+    active = participant.assignments.filter(status=Assignment.Status.ACTIVE).order_by("pk")
+    list(Assignment.objects.select_for_update().filter(pk__in=active.values("pk")).order_by("pk"))
     participant = Participant.objects.select_for_update().get(pk=participant.pk)
     participant.excluded_manually = excluded
     participant.reinstated_manually = not excluded
