@@ -32,6 +32,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from common.exceptions import ApplicationError
+from common.jobs import heartbeat
 
 from .choices import Split, TrialKind, trial_kinds
 from .models import ModelArtifact, ReferenceImage, Stimulus, Study, Trial
@@ -337,6 +338,7 @@ def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
         ):
             if index in existing:
                 continue
+            heartbeat()  # a superseded attempt stops here (common.jobs)
             plan = ex.plan_trial(designs[block.name], index - block.offset)
             rendered = ex.render_trial(plan, load_image=load_image, load_model=load_model)
             practice = block.name.startswith("practice")
