@@ -361,7 +361,7 @@ def worker_seen(hostname: str | None = None) -> None:
     from .models import WorkerSeen
 
     WorkerSeen.objects.update_or_create(
-        hostname=(hostname or socket.gethostname())[:200], defaults={"seen_at": timezone.now()}
+        hostname=(hostname or _hostname())[:200], defaults={"seen_at": timezone.now()}
     )
 
 
@@ -405,19 +405,19 @@ def requeue_stale() -> dict[str, int]:
     return {"requeued": requeued, "given_up": given_up}
 
 
-def sweep() -> dict[str, int]:
+def sweep(hostname: str | None = None) -> dict[str, int]:
     """One pass of the sweeper: re-queue stale jobs, publish pending ones, note this worker."""
     outcome = requeue_stale()
     outcome["sent"] = dispatch_pending()
-    worker_seen()
+    worker_seen(hostname)
     return outcome
 
 
-def sweep_at_worker_start(**_kwargs: Any) -> None:
+def sweep_at_worker_start(sender: Any = None, **_kwargs: Any) -> None:
     """The sweep a worker runs as it starts (Celery's worker_ready, connected in `common.apps`):
     never stops the worker."""
     try:
-        outcome = sweep()
+        outcome = sweep(getattr(sender, "hostname", None))
         log.info("start-up sweep: %s", outcome)
     except Exception:
         log.exception("start-up sweep failed")
