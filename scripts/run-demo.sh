@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs the demo platform: a Celery worker (all queues) and gunicorn on http://127.0.0.1:8000, then
-# the demo pipeline (generation on the worker, simulated participants, dataset, fit, scores).
+# Runs the demo platform: a Celery worker (all queues; --beat runs the job sweeper, common.jobs) and
+# gunicorn on http://127.0.0.1:8000, then the demo pipeline (generation on the worker, simulated
+# participants, dataset, fit, scores).
 # Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +11,7 @@ export PERCEPTLAB_DEFAULT_TRUNK="${PERCEPTLAB_DEFAULT_TRUNK:-random}"
 PY=.venv/bin/python
 mkdir -p var/log
 
-$PY -m celery -A config.celery_app worker -Q default,stimuli,gpu --concurrency 2 --loglevel INFO \
+$PY -m celery -A config.celery_app worker -Q default,stimuli,gpu --concurrency 2 --beat --loglevel INFO \
     --hostname "demo@%h" >var/log/worker.log 2>&1 &
 WORKER=$!
 .venv/bin/gunicorn config.wsgi:application --bind 127.0.0.1:8000 --workers 2 --threads 4 \

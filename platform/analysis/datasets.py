@@ -157,9 +157,14 @@ def _counts(items) -> dict:
 
 
 def _enqueue_import(dataset: Dataset) -> None:
-    from .tasks import import_dataset as import_dataset_task
+    from common import jobs
 
-    transaction.on_commit(lambda: import_dataset_task.delay(dataset.pk))
+    jobs.enqueue(
+        "analysis.tasks.import_dataset",
+        dataset.pk,
+        target=(Dataset, dataset.pk),
+        failed={"status": Dataset.Status.FAILED},
+    )
 
 
 def _import_archive_check(archive, name: str) -> None:

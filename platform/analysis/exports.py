@@ -23,6 +23,7 @@ from pathlib import Path
 from django.core.files import File
 from django.db import transaction
 
+from common import jobs
 from common.exceptions import ApplicationError, ConflictError
 from common.scratch import scratch_dir
 from common.tasks import requeue_failed
@@ -132,9 +133,12 @@ def export_create(*, dataset: Dataset, kind: str) -> Export:
 
 
 def _enqueue_export(export: Export) -> None:
-    from .tasks import export_dataset as export_dataset_task
-
-    transaction.on_commit(lambda: export_dataset_task.delay(export.pk))
+    jobs.enqueue(
+        "analysis.tasks.export_dataset",
+        export.pk,
+        target=(Export, export.pk),
+        failed={"status": Export.Status.FAILED},
+    )
 
 
 @transaction.atomic

@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
+from common import jobs
 from common.exceptions import ApplicationError, ConflictError, ForbiddenError
 from common.scratch import scratch_dir
 from common.tasks import requeue_failed
@@ -82,9 +83,12 @@ def _check_metric_options(name: str, options: dict) -> None:
 
 
 def _enqueue_score(run: ScoreRun) -> None:
-    from .tasks import score_metric as score_metric_task
-
-    transaction.on_commit(lambda: score_metric_task.delay(run.pk))
+    jobs.enqueue(
+        "analysis.tasks.score_metric",
+        run.pk,
+        target=(ScoreRun, run.pk),
+        failed={"status": RunStatus.FAILED},
+    )
 
 
 @transaction.atomic
@@ -132,9 +136,12 @@ def score_run_retry(*, run: ScoreRun, by) -> ScoreRun:
 
 
 def _enqueue_fit(run: FitRun) -> None:
-    from .tasks import fit_lpips as fit_lpips_task
-
-    transaction.on_commit(lambda: fit_lpips_task.delay(run.pk))
+    jobs.enqueue(
+        "analysis.tasks.fit_lpips",
+        run.pk,
+        target=(FitRun, run.pk),
+        failed={"status": RunStatus.FAILED},
+    )
 
 
 @transaction.atomic
@@ -229,9 +236,12 @@ def fit_run_retry(*, run: FitRun) -> FitRun:
 
 
 def _enqueue_upload_validation(upload: UploadedMetric) -> None:
-    from .tasks import validate_uploaded_metric as validate_uploaded_metric_task
-
-    transaction.on_commit(lambda: validate_uploaded_metric_task.delay(upload.pk))
+    jobs.enqueue(
+        "analysis.tasks.validate_uploaded_metric",
+        upload.pk,
+        target=(UploadedMetric, upload.pk),
+        failed={"status": UploadedMetric.Status.FAILED},
+    )
 
 
 @transaction.atomic
@@ -437,18 +447,11 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
     run.credits.save(f"score-{run.pk}.json", ContentFile(json.dumps(per_item).encode()), save=False)
     run.status = RunStatus.DONE
     run.save(update_fields=["result", "computed_with", "credits", "status", "updated_at"])
-    # The board's significance is computed when scores are stored, never in a request.
-    from .leaderboard.tasks import board_significance_refresh as refresh_task
-
-    dataset_id, split = run.dataset_id, run.split
-
-    def refresh() -> None:
-        try:
-            refresh_task.delay(dataset_id=dataset_id, split=split)
-        except Exception:  # the scores are stored; the board's next read asks for it again
-            log.exception("could not enqueue the significance of %s/%s", dataset_id, split)
-
-    transaction.on_commit(refresh)
+    # The board's significance is computed when scores are stored, never in a request. Best
+    # effort: if the broker is down, the board's next read asks for it again.
+    jobs.send(
+        "analysis.tasks.board_significance_refresh", dataset_id=run.dataset_id, split=run.split
+    )
     return run
 
 
@@ -526,6 +529,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
     last_saved = {"at": 0.0}
 
     def progress(event: dict) -> None:
+        jobs.heartbeat()  # stops here, before writing, when this attempt was superseded
         kind = event.get("event") or event.get("type")
         if kind in ("epoch", "done", "stopped", "checkpoint"):
             if kind == "checkpoint":
@@ -550,6 +554,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             )
 
     def should_stop() -> bool:
+        jobs.heartbeat()
         return FitRun.objects.filter(pk=run.pk, cancel_requested=True).exists()
 
     with scratch_dir(prefix=f"fit-{run.pk}-") as tmp:
@@ -594,8 +599,17 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             "summary": _plain(summary),
             "lin_sha256": hashlib.sha256(lin).hexdigest(),
         }
+        # An attempt that died between an epoch's checkpoint and its progress write left that
+        # epoch out of the history; the trainer's own history (kept in the checkpoint) has it.
+        seen = {h.get("epoch") for h in run.history}
+        missing = [
+            {"event": "epoch", "epochs": run.epochs + run.epochs_decay, **_plain(h)}
+            for h in getattr(result, "history", [])
+            if h.get("epoch", 0) >= 1 and h.get("epoch") not in seen
+        ]
+        run.history = sorted([*run.history, *missing], key=lambda h: h.get("epoch", 0))
         run.status = RunStatus.DONE
-        run.save(update_fields=["weights", "result", "status", "updated_at"])
+        run.save(update_fields=["weights", "result", "history", "status", "updated_at"])
     return run
 
 

@@ -1,6 +1,9 @@
 """Celery tasks of analysis, all of them. Thin: take an id, call a service.
 
-Every task follows the one failure policy (`common.tasks.recording_failure`): when its work
+Every task is requested as a job (`common.jobs.enqueue`, a transactional outbox) and runs under
+`common.jobs.tracked`: only the job's current attempt runs, beating a heartbeat, and a job whose
+worker died is re-queued by the sweeper under its next attempt. Every task follows the one
+failure policy (`common.tasks.recording_failure`): when its work
 fails, its object is marked failed with the error (visible in the admin and the API) and can be
 re-queued by the entity's `<entity>_retry` service. A message for an object that is gone, or
 already finished or failed, is skipped (a retry resets the status before it enqueues).
@@ -18,6 +21,7 @@ import socket
 
 from celery import shared_task
 
+from common.jobs import heartbeat, tracked
 from common.tasks import recording_failure
 from config.celery_app import LONG_TASK_OPTIONS
 
@@ -27,6 +31,7 @@ def _outcome(failure, **done) -> dict:
 
 
 @shared_task(name="analysis.tasks.fit_lpips", **LONG_TASK_OPTIONS)
+@tracked
 def fit_lpips(fit_id: int) -> dict:
     from .models import FitRun, RunStatus
     from .services import fit_run_execute
@@ -40,6 +45,7 @@ def fit_lpips(fit_id: int) -> dict:
 
 
 @shared_task(name="analysis.tasks.score_metric", **LONG_TASK_OPTIONS)
+@tracked
 def score_metric(score_id: int) -> dict:
     from .models import RunStatus, ScoreRun
     from .services import score_run_execute
@@ -49,6 +55,7 @@ def score_metric(score_id: int) -> dict:
         return {"skipped": run.status if run else "missing"}
 
     def progress(event: dict) -> None:
+        heartbeat()  # stops before writing when this attempt was superseded (common.jobs)
         ScoreRun.objects.filter(pk=score_id).update(progress=event)
 
     with recording_failure(ScoreRun, score_id, status=RunStatus.FAILED) as failure:
@@ -57,6 +64,7 @@ def score_metric(score_id: int) -> dict:
 
 
 @shared_task(name="analysis.tasks.validate_uploaded_metric", **LONG_TASK_OPTIONS)
+@tracked
 def validate_uploaded_metric(upload_id: int) -> dict:
     from .models import UploadedMetric
     from .services import uploaded_metric_validate
@@ -73,6 +81,7 @@ def validate_uploaded_metric(upload_id: int) -> dict:
 
 
 @shared_task(name="analysis.tasks.import_dataset", **LONG_TASK_OPTIONS)
+@tracked
 def import_dataset(dataset_id: int) -> dict:
     from .datasets import dataset_import_run
     from .models import Dataset
@@ -82,6 +91,7 @@ def import_dataset(dataset_id: int) -> dict:
         return {"skipped": dataset.status if dataset else "missing"}
 
     def progress(done: int, total: int) -> None:
+        heartbeat()
         Dataset.objects.filter(pk=dataset_id).update(progress={"done": done, "total": total})
 
     with recording_failure(Dataset, dataset_id, status=Dataset.Status.FAILED) as failure:
@@ -90,6 +100,7 @@ def import_dataset(dataset_id: int) -> dict:
 
 
 @shared_task(name="analysis.tasks.export_dataset", **LONG_TASK_OPTIONS)
+@tracked
 def export_dataset(export_id: int) -> dict:
     from .exports import export_run
     from .models import Export

@@ -1,25 +1,41 @@
 """Cross-cutting API endpoints."""
 
-from django.db import connection
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from . import health
+
+_CHECK = serializers.DictField(help_text='{"ok": bool, "ms": float, "error"?: str, ...}')
+_HEALTH = inline_serializer(
+    "Health",
+    {
+        "status": serializers.ChoiceField(["ok", "degraded", "down"]),
+        "degraded": serializers.ListField(child=serializers.CharField()),
+        "database": _CHECK,
+        "broker": _CHECK,
+        "cache": _CHECK,
+        "workers": _CHECK,
+        "jobs": _CHECK,
+    },
+)
+
 
 class HealthApi(APIView):
-    """Liveness/readiness probe for load balancers and compose health checks."""
+    """Readiness probe for load balancers and compose health checks, and a dependency report.
+
+    503 (status "down") when the database is unreachable: this process cannot serve. 200 with
+    status "degraded" when the broker, the cache or the workers are not there: answers are still
+    collected and requested jobs wait in the outbox (docs/operations.md).
+    """
 
     permission_classes = [AllowAny]
     authentication_classes = []
+    throttle_classes = []
 
-    @extend_schema(
-        responses=inline_serializer(
-            "Health", {"status": serializers.CharField(), "database": serializers.CharField()}
-        )
-    )
+    @extend_schema(responses={200: _HEALTH, 503: _HEALTH})
     def get(self, request):
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        return Response({"status": "ok", "database": connection.vendor})
+        body, code = health.report()
+        return Response(body, status=code)

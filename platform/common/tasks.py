@@ -3,7 +3,10 @@
 A task whose work fails marks its object failed with the error (`recording_failure`), so the
 failure is visible in the admin and the API and the object can be retried through its service.
 Domain errors (bad input that a retry cannot fix) are recorded and the task returns normally;
-anything else is recorded and re-raised, so Celery logs it with its traceback.
+anything else is recorded and re-raised, so Celery logs it with its traceback. A job given up by
+the sweeper (its worker was lost too often, `common.jobs`) is recorded the same way
+(`record_failure`). Tasks are requested through `common.jobs.enqueue` (the outbox), never with
+`.delay()`.
 """
 
 from __future__ import annotations
@@ -34,6 +37,16 @@ class Failure:
     error = ""
 
 
+def record_failure(model: Any, pk: int, error: str, **failed_fields: Any) -> None:
+    """Store `error` and `failed_fields` on row `pk` of `model` (a model or its label, e.g.
+    "analysis.FitRun"): the one write of the failure policy."""
+    if isinstance(model, str):
+        from django.apps import apps
+
+        model = apps.get_model(model)
+    model.objects.filter(pk=pk).update(error=error, **failed_fields)
+
+
 @contextmanager
 def recording_failure(model: Any, pk: int, **failed_fields: Any) -> Iterator[Failure]:
     """Run a task's work; on an exception store `error` and `failed_fields` on row `pk` of `model`.
@@ -41,17 +54,20 @@ def recording_failure(model: Any, pk: int, **failed_fields: Any) -> Iterator[Fai
     Example: ``with recording_failure(FitRun, fit_id, status=RunStatus.FAILED): ...``.
     """
     from common.exceptions import DomainError
+    from common.jobs import StaleAttempt
 
     outcome = Failure()
     try:
         yield outcome
+    except StaleAttempt:
+        raise  # another attempt owns the object now: record nothing (common.jobs.tracked)
     except DomainError as exc:
         outcome.error = error_text(exc)
-        model.objects.filter(pk=pk).update(error=outcome.error, **failed_fields)
+        record_failure(model, pk, outcome.error, **failed_fields)
         log.warning("%s %s failed: %s", model.__name__, pk, outcome.error)
     except Exception as exc:
         outcome.error = error_text(exc)
-        model.objects.filter(pk=pk).update(error=outcome.error, **failed_fields)
+        record_failure(model, pk, outcome.error, **failed_fields)
         log.exception("%s %s failed", model.__name__, pk)
         raise
 
@@ -70,7 +86,7 @@ def requeue_failed(
     """The retry half of the failure policy, for a `<entity>_retry` service (call it inside the
     service's transaction): lock the row; unless it failed (and is `eligible`), refuse with the
     same ConflictError for every entity; else clear its error, set `queued` and the `reset`
-    fields, and `enqueue` it (on commit)."""
+    fields, and `enqueue` it (`common.jobs.enqueue`: a new job, published after the commit)."""
     from common.exceptions import ConflictError
 
     locked = type(instance).objects.select_for_update().get(pk=instance.pk)
@@ -93,3 +109,12 @@ def ping(payload: str = "pong") -> dict:
     import socket
 
     return {"payload": payload, "host": socket.gethostname()}
+
+
+@shared_task(name="common.tasks.sweep_jobs", ignore_result=True)
+def sweep_jobs() -> dict:
+    """The sweeper, run by Celery beat every PERCEPTLAB_JOB_SWEEP_SECONDS (`common.jobs.sweep`):
+    re-queue jobs whose worker died, publish jobs left in the outbox by a broker outage."""
+    from common.jobs import sweep
+
+    return sweep()

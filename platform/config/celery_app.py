@@ -1,9 +1,11 @@
 """The Celery application.
 
-Run a worker with `celery -A config.celery_app worker -Q default,stimuli` (and `-Q gpu` on GPU
-machines). Queues: `default` (exports, QC recomputation), `stimuli` (generation, CPU), `gpu`
-(fitting and scoring; CUDA when present, else CPU). Tasks take primary keys, are enqueued with
-`transaction.on_commit`, and long ones are acknowledged late so a dead worker's task is re-delivered.
+Run a worker with `celery -A config.celery_app worker -Q default,stimuli --beat` (and `-Q gpu` on
+GPU machines; exactly one worker runs `--beat`, the sweeper's clock). Queues: `default` (exports,
+imports, the job sweeper), `stimuli` (generation, CPU), `gpu` (fitting and scoring; CUDA when
+present, else CPU). Tasks take primary keys and are requested through `common.jobs.enqueue` (a
+transactional outbox, published after the commit); a job whose worker died is re-queued by the
+sweeper (`common.jobs.sweep`), and every worker sweeps once as it starts (`common.apps`).
 """
 
 import os
@@ -33,6 +35,7 @@ def _prepare_local_state(**_kwargs) -> None:
 
 
 # Options for tasks that run for minutes to hours: acknowledge only after the task finished, and
-# re-queue it when the worker process dies (SIGKILL, OOM), so another worker resumes from the
-# task's own checkpoint. Such tasks must be idempotent.
+# re-queue it when a pool process dies (SIGKILL, OOM), so another worker resumes from the task's
+# own checkpoint. Such tasks must be idempotent. A whole worker that dies is noticed by the
+# sweeper through the job's heartbeat (common.jobs), long before Redis' visibility timeout.
 LONG_TASK_OPTIONS = {"acks_late": True, "reject_on_worker_lost": True}

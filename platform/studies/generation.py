@@ -31,6 +31,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 
 from common.exceptions import ApplicationError
+from common.jobs import heartbeat
 from common.stored_files import delete_unreferenced, save_content_addressed
 
 from .choices import Split, TrialKind, trial_kinds
@@ -342,6 +343,7 @@ def generation_run_chunk(*, study: Study, start: int, stop: int) -> int:
         ):
             if index in existing:
                 continue
+            heartbeat()  # a superseded attempt stops here (common.jobs)
             plan = ex.plan_trial(designs[block.name], index - block.offset)
             rendered = ex.render_trial(plan, load_image=load_image, load_model=load_model)
             practice = block.name.startswith("practice")

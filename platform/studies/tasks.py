@@ -2,8 +2,8 @@
 (`studies.generation`) and the services.
 
 `generate_study` prepares (models, frozen design) and fans the trial indices out as chunk tasks,
-so several workers share the work; each chunk task is idempotent and acknowledged late, so a
-chunk whose worker died is re-delivered and finishes without duplicates.
+so several workers share the work; each chunk is a job of its own (`common.jobs`) and idempotent,
+so a chunk whose worker died is re-queued by the sweeper and finishes without duplicates.
 
 Failure policy (`common.tasks.recording_failure`, the same for every task): a step that fails
 moves the study to `failed` with the error in `Study.error`, visible in the admin and the API;
@@ -19,6 +19,7 @@ import logging
 from celery import shared_task
 from celery.signals import worker_ready
 
+from common.jobs import tracked
 from config.celery_app import LONG_TASK_OPTIONS
 
 log = logging.getLogger(__name__)
@@ -53,11 +54,15 @@ def _failure(study_id: int):
 
 
 @shared_task(name="studies.tasks.generate_study", **LONG_TASK_OPTIONS)
+@tracked
 def generate_study(study_id: int) -> dict:
     from django.conf import settings
+    from django.db import transaction
+
+    from common import jobs
 
     from . import generation
-    from .models import Study
+    from .models import GeneratingStudy, Study
 
     study = Study.objects.get(pk=study_id)
     if study.status != Study.Status.GENERATING:
@@ -73,12 +78,21 @@ def generate_study(study_id: int) -> dict:
     if failure.error:
         return {"failed": failure.error}
     pieces = generation.chunks(blocks)
-    for start, stop in pieces:
-        generate_chunk.delay(study_id, start, stop)
+    with transaction.atomic():  # one outbox entry per chunk, published after the commit
+        for start, stop in pieces:
+            jobs.enqueue(
+                "studies.tasks.generate_chunk",
+                study_id,
+                start,
+                stop,
+                target=(GeneratingStudy, study_id),
+                failed={"status": Study.Status.FAILED},
+            )
     return {"chunks": len(pieces), "trials": study.generation_total}
 
 
 @shared_task(name="studies.tasks.generate_chunk", **LONG_TASK_OPTIONS)
+@tracked
 def generate_chunk(study_id: int, start: int, stop: int) -> dict:
     from . import generation, services
     from .models import Study

@@ -16,8 +16,6 @@ import json
 import logging
 from collections import defaultdict
 
-from django.db import transaction
-
 from common.cache import cache_add, cache_delete, cache_get, cache_set
 from common.exceptions import ApplicationError, NotFoundError
 from common.permissions import is_researcher
@@ -274,14 +272,12 @@ def _request_refresh(*, dataset_id: int, split: str, digest: str) -> None:
     itself is idempotent)."""
     if not cache_add(f"analysis:leaderboard-refresh:{digest}", 1, _REFRESH_ASKED_SECONDS):
         return
-    from .tasks import board_significance_refresh as board_significance_refresh_task
+    from common import jobs
 
-    def enqueue() -> None:
-        try:
-            board_significance_refresh_task.delay(dataset_id=dataset_id, split=split)
-        except Exception:
-            # A broker outage must not break a page; the next read (or score run) asks again.
-            cache_delete(f"analysis:leaderboard-refresh:{digest}")
-            log.exception("could not enqueue the significance of %s/%s", dataset_id, split)
-
-    transaction.on_commit(enqueue)
+    # A broker outage must not break a page; the next read (or score run) asks again.
+    jobs.send(
+        "analysis.tasks.board_significance_refresh",
+        dataset_id=dataset_id,
+        split=split,
+        on_error=lambda: cache_delete(f"analysis:leaderboard-refresh:{digest}"),
+    )

@@ -294,6 +294,7 @@ if REDIS_URL:
     CELERY_RESULT_BACKEND = REDIS_URL
     # Redis re-delivers a message that was not acknowledged within this many seconds (a worker
     # died): it must exceed the longest task, since acks_late tasks are acknowledged at the end.
+    # A dead worker's job is taken up again by the sweeper (below) long before that.
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600, minimum=1)
     }
@@ -338,6 +339,31 @@ CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Jobs (common.jobs; docs/operations.md). Every requested job is a row in the outbox
+# (`common.Job`) written with the job's own row; a running job beats every HEARTBEAT seconds; the
+# sweeper (Celery beat, run by the worker started with --beat, and at every worker's start)
+# re-queues a job whose heartbeat is older than STALE seconds under its next attempt and publishes
+# jobs a broker outage left unsent. A job whose worker was lost MAX_ATTEMPTS times is failed.
+PERCEPTLAB_JOB_HEARTBEAT_SECONDS = env_int("PERCEPTLAB_JOB_HEARTBEAT_SECONDS", 20, minimum=1)
+PERCEPTLAB_JOB_STALE_SECONDS = env_int("PERCEPTLAB_JOB_STALE_SECONDS", 120, minimum=3)
+PERCEPTLAB_JOB_SWEEP_SECONDS = env_int("PERCEPTLAB_JOB_SWEEP_SECONDS", 30, minimum=1)
+PERCEPTLAB_JOB_MAX_ATTEMPTS = env_int("PERCEPTLAB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+if PERCEPTLAB_JOB_STALE_SECONDS < 3 * PERCEPTLAB_JOB_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured(
+        f"PERCEPTLAB_JOB_STALE_SECONDS={PERCEPTLAB_JOB_STALE_SECONDS} must be at least 3 times "
+        f"PERCEPTLAB_JOB_HEARTBEAT_SECONDS={PERCEPTLAB_JOB_HEARTBEAT_SECONDS}, or live jobs "
+        "would be taken for dead."
+    )
+CELERY_BEAT_SCHEDULE = {
+    "sweep-jobs": {
+        "task": "common.tasks.sweep_jobs",
+        "schedule": float(PERCEPTLAB_JOB_SWEEP_SECONDS),
+        # A sweep that waited out a broker outage is worthless: the next one comes anyway.
+        "options": {"expires": float(PERCEPTLAB_JOB_SWEEP_SECONDS), "ignore_result": True},
+    }
+}
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")  # beat's last-run times
 
 # ---------------------------------------------------------------------------------------------
 # Security

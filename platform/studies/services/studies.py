@@ -211,9 +211,16 @@ def study_transition(
 
 
 def _enqueue_generation(study_id: int) -> None:
-    from ..tasks import generate_study as generate_study_task
+    from common import jobs
 
-    transaction.on_commit(lambda: generate_study_task.delay(study_id))
+    from ..models import GeneratingStudy
+
+    jobs.enqueue(
+        "studies.tasks.generate_study",
+        study_id,
+        target=(GeneratingStudy, study_id),
+        failed={"status": Study.Status.FAILED},
+    )
 
 
 def study_generation_retry(*, study: Study, by: AbstractBaseUser | None = None) -> Study:
