@@ -234,3 +234,21 @@ register_metric(
         factory="metrics.vsi:build_vsi",
     )
 )
+
+# ---- deep-<arch>: any torchvision classifier as an LPIPS-style metric (issue #16 item 3) ------
+# Kept in its own block. The zoo and its options are declared torch-free in metrics.deep.
+from metrics.deep.archs import ARCHS as _ZOO  # noqa: E402
+from metrics.deep.options import DEEP_OPTIONS  # noqa: E402
+
+for _spec in _ZOO.values():
+    register_metric(
+        MetricInfo(
+            name=_spec.net,
+            input_range=SYMMETRIC,
+            lower_is_more_similar=True,
+            options=DEEP_OPTIONS,
+            summary=f"LPIPS-style distance on torchvision {_spec.arch} features ({_spec.family} "
+            f"taps: {', '.join(_spec.taps)}; input {_spec.input_policy}), RGB in [-1, 1]",
+            factory=f"metrics.deep.model:build_{_spec.arch}",
+        )
+    )

@@ -92,24 +92,35 @@ class LPIPS(Metric):
         if net not in TRUNKS:
             raise ValueError(f"unknown LPIPS trunk {net!r}; choose from {', '.join(TRUNKS)}")
         super().__init__(f"lpips-{net}", **common)
-        self.spec = TRUNKS[net]
+        trunk = build_trunk(
+            net, values["trunk_weights"], seed=values["seed"], download=values["download"]
+        )
+        if values["cpu_engine"] == "fast":
+            trunk.install_fast_convolutions()
+        self._assemble(TRUNKS[net], trunk, values)
+
+    def _assemble(self, spec: Any, trunk: nn.Module, values: dict[str, Any]) -> None:
+        """Everything after building the trunk, shared with ``metrics.deep.model.DeepFeatures``:
+        scaling constants, lin weights, device, memory format, eval mode.
+
+        ``spec`` has ``net`` (lin weights' file name), ``channels`` and ``min_size``; ``values``
+        holds ``version``, ``variant``, ``spatial``, ``cpu_engine``, ``lin_weights`` and
+        ``channels_last``.
+        """
+        self.spec = spec
         self.version: str = values["version"]
         self.variant: str = values["variant"]
         self.spatial = bool(values["spatial"])
         self.cpu_engine: str = values["cpu_engine"]
         self.min_size = self.spec.min_size
-        self.trunk = build_trunk(
-            net, values["trunk_weights"], seed=values["seed"], download=values["download"]
-        )
-        if self.cpu_engine == "fast":
-            self.trunk.install_fast_convolutions()
+        self.trunk = trunk
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
         self.lin: nn.ParameterList | None = None
         self._rows_cache: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
         if self.variant == "lin":
             weights = load_lin_weights(
-                net, self.spec.channels, version=self.version, source=values["lin_weights"]
+                spec.net, self.spec.channels, version=self.version, source=values["lin_weights"]
             )
             self.lin = nn.ParameterList(nn.Parameter(w, requires_grad=False) for w in weights)
         self.to(self.device)

@@ -63,8 +63,12 @@ LPIPS_OPTIONS: tuple[OptionInfo, ...] = (
     ),
 )
 
-_DECLARED = {opt.name: opt for opt in LPIPS_OPTIONS}
 _COMMON = {opt.name for opt in COMMON_OPTIONS}
+
+
+def option(name: str) -> OptionInfo:
+    """The declared LPIPS option called ``name`` (``metrics.deep.options`` shares some)."""
+    return next(opt for opt in LPIPS_OPTIONS if opt.name == name)
 
 
 def defaults() -> dict[str, Any]:
@@ -72,26 +76,35 @@ def defaults() -> dict[str, Any]:
     return {opt.name: opt.default for opt in LPIPS_OPTIONS}
 
 
-def resolve(options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split keyword options into (LPIPS options with defaults filled in, common options).
+def resolve(
+    options: Mapping[str, Any],
+    declared: tuple[OptionInfo, ...] | None = None,
+    label: str = "LPIPS",
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split keyword options into (declared options with defaults filled in, common options).
+
+    ``declared`` and ``label`` default to LPIPS's; ``metrics.deep.options`` passes its own.
 
     Raises:
         TypeError: For an option that is neither declared here nor common to all metrics.
         ValueError: For a value outside a declared option's allowed values.
     """
-    unknown = sorted(set(options) - set(_DECLARED) - _COMMON)
+    if declared is None:
+        declared = LPIPS_OPTIONS
+    by_name = {opt.name: opt for opt in declared}
+    unknown = sorted(set(options) - set(by_name) - _COMMON)
     if unknown:
         raise TypeError(
-            f"LPIPS got unknown option(s) {', '.join(unknown)}; it accepts: "
-            f"{', '.join([*_DECLARED, *sorted(_COMMON)])}"
+            f"{label} got unknown option(s) {', '.join(unknown)}; it accepts: "
+            f"{', '.join([*by_name, *sorted(_COMMON)])}"
         )
-    values = defaults()
-    values.update((k, v) for k, v in options.items() if k in _DECLARED)
+    values = {opt.name: opt.default for opt in declared}
+    values.update((k, v) for k, v in options.items() if k in by_name)
     for name, value in values.items():
-        choices = _DECLARED[name].choices
+        choices = by_name[name].choices
         if choices and value not in choices:  # as metrics._registry.resolve_options checks
             raise ValueError(
-                f"LPIPS option {name} must be one of {', '.join(repr(c) for c in choices)}, "
+                f"{label} option {name} must be one of {', '.join(repr(c) for c in choices)}, "
                 f"got {value!r}"
             )
     return values, {k: v for k, v in options.items() if k in _COMMON}

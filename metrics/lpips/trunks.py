@@ -56,6 +56,11 @@ class TrunkSpec:
     init: str
     cpu_pass_bytes: int
 
+    @property
+    def metric(self) -> str:
+        """Registry name of the metric, e.g. ``lpips-alex`` (in messages)."""
+        return f"lpips-{self.net}"
+
 
 TRUNKS: dict[str, TrunkSpec] = {
     "alex": TrunkSpec(
@@ -98,14 +103,19 @@ class TrunkWeightsNotFound(FileNotFoundError):
     """No trunk checkpoint could be found or downloaded; the message says what to put where."""
 
 
-def checkpoint_url(spec: TrunkSpec) -> str:
-    """URL of torchvision's ImageNet checkpoint for the trunk."""
+def checkpoint_url(spec) -> str:
+    """URL of torchvision's ImageNet checkpoint for the trunk: its weights enum's
+    ``IMAGENET1K_V1`` (the original release, as LPIPS uses), else the enum's ``DEFAULT``.
+
+    ``spec`` is a ``TrunkSpec`` or a ``metrics.deep.archs.ArchSpec`` (both have
+    ``weights_enum``, ``builder`` and ``metric``)."""
     import torchvision
 
-    return getattr(torchvision.models, spec.weights_enum).IMAGENET1K_V1.url
+    enum = getattr(torchvision.models, spec.weights_enum)
+    return getattr(enum, "IMAGENET1K_V1", enum.DEFAULT).url
 
 
-def checkpoint_filename(spec: TrunkSpec) -> str:
+def checkpoint_filename(spec) -> str:
     """File name of the checkpoint, e.g. ``alexnet-owt-7be5be79.pth``."""
     return checkpoint_url(spec).rsplit("/", 1)[-1]
 
@@ -221,24 +231,7 @@ class Trunk(nn.Module):
         Raises:
             ValueError: When the file lacks a needed tensor or a shape differs.
         """
-        state = _read_checkpoint(path)
-        if not isinstance(state, dict):
-            raise ValueError(f"{path} does not hold a state dict")
-        state = {k.removeprefix("module."): v for k, v in state.items()}
-        wanted = self.state_dict()
-        missing = [k for k in wanted if k not in state]
-        if missing:
-            raise ValueError(
-                f"{path} is not a torchvision {self.spec.builder} checkpoint: it lacks "
-                f"{', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}"
-            )
-        for key, tensor in wanted.items():
-            if state[key].shape != tensor.shape:
-                raise ValueError(
-                    f"{path}: {key} has shape {tuple(state[key].shape)}, "
-                    f"expected {tuple(tensor.shape)} for {self.spec.builder}"
-                )
-        self.load_state_dict({k: state[k] for k in wanted})
+        load_checkpoint_into(self, path, self.spec.builder)
 
 
 def _output_size(layer: nn.Conv2d | nn.MaxPool2d, size: int, axis: int = 0) -> int:
@@ -259,6 +252,37 @@ def _output_size(layer: nn.Conv2d | nn.MaxPool2d, size: int, axis: int = 0) -> i
     return span // stride + 1
 
 
+def load_checkpoint_into(
+    module: nn.Module, path: str | os.PathLike[str], builder: str
+) -> None:
+    """Load the tensors ``module`` needs from a torchvision checkpoint of ``builder``, ignoring
+    the rest (e.g. the classifier); keys may carry a ``module.`` prefix. BatchNorm's
+    ``num_batches_tracked`` may be missing (checkpoints older than PyTorch 0.4.1 lack it; it
+    does not affect evaluation).
+
+    Raises:
+        ValueError: When the file lacks a needed tensor or a shape differs.
+    """
+    state = _read_checkpoint(path)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} does not hold a state dict")
+    state = {k.removeprefix("module."): v for k, v in state.items()}
+    wanted = module.state_dict()
+    missing = [k for k in wanted if k not in state and not k.endswith("num_batches_tracked")]
+    if missing:
+        raise ValueError(
+            f"{path} is not a torchvision {builder} checkpoint: it lacks "
+            f"{', '.join(missing[:4])}{' …' if len(missing) > 4 else ''}"
+        )
+    for key, tensor in wanted.items():
+        if key in state and state[key].shape != tensor.shape:
+            raise ValueError(
+                f"{path}: {key} has shape {tuple(state[key].shape)}, "
+                f"expected {tuple(tensor.shape)} for {builder}"
+            )
+    module.load_state_dict({k: state[k] if k in state else torch.zeros_like(v) for k, v in wanted.items()})
+
+
 def _read_checkpoint(path: str | os.PathLike[str]) -> object:
     """torch.load a checkpoint, memory-mapped when the format allows.
 
@@ -277,7 +301,7 @@ def _read_checkpoint(path: str | os.PathLike[str]) -> object:
 
 
 def resolve_checkpoint(
-    spec: TrunkSpec, trunk_weights: str | os.PathLike[str], *, download: bool
+    spec, trunk_weights: str | os.PathLike[str], *, download: bool
 ) -> Path:
     """Find the checkpoint file for ``trunk_weights`` (``"imagenet"`` or a path).
 
@@ -303,7 +327,7 @@ def resolve_checkpoint(
         f"trunk."
     )
     if not download:
-        raise TrunkWeightsNotFound(f"no ImageNet weights for lpips-{spec.net} trunk. {advice}")
+        raise TrunkWeightsNotFound(f"no ImageNet weights for the {spec.metric} trunk. {advice}")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(
@@ -311,7 +335,7 @@ def resolve_checkpoint(
         )
     except Exception as exc:  # urllib, socket, ssl and hash errors all mean "not available"
         raise TrunkWeightsNotFound(
-            f"could not download the lpips-{spec.net} trunk weights ({exc}). {advice}"
+            f"could not download the {spec.metric} trunk weights ({exc}). {advice}"
         ) from exc
     return cached
 

@@ -46,7 +46,6 @@ def test_the_model_takes_its_defaults_and_choices_from_the_declaration(monkeypat
         for opt in options.LPIPS_OPTIONS
     )
     monkeypatch.setattr(options, "LPIPS_OPTIONS", changed)
-    monkeypatch.setattr(options, "_DECLARED", {o.name: o for o in changed})
     assert LPIPS("squeeze", trunk_weights=None, device="cpu").version == "0.0"
 
 
