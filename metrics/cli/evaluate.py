@@ -192,6 +192,7 @@ def _build(name: str, args: argparse.Namespace):
     label = name
     if args.weights is not None and "lin_weights" in accepted:
         options["lin_weights"] = args.weights
+        options.setdefault("variant", "lin")  # deep-<arch> metrics default to baseline
         label = f"{name} ({Path(args.weights).name})"
     if args.trunk_weights is not None and "trunk_weights" in accepted:
         options["trunk_weights"] = trunk_option(args.trunk_weights)

@@ -14,12 +14,13 @@ import signal
 from pathlib import Path
 
 from metrics.cli import CLIError
+from metrics.deep.archs import zoo_nets
 from metrics.refs import trunk_option
 
 NAME = "train"
 HELP = "fit LPIPS (lin, tune or scratch) on a BAPPS folder with the official recipe"
 
-NETS = ("alex", "vgg", "squeeze")
+NETS = ("alex", "vgg", "squeeze", *zoo_nets())
 VARIANTS = ("lin", "tune", "scratch")
 
 
@@ -35,7 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="output folder (weights, results.json, checkpoints/)",
     )
-    parser.add_argument("--net", choices=NETS, default="alex", help="trunk (default alex)")
+    parser.add_argument(
+        "--net",
+        choices=NETS,
+        default="alex",
+        metavar="NET",
+        help="trunk: alex, vgg, squeeze (LPIPS) or deep-<arch> (any zoo net, see "
+        "'list deep-*'; version 0.1 only) (default alex)",
+    )
     parser.add_argument(
         "--variant",
         choices=VARIANTS,

@@ -226,9 +226,7 @@ def arch_of(net: str) -> str:
         ValueError: Not a zoo net (the message lists them).
     """
     if not is_deep(net):
-        raise ValueError(
-            f"unknown deep-feature net {net!r}; choose from {', '.join(zoo_nets())}"
-        )
+        raise ValueError(f"unknown deep-feature net {net!r}; choose from {', '.join(zoo_nets())}")
     return net[len(PREFIX) :]
 
 

@@ -74,8 +74,7 @@ class ZooTrunk(nn.Module):
         if self.spec.layout == "nhwc":
             return tap.permute(0, 3, 1, 2)
         if self.spec.layout == "tokens":
-            n, count, channels = tap.shape
-            side = int(round((count - 1) ** 0.5))
+            side = round((tap.shape[1] - 1) ** 0.5)
             return tap[:, 1:].unflatten(1, (side, side)).permute(0, 3, 1, 2)
         return tap
 
@@ -93,12 +92,13 @@ class ZooTrunk(nn.Module):
 
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Load a torchvision checkpoint of the architecture (tensors outside the taps'
-        reach, such as the classifier, are ignored).
+        reach, such as the classifier, are ignored), or a ``state_dict()`` of a zoo trunk (a
+        tuned fit's ``trunk.pth``).
 
         Raises:
             ValueError: When the file lacks a needed tensor or a shape differs.
         """
-        load_checkpoint_into(self.graph, path, self.spec.arch)
+        load_checkpoint_into(self.graph, path, self.spec.arch, prefixes=("module.", "graph."))
 
 
 def build_zoo_trunk(

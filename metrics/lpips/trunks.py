@@ -253,10 +253,14 @@ def _output_size(layer: nn.Conv2d | nn.MaxPool2d, size: int, axis: int = 0) -> i
 
 
 def load_checkpoint_into(
-    module: nn.Module, path: str | os.PathLike[str], builder: str
+    module: nn.Module,
+    path: str | os.PathLike[str],
+    builder: str,
+    prefixes: tuple[str, ...] = ("module.",),
 ) -> None:
     """Load the tensors ``module`` needs from a torchvision checkpoint of ``builder``, ignoring
-    the rest (e.g. the classifier); keys may carry a ``module.`` prefix. BatchNorm's
+    the rest (e.g. the classifier); keys may carry one of ``prefixes`` (DataParallel's
+    ``module.``; zoo trunks also accept their own ``graph.``). BatchNorm's
     ``num_batches_tracked`` may be missing (checkpoints older than PyTorch 0.4.1 lack it; it
     does not affect evaluation).
 
@@ -266,7 +270,7 @@ def load_checkpoint_into(
     state = _read_checkpoint(path)
     if not isinstance(state, dict):
         raise ValueError(f"{path} does not hold a state dict")
-    state = {k.removeprefix("module."): v for k, v in state.items()}
+    state = {_strip(k, prefixes): v for k, v in state.items()}
     wanted = module.state_dict()
     missing = [k for k in wanted if k not in state and not k.endswith("num_batches_tracked")]
     if missing:
@@ -281,6 +285,13 @@ def load_checkpoint_into(
                 f"expected {tuple(tensor.shape)} for {builder}"
             )
     module.load_state_dict({k: state[k] if k in state else torch.zeros_like(v) for k, v in wanted.items()})
+
+
+def _strip(key: str, prefixes: tuple[str, ...]) -> str:
+    for prefix in prefixes:
+        if key.startswith(prefix):
+            return key[len(prefix) :]
+    return key
 
 
 def _read_checkpoint(path: str | os.PathLike[str]) -> object:

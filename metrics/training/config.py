@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
-NETS = ("alex", "vgg", "squeeze")
+from metrics.deep.archs import is_deep
+
+NETS = ("alex", "vgg", "squeeze")  # the LPIPS trunks; every metrics.deep net (deep-<arch>) too
 VARIANTS = ("lin", "tune", "scratch")
 VERSIONS = ("0.1", "0.0")
 PATHS = ("auto", "fast", "full")
@@ -29,7 +31,8 @@ class TrainConfig:
     """Everything that determines a fit's result (the device does not, so it is not here).
 
     Attributes:
-        net: Trunk, ``"alex"``, ``"vgg"`` or ``"squeeze"``.
+        net: Trunk, ``"alex"``, ``"vgg"`` or ``"squeeze"``, or a zoo net ``"deep-<arch>"``
+            (``metrics.deep.archs``; version ``"0.1"`` only).
         variant: ``"lin"`` (frozen pretrained trunk), ``"tune"`` (pretrained trunk trained too)
             or ``"scratch"`` (random trunk trained too).
         version: ``"0.1"`` (scaling layer) or ``"0.0"``.
@@ -65,7 +68,13 @@ class TrainConfig:
     load_size: int = 64
 
     def __post_init__(self) -> None:
-        _choice("net", self.net, NETS)
+        if not is_deep(self.net):
+            _choice("net", self.net, (*NETS, "deep-<arch>"))
+        elif self.version != "0.1":
+            raise TrainingError(
+                f"{self.net} applies the ImageNet normalisation, version '0.1'; got "
+                f"{self.version!r}"
+            )
         _choice("variant", self.variant, VARIANTS)
         _choice("version", self.version, VERSIONS)
         _choice("path", self.path, PATHS)

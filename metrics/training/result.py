@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from metrics.deep.archs import is_deep
 from metrics.scoring import ScoreReport
 from metrics.training.checkpoint import atomic_save
 from metrics.training.config import TrainConfig
@@ -69,8 +70,8 @@ class FitResult:
     def official_state_dict(self) -> dict[str, torch.Tensor]:
         """Lin weights plus, for tune/scratch, the trunk in the official module's key layout."""
         out = dict(self.lin_state_dict)
-        if self.trunk_state_dict is None:
-            return out
+        if self.trunk_state_dict is None or is_deep(self.config.net):
+            return out  # the official layout exists for the LPIPS trunks only
         from metrics.lpips.trunks import TRUNKS
 
         ends = TRUNKS[self.config.net].tap_ends
@@ -83,12 +84,13 @@ class FitResult:
     def create_metric(self, *, device: str | torch.device | None = None, cpu_engine: str = "fast"):
         """The fitted LPIPS as a ``metrics.lpips.LPIPS`` ready to score images (``cpu_engine``
         as the LPIPS option)."""
-        from metrics.lpips import LPIPS
+        from metrics.deep.model import trunk_model
 
         cfg = self.config
         trunk = None if self.trunk_state_dict is not None else cfg.trunk_weights
-        metric = LPIPS(
+        metric = trunk_model(
             cfg.net,
+            variant="lin",
             version=cfg.version,
             trunk_weights=trunk,
             seed=cfg.trunk_seed,
@@ -122,9 +124,10 @@ class FitResult:
         atomic_save(self.rank_state_dict, files["rank"])
         if self.trunk_state_dict is not None:
             files["trunk"] = folder / "trunk.pth"
-            files["official"] = folder / "lpips_official.pth"
             atomic_save(self.trunk_state_dict, files["trunk"])
-            atomic_save(self.official_state_dict(), files["official"])
+            if not is_deep(self.config.net):
+                files["official"] = folder / "lpips_official.pth"
+                atomic_save(self.official_state_dict(), files["official"])
         files["results"] = folder / "results.json"
         tmp = files["results"].with_suffix(".json.tmp")
         tmp.write_text(json.dumps(self.summary(), indent=2) + "\n", encoding="utf-8")

@@ -33,7 +33,8 @@ import torch
 from torch import nn
 
 from metrics.base import resolve_device
-from metrics.lpips import LPIPS
+from metrics.deep.archs import is_deep, metric_for_net
+from metrics.deep.model import trunk_model
 from metrics.scoring import score_2afc, twoafc_score
 from metrics.training import checkpoint as ckpt
 from metrics.training.config import TrainConfig, TrainingError
@@ -118,7 +119,7 @@ class Trainer:
         self._data_ids: dict[str, Any] | None = None
 
         trunk_seed = cfg.seed if cfg.variant == "scratch" else cfg.trunk_seed
-        self.model = LPIPS(
+        self.model = trunk_model(
             cfg.net,
             version=cfg.version,
             variant="baseline",
@@ -223,9 +224,11 @@ class Trainer:
     @torch.no_grad()
     def _clamp(self) -> None:
         self.lin.clamp_()
-        if self.trunk_trains:
+        if self.trunk_trains and not is_deep(self.config.net):
             # The official clamp reaches every module with a 1×1 kernel: SqueezeNet's fire
-            # squeezes and expand1x1 convolutions too (the official `clamp_weights`).
+            # squeezes and expand1x1 convolutions too (the official `clamp_weights`). Zoo trunks
+            # are not clamped: their 1×1 convolutions (ResNet bottlenecks, MobileNet
+            # projections) were never meant to be non-negative.
             for module in self.model.trunk.modules():
                 if isinstance(module, nn.Conv2d) and module.kernel_size == (1, 1):
                     module.weight.clamp_(min=0.0)
@@ -426,7 +429,7 @@ class Trainer:
             report = score_2afc(
                 self._val_distances,
                 split="val",
-                metric=f"lpips-{self.config.net}-{self.config.variant}",
+                metric=f"{metric_for_net(self.config.net)}-{self.config.variant}",
             )
         trunk = None
         if self.trunk_trains:

@@ -321,7 +321,7 @@ class UploadedMetricCreateApi(APIView):
             ref_name = "UploadedMetricInput"
 
         name = serializers.CharField(max_length=200)
-        net = serializers.ChoiceField(choices=services.FIT_NETS, default="alex")
+        net = serializers.ChoiceField(choices=services.UPLOAD_NETS, default="alex")
         version = serializers.ChoiceField(choices=services.FIT_VERSIONS, default="0.1")
         file = serializers.FileField()
 

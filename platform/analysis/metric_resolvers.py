@@ -12,17 +12,20 @@ import contextlib
 import tempfile
 from pathlib import Path
 
+from metrics.deep.archs import is_deep, metric_for_net
 from metrics.refs import FITTED, UPLOADED, MetricRef, trunk_option
 
 
 def _lin_metric(*, net: str, version: str, fieldfile, **options):
     import metrics
 
+    # deep-<arch> nets have no `version` option (always the ImageNet normalisation, 0.1).
+    named = {"variant": "lin"} if is_deep(net) else {"version": version}
     with fieldfile.open("rb") as handle, tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "lin.pth"
         path.write_bytes(handle.read())
         return metrics.create_metric(
-            f"lpips-{net}", version=version, lin_weights=str(path), **options
+            metric_for_net(net), lin_weights=str(path), **named, **options
         )
 
 

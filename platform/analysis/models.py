@@ -182,7 +182,9 @@ class FitRun(TimeStampedModel):
 
     dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="fit_runs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True)
-    net = models.CharField(max_length=10, default="alex")
+    net = models.CharField(
+        max_length=40, default="alex", help_text="alex, vgg, squeeze or a zoo net deep-<arch>"
+    )
     variant = models.CharField(max_length=10, default="lin")
     version = models.CharField(max_length=4, default="0.1")
     epochs = models.PositiveSmallIntegerField(default=5)

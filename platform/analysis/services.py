@@ -25,11 +25,13 @@ from common import jobs
 from common.exceptions import ApplicationError, ConflictError, ForbiddenError
 from common.scratch import scratch_dir
 from common.tasks import requeue_failed
+from metrics.deep.archs import zoo_nets
 
 from . import datasets, selectors
 from .models import SEED_MAX, Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
 
-FIT_NETS = ("alex", "vgg", "squeeze")
+UPLOAD_NETS = ("alex", "vgg", "squeeze")  # uploads are official-format LPIPS lin weights
+FIT_NETS = (*UPLOAD_NETS, *zoo_nets())  # plus every deep-<arch> zoo net (metrics.deep.archs)
 FIT_VARIANTS = ("lin", "tune", "scratch")
 FIT_VERSIONS = ("0.1", "0.0")
 FIT_OPTIONS = {"path", "batch_size", "lr", "dropout", "trunk_seed"}
@@ -165,7 +167,14 @@ def fit_run_create(
     _check_ready(dataset)
     if net not in FIT_NETS or variant not in FIT_VARIANTS or version not in FIT_VERSIONS:
         raise ApplicationError(
-            f"net must be one of {FIT_NETS}, variant one of {FIT_VARIANTS}, version 0.1 or 0.0."
+            f"net must be one of {UPLOAD_NETS} or deep-<arch> ({', '.join(zoo_nets())}), "
+            f"variant one of {FIT_VARIANTS}, version 0.1 or 0.0.",
+            fields={"net": ["invalid"]} if net not in FIT_NETS else None,
+        )
+    if version != "0.1" and net not in UPLOAD_NETS:
+        raise ApplicationError(
+            f"{net} applies the ImageNet normalisation: version must be 0.1.",
+            fields={"version": ["invalid"]},
         )
     if epochs + epochs_decay < 1:
         raise ApplicationError(
@@ -252,8 +261,8 @@ def uploaded_metric_create(*, owner, name: str, net: str, version: str, file) ->
     The size is checked before the content is read, and the file is streamed in chunks (hashed,
     then saved); nothing here imports torch. It becomes usable as `uploaded:<id>` once `ready`.
     """
-    if net not in FIT_NETS:
-        raise ApplicationError(f"net must be one of {FIT_NETS}.", fields={"net": ["invalid"]})
+    if net not in UPLOAD_NETS:
+        raise ApplicationError(f"net must be one of {UPLOAD_NETS}.", fields={"net": ["invalid"]})
     if version not in FIT_VERSIONS:
         raise ApplicationError("version must be 0.1 or 0.0.", fields={"version": ["invalid"]})
     size, limit = file.size, settings.PERCEPTLAB_MAX_WEIGHTS_BYTES
