@@ -284,7 +284,9 @@ def load_checkpoint_into(
                 f"{path}: {key} has shape {tuple(state[key].shape)}, "
                 f"expected {tuple(tensor.shape)} for {builder}"
             )
-    module.load_state_dict({k: state[k] if k in state else torch.zeros_like(v) for k, v in wanted.items()})
+    module.load_state_dict(
+        {k: state[k] if k in state else torch.zeros_like(v) for k, v in wanted.items()}
+    )
 
 
 def _strip(key: str, prefixes: tuple[str, ...]) -> str:
@@ -311,9 +313,7 @@ def _read_checkpoint(path: str | os.PathLike[str]) -> object:
         raise ValueError(f"could not read {path} as a torch checkpoint: {exc}") from exc
 
 
-def resolve_checkpoint(
-    spec, trunk_weights: str | os.PathLike[str], *, download: bool
-) -> Path:
+def resolve_checkpoint(spec, trunk_weights: str | os.PathLike[str], *, download: bool) -> Path:
     """Find the checkpoint file for ``trunk_weights`` (``"imagenet"`` or a path).
 
     Raises:

@@ -24,9 +24,7 @@ def _lin_metric(*, net: str, version: str, fieldfile, **options):
     with fieldfile.open("rb") as handle, tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "lin.pth"
         path.write_bytes(handle.read())
-        return metrics.create_metric(
-            metric_for_net(net), lin_weights=str(path), **named, **options
-        )
+        return metrics.create_metric(metric_for_net(net), lin_weights=str(path), **named, **options)
 
 
 def load_fitted(key: str, **options):
