@@ -25,7 +25,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import metrics  # noqa: E402
+import metrics
 
 LISTED = (
     "alexnet", "vgg16", "vgg19", "vgg16_bn", "resnet18", "resnet50", "googlenet",
