@@ -26,8 +26,9 @@ class ZooTrunk(nn.Module):
 
     Args:
         spec: The architecture.
-        seed: Seed of a random initialisation; None builds the layers uninitialised (on the meta
-            device, materialised empty) for a checkpoint to fill.
+        seed: Seed of a random initialisation; None builds the layers for a checkpoint to fill
+            (uninitialised where the network can be built on the meta device; see
+            ``build_network``).
 
     Shape:
         - input: N×3×H×W, ImageNet-normalised.
@@ -37,24 +38,15 @@ class ZooTrunk(nn.Module):
 
     def __init__(self, spec: ArchSpec, *, seed: int | None) -> None:
         super().__init__()
-        import torchvision
         from torchvision.models.feature_extraction import create_feature_extractor
 
         self.spec = spec
-        builder = getattr(torchvision.models, spec.arch)
-        kwargs = dict(spec.builder_kwargs)
-        if seed is None:
-            with torch.device("meta"):
-                full = builder(weights=None, **kwargs)
-        else:
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(int(seed))
-                full = builder(weights=None, **kwargs)
+        full, on_meta = build_network(spec, seed)
         full.eval()
         with warnings.catch_warnings():  # FX's notes on traced asserts and control flow
             warnings.simplefilter("ignore")
             graph = create_feature_extractor(full, return_nodes=list(spec.taps))
-        if seed is None:
+        if on_meta:
             graph = graph.to_empty(device="cpu")
         self.graph = graph
         self.requires_grad_(False)
@@ -99,6 +91,35 @@ class ZooTrunk(nn.Module):
             ValueError: When the file lacks a needed tensor or a shape differs.
         """
         load_checkpoint_into(self.graph, path, self.spec.arch, prefixes=("module.", "graph."))
+
+
+def build_network(spec: ArchSpec, seed: int | None) -> tuple[nn.Module, bool]:
+    """The whole torchvision network and whether it is on the meta device.
+
+    With a seed: built on the CPU under ``seed`` by torchvision's constructor (its own
+    initialisation), the global RNG state untouched. Without: on the meta device (no memory, no
+    initialisation; a checkpoint fills what is kept), unless the constructor computes with
+    tensor values (RegNet derives its widths so) or keeps non-persistent buffers a checkpoint
+    would not restore: then on the CPU under seed 0, to be overwritten.
+    """
+    import torchvision
+
+    builder = getattr(torchvision.models, spec.arch)
+    kwargs = dict(spec.builder_kwargs)
+    if seed is None:
+        try:
+            with torch.device("meta"):
+                full = builder(weights=None, **kwargs)
+        except (NotImplementedError, RuntimeError):
+            full = None
+        if full is not None:
+            persistent = set(full.state_dict())
+            if all(name in persistent for name, _ in full.named_buffers()):
+                return full, True
+        seed = 0
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        return builder(weights=None, **kwargs), False
 
 
 def build_zoo_trunk(

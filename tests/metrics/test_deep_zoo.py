@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ import torch
 import metrics
 from metrics.cli import main
 from metrics.deep.archs import ARCHS, zoo_nets
+from metrics.deep.trunk import ZooTrunk
 from metrics.lpips import TrunkWeightsNotFound
 from metrics.training import fit
 from metrics.training.synthetic import write_synthetic_bapps
@@ -98,6 +100,31 @@ def test_every_listed_architecture_builds_randomly_and_returns_distances(arch):
         assert all(abs(t.shape[2] - 64 / s) <= 1 for t, s in zip(taps, spec.strides, strict=True))
     assert metric(_images(1, spec.min_size, spec.min_size, 5), _images(1, spec.min_size,
                   spec.min_size, 6)).shape == (1,)  # fmt: skip
+
+
+@pytest.mark.parametrize("arch", list(ARCHS))
+def test_every_declared_architecture_has_the_declared_tap_channels(arch):
+    """All of the table, listed or not, cheaply: a shape-only pass on the meta device (a CPU
+    pass where the network cannot be built there)."""
+    from metrics.deep.trunk import build_network
+
+    spec = ARCHS[arch]
+    network, on_meta = build_network(spec, None)
+    assert on_meta == (not arch.startswith("regnet"))  # RegNet computes its widths with tensors
+    trunk = ZooTrunk.__new__(ZooTrunk)
+    torch.nn.Module.__init__(trunk)
+    trunk.spec = spec
+    from torchvision.models.feature_extraction import create_feature_extractor
+
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trunk.graph = create_feature_extractor(network.eval(), return_nodes=list(spec.taps))
+        side = spec.input_size or 64
+        x = torch.empty(1, 3, side, side, device="meta" if on_meta else "cpu").normal_()
+        taps = trunk(x)
+    assert tuple(t.shape[1] for t in taps) == spec.channels
+    if spec.input_size is None:
+        assert all(abs(t.shape[2] - 64 / s) <= 1 for t, s in zip(taps, spec.strides, strict=True))
 
 
 def test_every_zoo_net_is_registered_with_the_zoo_options():
@@ -220,6 +247,29 @@ def test_a_checkpoint_in_the_hub_cache_or_a_file_is_loaded(tmp_path, monkeypatch
     torch.save({"fc.weight": torch.zeros(1)}, tmp_path / "bad.pth")
     with pytest.raises(ValueError, match="not a torchvision resnet18 checkpoint"):
         metrics.create_metric("deep-resnet18", trunk_weights=str(tmp_path / "bad.pth"))
+
+
+@pytest.mark.parametrize(
+    "arch",
+    [
+        "regnet_y_400mf",  # cannot be built on the meta device: built on the CPU, then loaded
+        "mobilenet_v3_large",
+        pytest.param("swin_t", marks=pytest.mark.slow),
+        pytest.param("vit_b_16", marks=pytest.mark.slow),
+    ],
+)
+def test_a_checkpoint_file_gives_the_network_it_was_saved_from(arch, tmp_path):
+    import torchvision
+
+    with torch.random.fork_rng():
+        torch.manual_seed(7)
+        network = getattr(torchvision.models, arch)(weights=None)
+    torch.save(network.state_dict(), tmp_path / "net.pth")
+    x0, x1 = _images(2, 64, 64, 0), _images(2, 64, 64, 1)
+    loaded = metrics.create_metric(
+        f"deep-{arch}", trunk_weights=str(tmp_path / "net.pth"), device="cpu"
+    )
+    assert torch.allclose(loaded(x0, x1), _zoo(arch, seed=7)(x0, x1), atol=1e-6)
 
 
 def test_lin_weights_weigh_channels_and_all_ones_is_the_baseline(tmp_path):
