@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('analysis', '0006_dataset_import_archive'),
+        ("analysis", "0006_dataset_import_archive"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='fitrun',
-            name='net',
-            field=models.CharField(default='alex', help_text='alex, vgg, squeeze or a zoo net deep-<arch>', max_length=40),
+            model_name="fitrun",
+            name="net",
+            field=models.CharField(
+                default="alex",
+                help_text="alex, vgg, squeeze or a zoo net deep-<arch>",
+                max_length=40,
+            ),
         ),
     ]
