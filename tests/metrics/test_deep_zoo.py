@@ -377,7 +377,8 @@ def test_cli_trains_and_evaluates_a_zoo_net(tiny_bapps, tmp_path, capsys):
     capsys.readouterr()
     code = main(
         ["evaluate", str(tiny_bapps), "--metric", "deep-resnet18", "--weights",
-         str(out / "lin.pth"), "--trunk-weights", "random", "--device", "cpu", "--no-progress"]
+         str(out / "lin.pth"), "--trunk-weights", "random", "--device", "cpu", "--no-progress",
+         "--json", str(tmp_path / "evaluate.json")]
     )  # fmt: skip
     text = capsys.readouterr()
     assert code == 0, text.err
