@@ -129,12 +129,13 @@ def entry_check_link(entry: Entry) -> None:
     if entry.recruiter == Participant.Recruiter.MTURK:
         target = urlsplit(entry.turk_submit_to)
         allowed = settings.PERCEPTLAB_TURK_SUBMIT_HOSTS
+        origin = f"{target.scheme}://{target.netloc}"
+        mturk_host = target.scheme == "https" and target.hostname in allowed and target.port is None
         if (
-            target.scheme != "https"
-            or target.hostname not in allowed
-            or target.port is not None
+            not (mturk_host or origin in settings.PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS)
             or target.path not in ("", "/")
             or target.query
+            or target.fragment
             or target.username
         ):
             raise ApplicationError(
