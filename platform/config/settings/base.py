@@ -380,6 +380,10 @@ X_FRAME_OPTIONS = "DENY"
 PERCEPTLAB_TURK_SUBMIT_HOSTS = env_list(
     "PERCEPTLAB_TURK_SUBMIT_HOSTS", ["www.mturk.com", "workersandbox.mturk.com"]
 )
+# Exact origins ("http://127.0.0.1:8123") also accepted as turkSubmitTo, for browser tests whose
+# stand-in MTurk is a local plain-http server. Tests set it; it is not read from the environment
+# and stays empty in every deployment.
+PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS: list[str] = []
 PERCEPTLAB_FRAME_ANCESTORS = env_list(
     "PERCEPTLAB_FRAME_ANCESTORS", ["https://www.mturk.com", "https://workersandbox.mturk.com"]
 )
