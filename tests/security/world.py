@@ -61,6 +61,9 @@ def build_world(owner, *, tag: str = "") -> dict:
         study=live, entry=crowd_services.Entry("prolific", f"{tag}-participant", "session-1")
     )
     dataset = ready_dataset(owner, name=f"{tag} dataset")
+    item = dataset.items.get()
+    item.pk, item.split, item.index = None, "train", 1  # a train split: fits can be queued
+    item.save()
     fit = finished_fit(dataset, by=owner)
     score_run = ScoreRun.objects.create(
         dataset=dataset, metric="ssim", created_by=owner, status=RunStatus.FAILED, error="boom"
