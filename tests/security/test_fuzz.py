@@ -12,6 +12,7 @@ poison the ones after it.
 from __future__ import annotations
 
 import collections
+import os
 import traceback
 
 import pytest
@@ -29,7 +30,8 @@ from tests.security.world import build_world
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
-EXAMPLES_PER_OPERATION = 25
+# A longer hunt: PERCEPTLAB_FUZZ_EXAMPLES=200 (CI keeps 25: about 1,500 requests).
+EXAMPLES_PER_OPERATION = int(os.environ.get("PERCEPTLAB_FUZZ_EXAMPLES", "25"))
 MIN_REQUESTS = 1_000
 
 
