@@ -35,6 +35,17 @@ import metrics
 SLOWEST = 1.5  # ours may be at most this many times slower than piq
 
 
+def _piq_iw_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    import piq
+
+    side = min(a.shape[-2:])
+    levels = max(lv for lv in range(1, 6) if side >= 10 * 2 ** (lv - 1) + 1)
+    weights = torch.tensor((0.0448, 0.2856, 0.3001, 0.2363, 0.1333)[:levels], device=a.device)
+    return 1.0 - piq.information_weighted_ssim(
+        b, a, data_range=1.0, reduction="none", scale_weights=weights
+    )
+
+
 def piq_contenders() -> dict[str, tuple[dict, Callable]]:
     """Registry name -> (our options, piq on (x0, x1), x0 the reference, as our distance)."""
     import piq
@@ -47,6 +58,9 @@ def piq_contenders() -> dict[str, tuple[dict, Callable]]:
         "mdsi": ({}, lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none")),
         "dss": ({}, lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none")),
         "vsi": ({}, lambda a, b: 1.0 - piq.vsi(a, b, data_range=1.0, reduction="none")),
+        # piq's information_weighted_ssim takes the reference as y; below 161 px with the
+        # exponents our small-input policy uses (the same number, see tests/metrics/test_zoo.py).
+        "iw-ssim": ({}, _piq_iw_ssim),
         # piq's batched call (its saliency is normalised batch-wide; the time is what counts here,
         # so max|Δ| is not a parity figure for srsim).
         "srsim": ({}, lambda a, b: 1.0 - piq.srsim(a, b, data_range=1.0, reduction="none")),

@@ -234,3 +234,25 @@ register_metric(
         factory="metrics.vsi:build_vsi",
     )
 )
+register_metric(
+    MetricInfo(
+        name="iw-ssim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo(
+                "levels", 5, "number of scales of the standard definition", (2, 3, 4, 5)
+            ),
+            OptionInfo(
+                "small_inputs",
+                "reduce",
+                "inputs too small for `levels` scales: 'reduce' uses the most scales that fit "
+                "(3 at 64×64) with their exponents renormalised to sum 1; 'error' raises",
+                ("reduce", "error"),
+            ),
+        ),
+        summary="1 − IW-SSIM (Wang & Li 2011): Laplacian-pyramid SSIM pooled with information "
+        "content weights of the luma; x0 is the reference; at least 21×21",
+        factory="metrics.iwssim:build_iw_ssim",
+    )
+)

@@ -25,6 +25,17 @@ REQUIRED = {
     "ms-ssim",
     "fsim",
     "fsimc",
+    # the full-reference zoo (issue #16 item 2)
+    "gmsd",
+    "ms-gmsd",
+    "vifp",
+    "haarpsi",
+    "mdsi",
+    "srsim",
+    "dss",
+    "vsi",
+    "iw-ssim",
+    "dists",
 }
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

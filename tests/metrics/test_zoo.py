@@ -36,11 +36,30 @@ def _piq(name: str, options: dict):
         "dss": lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none"),
         "vsi": lambda a, b: 1.0 - piq.vsi(a, b, data_range=1.0, reduction="none"),
         # piq normalises SR saliency over the whole batch: one image at a time is the definition.
+        # piq's information_weighted_ssim(x, y) takes the reference as y; below 161 px it is
+        # given the exponents our small-input policy uses (the first L, renormalised by piq).
+        "iw-ssim": lambda a, b: 1.0
+        - piq.information_weighted_ssim(
+            b,
+            a,
+            data_range=1.0,
+            reduction="none",
+            scale_weights=torch.tensor(IW_WEIGHTS[: _iw_levels(a)], dtype=a.dtype),
+        ),
         "srsim": lambda a, b: torch.cat(
             [1.0 - piq.srsim(p[None], q[None], reduction="none") for p, q in zip(a, b, strict=True)]
         ),
     }
     return table[name]
+
+
+IW_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def _iw_levels(x: torch.Tensor) -> int:
+    """IW-SSIM scales that fit: the residual must hold the 11×11 window (piq's own limit)."""
+    side = min(x.shape[-2:])
+    return max(lv for lv in range(1, 6) if side >= 10 * 2 ** (lv - 1) + 1)
 
 
 # (registry name, options): the parity cases.
@@ -54,6 +73,7 @@ CASES = [
     ("srsim", {}),
     ("dss", {}),
     ("vsi", {}),
+    ("iw-ssim", {}),
 ]
 
 
@@ -97,6 +117,7 @@ ZOO = {
     "srsim": (40, 0.0),
     "dss": (8, 0.0),
     "vsi": (2, 0.0),
+    "iw-ssim": (21, 0.0),
 }
 
 
@@ -158,3 +179,38 @@ def test_cuda_gives_the_cpu_numbers(name):
     cuda = metrics.create_metric(name, device="cuda")(x0.cuda(), x1.cuda())
     assert cuda.device.type == "cuda"
     assert torch.allclose(cuda.cpu(), cpu, rtol=0, atol=1e-5)
+
+
+def test_iw_ssim_uses_the_most_scales_that_fit_or_refuses():
+    metric = metrics.create_metric("iw-ssim", device="cpu")
+    assert [metric.scales_for(s, 300) for s in (21, 40, 41, 64, 80, 81, 160, 161, 256)] == [
+        2,
+        2,
+        3,
+        3,
+        3,
+        4,
+        4,
+        5,
+        5,
+    ]
+    x0, x1 = (t.float() for t in pairs(64))
+    three = metrics.create_metric("iw-ssim", levels=3, small_inputs="error", device="cpu")
+    assert torch.equal(metric(x0, x1), three(x0, x1))  # 'reduce' at 64 px is the 3-scale metric
+    strict = metrics.create_metric("iw-ssim", small_inputs="error", device="cpu")
+    with pytest.raises(ValueError, match=r"iw-ssim with 5 scales needs images of at least 161×161"):
+        strict(x0, x1)
+    with pytest.raises(ValueError, match="levels"):
+        metrics.create_metric("iw-ssim", levels=1, device="cpu")
+
+
+def test_iw_ssim_matches_piq_on_odd_sides_and_takes_x0_as_the_reference():
+    # 97×83: pyramid levels with odd sides (97 → 49 → 25 → 13), where the up-sampling step's
+    # zero insertion matters; float64 on both sides, so the agreement is to rounding.
+    x0, x1 = (t[..., 40:137, 60:143] for t in pairs(256))
+    metric = metrics.create_metric("iw-ssim", device="cpu")
+    ours = metric(x0, x1)
+    expected = _piq("iw-ssim", {})(x0, x1)
+    assert (ours - expected).abs().max().item() < 1e-10
+    # The weights come from the reference: swapping the images changes the scores.
+    assert (metric(x1, x0) - ours).abs().max().item() > 1e-4
