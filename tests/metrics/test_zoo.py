@@ -20,6 +20,50 @@ SIZES = (64, 256)
 PARITY = 1e-4
 
 
+def _random_dists_weights(seed: int = 1) -> dict[str, torch.Tensor]:
+    """α/β as the official file holds them (1×1475×1×1 each), drawn as the official code
+    initialises them, N(0.1, 0.01²): not normalised, so our division by Σα + Σβ is exercised."""
+    g = torch.Generator().manual_seed(seed)
+    return {k: 0.1 + 0.01 * torch.randn(1, 1475, 1, 1, generator=g) for k in ("alpha", "beta")}
+
+
+# Options every test builds a metric with: DISTS gets a seeded random VGG16 trunk and random α/β
+# (its official α/β cannot be downloaded here, and no test may need the network).
+TEST_OPTIONS = {"dists": {"weights": _random_dists_weights(), "trunk_weights": None}}
+
+
+def _create(name: str, **options):
+    return metrics.create_metric(name, **{**TEST_OPTIONS.get(name, {}), **options})
+
+
+def _piq_dists(metric):
+    """piq's DISTS with our metric's random VGG16 trunk and its α/β divided by their total (piq
+    uses the weights as it loads them, the official code divides at every call), in float64.
+
+    piq.DISTS downloads its α/β and torchvision's VGG16 on construction; both downloads are
+    replaced here by the same tensors our metric has, so nothing touches the network.
+    """
+    from unittest import mock
+
+    import piq
+    import piq.perceptual
+    import torchvision
+
+    vgg = torchvision.models.vgg16(weights=None)
+    vgg.features.load_state_dict(metric.trunk.features.state_dict())  # pools hold no tensors
+    ab = TEST_OPTIONS["dists"]["weights"]
+    total = ab["alpha"].sum() + ab["beta"].sum()
+    normalised = {k: v / total for k, v in ab.items()}
+    with (
+        mock.patch.object(piq.perceptual, "vgg16", lambda **_: vgg),
+        mock.patch.object(torch.hub, "load_state_dict_from_url", lambda *_, **__: normalised),
+    ):
+        reference = piq.DISTS(reduction="none")
+    reference = reference.double()
+    reference.weights = [w.double() for w in reference.weights]
+    return lambda a, b: reference(a, b)
+
+
 def _piq(name: str, options: dict):
     """piq's value for a metric, converted to our distance, for float64 [0, 1] batches."""
     import piq
@@ -74,6 +118,7 @@ CASES = [
     ("dss", {}),
     ("vsi", {}),
     ("iw-ssim", {}),
+    ("dists", {}),
 ]
 
 
@@ -96,9 +141,11 @@ def test_the_test_images_hold_every_8bit_level_in_every_channel():
 def test_it_matches_piq_on_real_photographs(case, size):
     name, options = case
     x0, x1 = pairs(size)
-    metric = metrics.create_metric(name, device="cpu", **options)
+    metric = _create(name, device="cpu", **options)
     ours = metric(x0.float(), x1.float()).double()
-    expected = _piq(name, options)(x0, x1).double()
+    reference = _piq_dists(metric) if name == "dists" else _piq(name, options)
+    with torch.no_grad():
+        expected = reference(x0, x1).double()
     assert ours.shape == (x0.shape[0],)
     diff = (ours - expected).abs().max().item()
     print(f"PARITY {_id(case)} {size}px max|ours-piq| = {diff:.1e}")
@@ -118,13 +165,14 @@ ZOO = {
     "dss": (8, 0.0),
     "vsi": (2, 0.0),
     "iw-ssim": (21, 0.0),
+    "dists": (17, 0.0),
 }
 
 
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_identical_images_give_the_minimum_distance(name):
     x0, x1 = pairs(64)
-    metric = metrics.create_metric(name, device="cpu")
+    metric = _create(name, device="cpu")
     same = metric(x0.float(), x0.float())
     minimum = ZOO[name][1]
     assert torch.allclose(same, torch.full_like(same, minimum), rtol=0, atol=1e-6)
@@ -134,7 +182,7 @@ def test_identical_images_give_the_minimum_distance(name):
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_small_inputs_are_refused_below_the_declared_size(name):
     side = ZOO[name][0]
-    metric = metrics.create_metric(name, device="cpu")
+    metric = _create(name, device="cpu")
     x = torch.rand(1, 3, side, side + 3)
     assert metric(x, x.flip(-1)).shape == (1,)  # the smallest accepted size works
     small = torch.rand(1, 3, side - 1, 64)
@@ -144,7 +192,7 @@ def test_small_inputs_are_refused_below_the_declared_size(name):
 
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_range_and_shape_errors_are_those_of_every_metric(name):
-    metric = metrics.create_metric(name, device="cpu")
+    metric = _create(name, device="cpu")
     x = torch.rand(2, 3, 64, 64)
     with pytest.raises(ValueError, match="look like 0–255 data"):
         metric(x * 255, x * 255)
@@ -161,7 +209,7 @@ def test_range_and_shape_errors_are_those_of_every_metric(name):
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_batches_score_each_pair_on_its_own_and_score_pairs_agrees(name):
     x0, x1 = (t.float() for t in pairs(64))
-    metric = metrics.create_metric(name, device="cpu")
+    metric = _create(name, device="cpu")
     batched = metric(x0, x1)
     single = torch.cat([metric(a[None], b[None]) for a, b in zip(x0, x1, strict=True)])
     assert torch.allclose(batched, single, rtol=0, atol=1e-6)
@@ -175,8 +223,8 @@ def test_batches_score_each_pair_on_its_own_and_score_pairs_agrees(name):
 @pytest.mark.parametrize("name", sorted(ZOO))
 def test_cuda_gives_the_cpu_numbers(name):
     x0, x1 = (t.float() for t in pairs(64))
-    cpu = metrics.create_metric(name, device="cpu")(x0, x1)
-    cuda = metrics.create_metric(name, device="cuda")(x0.cuda(), x1.cuda())
+    cpu = _create(name, device="cpu")(x0, x1)
+    cuda = _create(name, device="cuda")(x0.cuda(), x1.cuda())
     assert cuda.device.type == "cuda"
     assert torch.allclose(cuda.cpu(), cpu, rtol=0, atol=1e-5)
 
