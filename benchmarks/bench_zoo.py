@@ -46,6 +46,43 @@ def _piq_iw_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     )
 
 
+def _dists_ab() -> dict[str, torch.Tensor]:
+    """Random α/β in the official file's layout (the official ones cannot be downloaded here;
+    the values do not change the speed)."""
+    g = torch.Generator().manual_seed(1)
+    return {k: 0.1 + 0.01 * torch.randn(1, 1475, 1, 1, generator=g) for k in ("alpha", "beta")}
+
+
+class _PiqDISTS:
+    """piq.DISTS with our seeded random VGG16 trunk and the same α/β (normalised, as piq takes
+    them), built on first call; piq's downloads of both are replaced by these tensors."""
+
+    def __init__(self) -> None:
+        self.model = None
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.model is None:
+            from unittest import mock
+
+            import piq
+            import piq.perceptual
+            import torchvision
+
+            from metrics.lpips.trunks import build_trunk
+
+            vgg = torchvision.models.vgg16(weights=None)
+            vgg.features.load_state_dict(build_trunk("vgg", None, seed=0).features.state_dict())
+            ab = _dists_ab()
+            total = ab["alpha"].sum() + ab["beta"].sum()
+            ab = {k: v / total for k, v in ab.items()}
+            with (
+                mock.patch.object(piq.perceptual, "vgg16", return_value=vgg),
+                mock.patch.object(torch.hub, "load_state_dict_from_url", return_value=ab),
+            ):
+                self.model = piq.DISTS(reduction="none").to(a.device)
+        return self.model(a, b)
+
+
 def piq_contenders() -> dict[str, tuple[dict, Callable]]:
     """Registry name -> (our options, piq on (x0, x1), x0 the reference, as our distance)."""
     import piq
@@ -61,6 +98,7 @@ def piq_contenders() -> dict[str, tuple[dict, Callable]]:
         # piq's information_weighted_ssim takes the reference as y; below 161 px with the
         # exponents our small-input policy uses (the same number, see tests/metrics/test_zoo.py).
         "iw-ssim": ({}, _piq_iw_ssim),
+        "dists": ({"weights": _dists_ab(), "trunk_weights": None}, _PiqDISTS()),
         # piq's batched call (its saliency is normalised batch-wide; the time is what counts here,
         # so max|Δ| is not a parity figure for srsim).
         "srsim": ({}, lambda a, b: 1.0 - piq.srsim(a, b, data_range=1.0, reduction="none")),

@@ -240,9 +240,7 @@ register_metric(
         input_range=UNIT,
         lower_is_more_similar=True,
         options=(
-            OptionInfo(
-                "levels", 5, "number of scales of the standard definition", (2, 3, 4, 5)
-            ),
+            OptionInfo("levels", 5, "number of scales of the standard definition", (2, 3, 4, 5)),
             OptionInfo(
                 "small_inputs",
                 "reduce",

@@ -114,7 +114,9 @@ def load_dists_weights(
     for key, value in (("alpha", alpha), ("beta", beta)):
         if not isinstance(value, torch.Tensor) or value.numel() != total:
             shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-            raise ValueError(f"{label}: {key} must hold {total} values (1×{total}×1×1), got {shape}")
+            raise ValueError(
+                f"{label}: {key} must hold {total} values (1×{total}×1×1), got {shape}"
+            )
     alpha = alpha.detach().reshape(total).float()
     beta = beta.detach().reshape(total).float()
     norm = alpha.sum() + beta.sum()
@@ -152,9 +154,7 @@ class DISTS(Metric):
     ) -> None:
         super().__init__("dists", **common)
         alpha, beta = load_dists_weights(weights)
-        self.trunk = build_trunk(
-            "vgg", trunk_weights, seed=seed, download=download, metric="dists"
-        )
+        self.trunk = build_trunk("vgg", trunk_weights, seed=seed, download=download, metric="dists")
         for index, layer in enumerate(self.trunk.features):
             if isinstance(layer, nn.MaxPool2d):
                 self.trunk.features[index] = L2Pool()
