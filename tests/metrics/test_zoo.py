@@ -3,7 +3,8 @@
 Parity: real photographs (``tests.metrics.zoo_images``: crops of scikit-image's samples on 8-bit
 levels, every level 0…255 present in every channel) with real distortions (blur, noise, JPEG),
 at 64×64 and 256×256. Ours runs on float32 inputs, as the platform calls it; piq on float64, as
-the reference; both after the documented conversion to a distance. piq is a dev dependency used
+the reference (DISTS: float32, see ``_piq_dists``); both after the documented conversion to a
+distance. piq is a dev dependency used
 only here and in the benchmark, never in ``metrics/``.
 """
 
