@@ -33,9 +33,9 @@ def load_fitted(key: str, **options):
     run = FitRun.objects.filter(pk=ref.pk, status=RunStatus.DONE).first()
     if run is None or not run.weights:
         raise ValueError(f"{ref} is not a finished fit run")
-    from .trunk_files import trunk_weights_on_worker
+    from .weight_files import weights_on_worker
 
-    options.setdefault("trunk_weights", trunk_weights_on_worker(trunk_option(run.trunk_weights)))
+    options.setdefault("trunk_weights", weights_on_worker(trunk_option(run.trunk_weights)))
     return _lin_metric(net=run.net, version=run.version, fieldfile=run.weights, **options)
 
 

@@ -28,7 +28,7 @@ from common.tasks import requeue_failed
 
 from . import datasets, selectors
 from .models import SEED_MAX, Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
-from .trunk_files import trunk_weights_check, trunk_weights_on_worker
+from .weight_files import options_check, options_on_worker, weights_name_check, weights_on_worker
 
 FIT_NETS = ("alex", "vgg", "squeeze")
 FIT_VARIANTS = ("lin", "tune", "scratch")
@@ -102,7 +102,7 @@ def score_run_create(
     options = dict(options or {})
     if ref.is_registry:
         _check_metric_options(ref.key, options)
-    trunk_weights_check(options.get("trunk_weights"), field="options.trunk_weights")
+    options_check(options)
     splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
         raise ApplicationError(
@@ -169,7 +169,7 @@ def fit_run_create(
         raise ApplicationError(
             f"net must be one of {FIT_NETS}, variant one of {FIT_VARIANTS}, version 0.1 or 0.0."
         )
-    trunk_weights_check(trunk_weights)
+    weights_name_check(trunk_weights)
     if epochs + epochs_decay < 1:
         raise ApplicationError(
             "epochs + epochs_decay must be at least 1.", fields={"epochs": ["too few"]}
@@ -383,9 +383,7 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
     from metrics.training.evaluation import item_set_distances
 
     ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, error="")
-    options = dict(run.options)
-    if "trunk_weights" in options:
-        options["trunk_weights"] = trunk_weights_on_worker(options["trunk_weights"])
+    options = options_on_worker(run.options)
     metric = metrics.create_metric(run.metric, **options)
     computed_with = _computed_with(metric, name=run.metric)
     ScoreRun.objects.filter(pk=run.pk).update(computed_with=computed_with)
@@ -531,7 +529,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             category: TripletArrays(**dict(_resized(datasets.item_arrays(items)).items()))
             for (_split, category), items in val_groups.items()
         }
-    trunk = trunk_weights_on_worker(trunk_option(run.trunk_weights))
+    trunk = weights_on_worker(trunk_option(run.trunk_weights))
     last_saved = {"at": 0.0}
 
     def progress(event: dict) -> None:

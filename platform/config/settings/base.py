@@ -216,9 +216,10 @@ PERCEPTLAB_MAX_IMPORT_EXPANDED_BYTES = env_int(
 )
 PERCEPTLAB_MAX_IMPORT_MEMBERS = env_int("PERCEPTLAB_MAX_IMPORT_MEMBERS", 500_000, minimum=1)
 PERCEPTLAB_IMPORT_ROOT = env_str("PERCEPTLAB_IMPORT_ROOT", "")
-# Researcher-supplied trunk checkpoints (fits and score runs name them by file name): this folder
-# on the workers only. Empty (the default): ImageNet weights from the torch hub cache, or random.
-PERCEPTLAB_TRUNK_WEIGHTS_DIR = env_str("PERCEPTLAB_TRUNK_WEIGHTS_DIR", "")
+# Weight files researchers may name by file name in fits and score runs (trunk checkpoints, LPIPS
+# lin weights, DISTS' alpha/beta): this folder on the workers only. Empty (the default): only the
+# named choices (ImageNet weights from the torch hub cache, a random trunk, shipped lin weights).
+PERCEPTLAB_WEIGHTS_DIR = env_str("PERCEPTLAB_WEIGHTS_DIR", "")
 # Workers' temporary folders (exports, imports, fits) live under this folder, one per worker
 # process, locked while the process lives; a worker starting (and every new folder) removes
 # those of processes that died. Files written to storage by a task killed before it recorded

@@ -12,7 +12,7 @@ import torchvision
 
 from analysis import services
 from analysis.models import FitRun, ScoreRun
-from analysis.trunk_files import trunk_weights_on_worker
+from analysis.weight_files import weights_on_worker
 from tests.analysis.jobs import ready_dataset
 from tests.analysis.studydata import frozen_dataset
 
@@ -51,19 +51,19 @@ def test_workers_resolve_names_inside_their_trunk_folder_only(settings, tmp_path
     (folder / "kmeans-alex.pth").write_bytes(b"x")
     outside.write_bytes(b"x")
     os.symlink(outside, folder / "link.pth")
-    settings.PERCEPTLAB_TRUNK_WEIGHTS_DIR = str(folder)
-    assert trunk_weights_on_worker("kmeans-alex.pth") == str(folder / "kmeans-alex.pth")
-    assert trunk_weights_on_worker(None) is None
-    assert trunk_weights_on_worker("imagenet") == "imagenet"
+    settings.PERCEPTLAB_WEIGHTS_DIR = str(folder)
+    assert weights_on_worker("kmeans-alex.pth") == str(folder / "kmeans-alex.pth")
+    assert weights_on_worker(None) is None
+    assert weights_on_worker("imagenet") == "imagenet"
     errors = set()
     for name in ("missing.pth", "link.pth"):
         with pytest.raises(ValueError, match="not available") as caught:
-            trunk_weights_on_worker(name)
+            weights_on_worker(name)
         errors.add(str(caught.value).replace(name, "<name>"))
     assert len(errors) == 1, "a missing file and one outside the folder must look the same"
-    settings.PERCEPTLAB_TRUNK_WEIGHTS_DIR = ""
+    settings.PERCEPTLAB_WEIGHTS_DIR = ""
     with pytest.raises(ValueError, match="not available"):
-        trunk_weights_on_worker("kmeans-alex.pth")
+        weights_on_worker("kmeans-alex.pth")
 
 
 def test_a_score_run_uses_a_named_trunk_from_the_folder(
@@ -71,7 +71,7 @@ def test_a_score_run_uses_a_named_trunk_from_the_folder(
 ):
     torch.manual_seed(3)
     torch.save(torchvision.models.alexnet().state_dict(), tmp_path / "my-alex.pth")
-    settings.PERCEPTLAB_TRUNK_WEIGHTS_DIR = str(tmp_path)
+    settings.PERCEPTLAB_WEIGHTS_DIR = str(tmp_path)
     dataset = frozen_dataset(alice)
     with django_capture_on_commit_callbacks(execute=True):
         run = services.score_run_create(
@@ -91,3 +91,18 @@ def test_a_score_run_uses_a_named_trunk_from_the_folder(
         )
     missing = ScoreRun.objects.exclude(pk=run.pk).get()
     assert missing.status == "failed" and "not available on this worker" in missing.error
+
+
+@pytest.mark.parametrize(
+    ("metric", "option"), [("lpips-alex", "lin_weights"), ("dists", "weights")]
+)
+def test_other_file_options_of_a_score_run_take_no_path(api, alice, metric, option):
+    dataset = ready_dataset(alice)
+    response = api.as_user(alice).post(
+        f"/api/datasets/{dataset.pk}/score/",
+        {"metric": metric, "options": {option: "/etc/passwd"}},
+        format="json",
+    )
+    assert response.status_code == 400, response.content
+    assert option in str(response.json()["error"])
+    assert not ScoreRun.objects.exists()
