@@ -198,22 +198,27 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
             )
         active = participant.assignments.filter(status=Assignment.Status.ACTIVE).first()
         if active is not None:
-            # A worker who returned a HIT and accepted it again comes back with a new MTurk
-            # assignmentId (Prolific: a new SESSION_ID): the completion must name this one.
-            changed = {
-                name: value
-                for name, value in (
-                    ("session_id", entry.session_id),
-                    ("turk_submit_to", entry.turk_submit_to),
-                )
-                if value and getattr(active, name) != value
-            }
-            if changed:
-                for name, value in changed.items():
-                    setattr(active, name, value)
-                active.save(update_fields=[*changed, "updated_at"])
-            return active
+            return _resume(active, entry)
         return _assignment_new(study=study, participant=participant, entry=entry, now=now)
+
+
+def _resume(active: Assignment, entry: Entry) -> Assignment:
+    """Continue `active`, recording the entry's recruiter session: a worker who returned a HIT and
+    accepted it again comes back with a new MTurk assignmentId (Prolific: a new SESSION_ID), and
+    the completion must name this one."""
+    changed = {
+        name: value
+        for name, value in (
+            ("session_id", entry.session_id),
+            ("turk_submit_to", entry.turk_submit_to),
+        )
+        if value and getattr(active, name) != value
+    }
+    if changed:
+        for name, value in changed.items():
+            setattr(active, name, value)
+        active.save(update_fields=[*changed, "updated_at"])
+    return active
 
 
 def _mturk_acceptance(*, study: Study, participant: Participant, entry: Entry, now) -> Assignment:
@@ -229,19 +234,7 @@ def _mturk_acceptance(*, study: Study, participant: Participant, entry: Entry, n
         active.session_id == entry.session_id
         or (entry.resume_token and active.token == entry.resume_token)
     ):
-        changed = {
-            name: value
-            for name, value in (
-                ("session_id", entry.session_id),
-                ("turk_submit_to", entry.turk_submit_to),
-            )
-            if value and getattr(active, name) != value
-        }
-        if changed:
-            for name, value in changed.items():
-                setattr(active, name, value)
-            active.save(update_fields=[*changed, "updated_at"])
-        return active
+        return _resume(active, entry)
     _abandon_active(participant=participant)
     return _assignment_new(study=study, participant=participant, entry=entry, now=now)
 
