@@ -28,10 +28,13 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed frontend
 
 # The worker-facing app (jsPsych 8 + our plugins), built into frontend/dist and served by whitenoise.
-frontend:
-	@if [ -f frontend/package.json ]; then \
-		cd frontend && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run --silent build; \
-	fi
+frontend: frontend/node_modules/.installed
+	cd frontend && npm run --silent build
+
+# Reinstalled whenever the lock file changes (a new devDependency such as axe-core).
+frontend/node_modules/.installed: frontend/package-lock.json
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Debian's Chromium for the browser tests (Playwright cannot download browsers here).
 chromium:

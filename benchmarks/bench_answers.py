@@ -226,8 +226,9 @@ class Server:
         return sizes
 
     def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=30)
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=30)
 
 
 class Connection(http.client.HTTPConnection):
@@ -511,10 +512,10 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
         flush=True,
     )
     sent = paced(port, paced_people, args.pace, args.paced_seconds, supply)
-    time.sleep(1)  # let gunicorn flush its access log
-    times = server_times_ms(server.access_log, offset)
     pages = researcher_walk(port)
     rss = server.worker_rss_mb()
+    server.stop()  # flushes the access log
+    times = server_times_ms(server.access_log, offset)
     per_round_write = [a / w for a, w in zip(rates["answer"], rates["write"], strict=True)]
     per_round_health = [a / h for a, h in zip(rates["answer"], rates["health"], strict=True)]
     return {

@@ -35,6 +35,54 @@ import metrics
 SLOWEST = 1.5  # ours may be at most this many times slower than piq
 
 
+def _piq_iw_ssim(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    import piq
+
+    side = min(a.shape[-2:])
+    levels = max(lv for lv in range(1, 6) if side >= 10 * 2 ** (lv - 1) + 1)
+    weights = torch.tensor((0.0448, 0.2856, 0.3001, 0.2363, 0.1333)[:levels], device=a.device)
+    return 1.0 - piq.information_weighted_ssim(
+        b, a, data_range=1.0, reduction="none", scale_weights=weights
+    )
+
+
+def _dists_ab() -> dict[str, torch.Tensor]:
+    """Random α/β in the official file's layout (the official ones cannot be downloaded here;
+    the values do not change the speed)."""
+    g = torch.Generator().manual_seed(1)
+    return {k: 0.1 + 0.01 * torch.randn(1, 1475, 1, 1, generator=g) for k in ("alpha", "beta")}
+
+
+class _PiqDISTS:
+    """piq.DISTS with our seeded random VGG16 trunk and the same α/β (normalised, as piq takes
+    them), built on first call; piq's downloads of both are replaced by these tensors."""
+
+    def __init__(self) -> None:
+        self.model = None
+
+    def __call__(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        if self.model is None:
+            from unittest import mock
+
+            import piq
+            import piq.perceptual
+            import torchvision
+
+            from metrics.lpips.trunks import build_trunk
+
+            vgg = torchvision.models.vgg16(weights=None)
+            vgg.features.load_state_dict(build_trunk("vgg", None, seed=0).features.state_dict())
+            ab = _dists_ab()
+            total = ab["alpha"].sum() + ab["beta"].sum()
+            ab = {k: v / total for k, v in ab.items()}
+            with (
+                mock.patch.object(piq.perceptual, "vgg16", return_value=vgg),
+                mock.patch.object(torch.hub, "load_state_dict_from_url", return_value=ab),
+            ):
+                self.model = piq.DISTS(reduction="none").to(a.device)
+        return self.model(a, b)
+
+
 def piq_contenders() -> dict[str, tuple[dict, Callable]]:
     """Registry name -> (our options, piq on (x0, x1), x0 the reference, as our distance)."""
     import piq
@@ -47,6 +95,10 @@ def piq_contenders() -> dict[str, tuple[dict, Callable]]:
         "mdsi": ({}, lambda a, b: piq.mdsi(a, b, data_range=1.0, reduction="none")),
         "dss": ({}, lambda a, b: 1.0 - piq.dss(a, b, data_range=1.0, reduction="none")),
         "vsi": ({}, lambda a, b: 1.0 - piq.vsi(a, b, data_range=1.0, reduction="none")),
+        # piq's information_weighted_ssim takes the reference as y; below 161 px with the
+        # exponents our small-input policy uses (the same number, see tests/metrics/test_zoo.py).
+        "iw-ssim": ({}, _piq_iw_ssim),
+        "dists": ({"weights": _dists_ab(), "trunk_weights": None}, _PiqDISTS()),
         # piq's batched call (its saliency is normalised batch-wide; the time is what counts here,
         # so max|Δ| is not a parity figure for srsim).
         "srsim": ({}, lambda a, b: 1.0 - piq.srsim(a, b, data_range=1.0, reduction="none")),

@@ -234,6 +234,58 @@ register_metric(
         factory="metrics.vsi:build_vsi",
     )
 )
+register_metric(
+    MetricInfo(
+        name="iw-ssim",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo("levels", 5, "number of scales of the standard definition", (2, 3, 4, 5)),
+            OptionInfo(
+                "small_inputs",
+                "reduce",
+                "inputs too small for `levels` scales: 'reduce' uses the most scales that fit "
+                "(3 at 64×64) with their exponents renormalised to sum 1; 'error' raises",
+                ("reduce", "error"),
+            ),
+        ),
+        summary="1 − IW-SSIM (Wang & Li 2011): Laplacian-pyramid SSIM pooled with information "
+        "content weights of the luma; x0 is the reference; at least 21×21",
+        factory="metrics.iwssim:build_iw_ssim",
+    )
+)
+register_metric(
+    MetricInfo(
+        name="dists",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo(
+                "weights",
+                None,
+                "required: path to the official DISTS α/β file (weights.pt of DISTS_pytorch, or "
+                "piq's dists_weights.pt: a dict with 'alpha' and 'beta', 1×1475×1×1), or such a "
+                "dict; not shipped",
+            ),
+            OptionInfo(
+                "trunk_weights",
+                "imagenet",
+                "VGG16 trunk as for lpips-vgg: 'imagenet' (the torch hub cache, then "
+                "torchvision's download), a checkpoint path, or None for a seeded random trunk",
+            ),
+            OptionInfo("seed", 0, "seed of the random trunk when trunk_weights is None"),
+            OptionInfo(
+                "download",
+                True,
+                "allow torchvision's download when the ImageNet checkpoint is not in the cache",
+                (False, True),
+            ),
+        ),
+        summary="DISTS (Ding et al. 2020), a distance: VGG16 with L2 pooling, texture and "
+        "structure terms weighted by the learned α/β (a file: weights=); at least 17×17",
+        factory="metrics.dists:build_dists",
+    )
+)
 
 # ---- deep-<arch>: any torchvision classifier as an LPIPS-style metric (issue #16 item 3) ------
 # Kept in its own block. The zoo and its options are declared torch-free in metrics.deep.

@@ -1,5 +1,6 @@
 // Entry point of the worker app (/w/<token>/): reads the page's configuration, sends what an
-// earlier visit left in the outbox, loads the session and runs the jsPsych timeline.
+// earlier visit left in the outbox, loads the session and runs the jsPsych timeline. On a
+// researcher's pilot page the configuration holds a made-up session instead (pilot.js).
 
 import "./worker.css";
 
@@ -12,6 +13,7 @@ import { renderCompletion, renderMessage } from "./completion.js";
 import { ImageStore } from "./images.js";
 import { statusMessage } from "./messages.js";
 import { Outbox } from "./outbox.js";
+import { runPilot } from "./pilot.js";
 import { rememberAssignment } from "./remember.js";
 import { hasStarted, remainingTrials } from "./resume.js";
 import { displayForAnswer } from "./scale.js";
@@ -45,8 +47,13 @@ async function loadSession(api, root) {
 
 async function main() {
   const config = JSON.parse(document.getElementById("pl-config").textContent);
-  rememberAssignment(localStorageOrNull(), config);
   const root = document.getElementById("jspsych-target");
+  if (config.pilot) {
+    // A researcher's pilot: the same timeline, simulated, with nothing stored or sent.
+    await runPilot(config.pilot, root);
+    return;
+  }
+  rememberAssignment(localStorageOrNull(), config);
   const api = createApi(config.api);
   const outbox = new Outbox(localStorageOrNull(), config.token);
   const banner = createBanner();

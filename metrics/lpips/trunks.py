@@ -313,8 +313,17 @@ def _read_checkpoint(path: str | os.PathLike[str]) -> object:
         raise ValueError(f"could not read {path} as a torch checkpoint: {exc}") from exc
 
 
-def resolve_checkpoint(spec, trunk_weights: str | os.PathLike[str], *, download: bool) -> Path:
+def resolve_checkpoint(
+    spec,
+    trunk_weights: str | os.PathLike[str],
+    *,
+    download: bool,
+    metric: str | None = None,
+) -> Path:
     """Find the checkpoint file for ``trunk_weights`` (``"imagenet"`` or a path).
+
+    ``metric`` names the metric in the messages (default ``spec.metric``: ``lpips-<net>``, or
+    ``deep-<arch>`` for a zoo ``ArchSpec``; DISTS shares the VGG16 trunk).
 
     Raises:
         TrunkWeightsNotFound: With the file name, the folder and the URL in the message.
@@ -327,6 +336,7 @@ def resolve_checkpoint(spec, trunk_weights: str | os.PathLike[str], *, download:
                 f"{spec.builder} checkpoint such as {checkpoint_filename(spec)})"
             )
         return path
+    metric = metric or spec.metric
     filename = checkpoint_filename(spec)
     cached = hub_checkpoint_dir() / filename
     if cached.is_file():
@@ -338,7 +348,7 @@ def resolve_checkpoint(spec, trunk_weights: str | os.PathLike[str], *, download:
         f"trunk."
     )
     if not download:
-        raise TrunkWeightsNotFound(f"no ImageNet weights for the {spec.metric} trunk. {advice}")
+        raise TrunkWeightsNotFound(f"no ImageNet weights for {metric} trunk. {advice}")
     try:
         cached.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(
@@ -346,13 +356,18 @@ def resolve_checkpoint(spec, trunk_weights: str | os.PathLike[str], *, download:
         )
     except Exception as exc:  # urllib, socket, ssl and hash errors all mean "not available"
         raise TrunkWeightsNotFound(
-            f"could not download the {spec.metric} trunk weights ({exc}). {advice}"
+            f"could not download the {metric} trunk weights ({exc}). {advice}"
         ) from exc
     return cached
 
 
 def build_trunk(
-    net: str, trunk_weights: str | os.PathLike[str] | None, *, seed: int = 0, download: bool = True
+    net: str,
+    trunk_weights: str | os.PathLike[str] | None,
+    *,
+    seed: int = 0,
+    download: bool = True,
+    metric: str | None = None,
 ) -> Trunk:
     """Build a frozen trunk with weights from a checkpoint, the cache, a download, or a seed.
 
@@ -361,6 +376,7 @@ def build_trunk(
         trunk_weights: ``"imagenet"``, a checkpoint path, or None for a seeded random trunk.
         seed: Seed of the random trunk.
         download: Allow torchvision's download for ``"imagenet"``.
+        metric: The metric named in error messages (default ``lpips-<net>``).
 
     Raises:
         ValueError: Unknown net or unusable checkpoint.
@@ -372,5 +388,6 @@ def build_trunk(
     if trunk_weights is None:
         trunk.reset_random(int(seed))
     else:
-        trunk.load_checkpoint(resolve_checkpoint(trunk.spec, trunk_weights, download=download))
+        path = resolve_checkpoint(trunk.spec, trunk_weights, download=download, metric=metric)
+        trunk.load_checkpoint(path)
     return trunk.eval()

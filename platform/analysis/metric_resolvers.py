@@ -34,7 +34,9 @@ def load_fitted(key: str, **options):
     run = FitRun.objects.filter(pk=ref.pk, status=RunStatus.DONE).first()
     if run is None or not run.weights:
         raise ValueError(f"{ref} is not a finished fit run")
-    options.setdefault("trunk_weights", trunk_option(run.trunk_weights))
+    from .weight_files import weights_on_worker
+
+    options.setdefault("trunk_weights", weights_on_worker(trunk_option(run.trunk_weights)))
     return _lin_metric(net=run.net, version=run.version, fieldfile=run.weights, **options)
 
 

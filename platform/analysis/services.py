@@ -29,6 +29,7 @@ from metrics.deep.archs import zoo_nets
 
 from . import datasets, selectors
 from .models import SEED_MAX, Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
+from .weight_files import options_check, options_on_worker, weights_name_check, weights_on_worker
 
 UPLOAD_NETS = ("alex", "vgg", "squeeze")  # uploads are official-format LPIPS lin weights
 FIT_NETS = (*UPLOAD_NETS, *zoo_nets())  # plus every deep-<arch> zoo net (metrics.deep.archs)
@@ -103,6 +104,7 @@ def score_run_create(
     options = dict(options or {})
     if ref.is_registry:
         _check_metric_options(ref.key, options)
+    options_check(options)
     splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
         raise ApplicationError(
@@ -176,6 +178,7 @@ def fit_run_create(
             f"{net} applies the ImageNet normalisation: version must be 0.1.",
             fields={"version": ["invalid"]},
         )
+    weights_name_check(trunk_weights)
     if epochs + epochs_decay < 1:
         raise ApplicationError(
             "epochs + epochs_decay must be at least 1.", fields={"epochs": ["too few"]}
@@ -389,7 +392,8 @@ def score_run_execute(*, run: ScoreRun, progress=None) -> ScoreRun:
     from metrics.training.evaluation import item_set_distances
 
     ScoreRun.objects.filter(pk=run.pk).update(status=RunStatus.RUNNING, error="")
-    metric = metrics.create_metric(run.metric, **run.options)
+    options = options_on_worker(run.options)
+    metric = metrics.create_metric(run.metric, **options)
     computed_with = _computed_with(metric, name=run.metric)
     ScoreRun.objects.filter(pk=run.pk).update(computed_with=computed_with)
 
@@ -534,7 +538,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
             category: TripletArrays(**dict(_resized(datasets.item_arrays(items)).items()))
             for (_split, category), items in val_groups.items()
         }
-    trunk = trunk_option(run.trunk_weights)
+    trunk = weights_on_worker(trunk_option(run.trunk_weights))
     last_saved = {"at": 0.0}
 
     def progress(event: dict) -> None:

@@ -13,7 +13,9 @@ from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
 
 from common.admin_mixins import ResearcherScopedAdmin, get_or_404
+from common.exceptions import DomainError, http_status
 from studies import selectors as study_selectors
+from studies.choices import trial_kinds
 
 from . import selectors, services
 from .models import Assignment, Participant, StudyCollection, TrialLoad
@@ -49,6 +51,11 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
                 self.admin_site.admin_view(self.progress_view),
                 name="crowd_studycollection_progress",
             ),
+            path(
+                "<int:pk>/pilot/",
+                self.admin_site.admin_view(self.pilot_view),
+                name="crowd_studycollection_pilot",
+            ),
             *super().get_urls(),
         ]
 
@@ -70,8 +77,9 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
     @admin.display(description="")
     def links(self, obj):
         return format_html(
-            '<a href="{}">progress</a>',
+            '<a href="{}">progress</a> · <a href="{}">pilot</a>',
             reverse("admin:crowd_studycollection_progress", args=[obj.pk]),
+            reverse("admin:crowd_studycollection_pilot", args=[obj.pk]),
         )
 
     def progress_view(self, request, pk: int):
@@ -93,6 +101,45 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/crowd/progress.html", context)
+
+    def pilot_view(self, request, pk: int):
+        """Pilot mode: the study's real timeline in the worker app, simulated by jsPsych
+        (`?mode=visual` or `data-only`), storing nothing. Without a mode, the choice of modes."""
+        study = get_or_404(study_selectors.study_get, user=request.user, pk=pk)
+        mode = request.GET.get("mode", "")
+        kind = request.GET.get("kind") or None
+        context = {
+            "study": study,
+            "modes": PILOT_MODES,
+            "kinds": trial_kinds(study.kind),
+            "mode": mode,
+            "kind": kind,
+            "study_url": reverse("admin:studies_study_change", args=[study.pk]),
+        }
+        if mode and mode not in PILOT_MODES:
+            context["problem"] = (
+                f"Unknown pilot mode {mode!r}: use one of {', '.join(PILOT_MODES)}."
+            )
+            return TemplateResponse(request, "crowd/pilot.html", context, status=400)
+        if mode:
+            try:
+                session = selectors.pilot_session(study, kind=kind)
+            except DomainError as exc:
+                context["problem"] = exc.message
+                return TemplateResponse(
+                    request, "crowd/pilot.html", context, status=http_status(exc)
+                )
+            context["config"] = {"pilot": {"mode": mode, "session": session}}
+        response = TemplateResponse(request, "crowd/pilot.html", context)
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+
+# jsPsych's simulation modes, with what the pilot page calls them.
+PILOT_MODES = {
+    "visual": "Watch it (visual: every page shown, answers clicked at random)",
+    "data-only": "Data only (the whole timeline at once, nothing drawn)",
+}
 
 
 class AssignmentInline(admin.TabularInline):

@@ -7,18 +7,21 @@ not in the assignment, is `NotFoundError`. Researchers reach a study's collectio
 
 from __future__ import annotations
 
+import random
 import statistics
 from datetime import timedelta
 
-from django.db.models import Count, Sum
+from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
+from django.urls import reverse
 from django.utils import timezone
 
-from common.exceptions import ConflictError, NotFoundError
+from common.exceptions import ApplicationError, ConflictError, NotFoundError
 from common.markdown import render_markdown
-from studies.choices import TrialKind
+from studies.choices import TrialKind, trial_kinds
 from studies.models import Study, Trial
 
+from . import layout
 from .models import Assignment, Participant, Response
 
 PRACTICE_COUNT = {
@@ -121,13 +124,34 @@ def _practice_answer(trial: Trial) -> str:
     return "left" if trial.expected == "p0" else "right"
 
 
-def practice_trials(assignment: Assignment) -> list[Trial]:
-    kind = assignment.items.values_list("trial__kind", flat=True).first() or TrialKind.TWOAFC
+def _practice_of(study: Study, kind: str) -> list[Trial]:
     return list(
-        Trial.objects.filter(study=assignment.study, is_practice=True, kind=kind).order_by("index")[
+        Trial.objects.filter(study=study, is_practice=True, kind=kind).order_by("index")[
             : PRACTICE_COUNT[kind]
         ]
     )
+
+
+def practice_trials(assignment: Assignment) -> list[Trial]:
+    kind = assignment.items.values_list("trial__kind", flat=True).first() or TrialKind.TWOAFC
+    return _practice_of(assignment.study, kind)
+
+
+def _study_payload(study: Study) -> dict:
+    """The study as the worker app sees it (session payload and pilot mode)."""
+    return {
+        "name": study.name,
+        "kind": study.kind,
+        "instructions_html": render_markdown(study.instructions),
+        "patch_size": study.patch_size,
+        "display_scale": study.display_scale,
+        "jnd": {
+            "first_ms": study.jnd_first_ms,
+            "gap_ms": study.jnd_gap_ms,
+            "second_ms": study.jnd_second_ms,
+        },
+        "break_every": study.break_every,
+    }
 
 
 def session_payload(assignment: Assignment) -> dict:
@@ -162,19 +186,7 @@ def session_payload(assignment: Assignment) -> dict:
     answered = sum(1 for t in trials if t["answered"])
     return {
         "status": assignment.status,
-        "study": {
-            "name": study.name,
-            "kind": study.kind,
-            "instructions_html": render_markdown(study.instructions),
-            "patch_size": study.patch_size,
-            "display_scale": study.display_scale,
-            "jnd": {
-                "first_ms": study.jnd_first_ms,
-                "gap_ms": study.jnd_gap_ms,
-                "second_ms": study.jnd_second_ms,
-            },
-            "break_every": study.break_every,
-        },
+        "study": _study_payload(study),
         "recruiter": {"kind": assignment.participant.recruiter},
         "practice": practice,
         "trials": trials,
@@ -199,12 +211,83 @@ def stimulus_for_slot(assignment: Assignment, *, position: int, slot: str, pract
         if item is None:
             raise missing
         trial, swapped = item.trial, item.swapped
-    if slot not in _slots(trial.kind):
+    stimulus = _slot_stimuli(trial, swapped).get(slot)
+    if stimulus is None:
         raise missing
-    if slot == "ref":
-        return trial.ref
+    return stimulus
+
+
+def _slot_stimuli(trial: Trial, swapped: bool) -> dict:
+    """{slot: Stimulus} of a trial shown with its sides `swapped` or not."""
     first, second = (trial.p1, trial.p0) if swapped else (trial.p0, trial.p1)
-    return first if slot in ("left", "first") else second
+    if trial.kind == TrialKind.TWOAFC:
+        return {"ref": trial.ref, "left": first, "right": second}
+    return {"first": first, "second": second}
+
+
+# ---------------------------------------------------------------------------------------------
+# Pilot mode (researchers)
+# ---------------------------------------------------------------------------------------------
+
+
+def pilot_session(study: Study, *, kind: str | None = None, seed: int | None = None) -> dict:
+    """What the worker app's `GET session` would give a new participant of `study`, built
+    without writing anything (no participant, assignment or lease), for a researcher's pilot run.
+
+    Trials are chosen and laid out by allocation's rules (`layout`): the least-judged regular
+    trials of one kind, sentinels, a repeat, shuffled, sides at random. Images are the study's
+    stimuli behind the researcher-only `stimulus-file` endpoint. The caller checks that the user
+    may see the study (`studies.selectors.study_get`).
+    """
+    kinds = trial_kinds(study.kind)
+    if kind is None:
+        kind = kinds[0]
+    elif kind not in kinds:
+        raise ApplicationError(
+            f"This study has no {kind!r} trials; choose one of: {', '.join(kinds)}.",
+            code="bad_kind",
+            fields={"kind": ["not a kind of this study"]},
+        )
+    rng = random.Random(seed)
+    plan = layout.sizes(assignment_size=study.assignment_size, sentinel_rate=study.sentinel_rate)
+    trials = Trial.objects.filter(study=study, kind=kind).select_related("ref", "p0", "p1")
+    regular = list(
+        trials.filter(is_sentinel=False, is_practice=False).order_by(
+            Coalesce(F("load__valid_count") + F("load__leased_count"), 0), "sort_key"
+        )[: plan.regular]
+    )
+    if not regular:
+        raise ConflictError(
+            "This study has no trials to pilot yet: generate its stimuli first.",
+            code="no_trials",
+        )
+    sentinel_pool = list(trials.filter(is_sentinel=True, is_practice=False).order_by("index"))
+    sentinels = rng.sample(sentinel_pool, min(plan.sentinels, len(sentinel_pool)))
+    entries = layout.arrange(
+        [(trial, rng.random() < 0.5) for trial in regular], sentinels, rng, repeat=plan.repeat
+    )
+
+    def urls(trial: Trial, swapped: bool) -> dict:
+        return {
+            slot: reverse("stimulus-file", args=[stimulus.pk])
+            for slot, stimulus in _slot_stimuli(trial, swapped).items()
+        }
+
+    return {
+        "status": "active",
+        "study": _study_payload(study),
+        "recruiter": {"kind": "pilot"},
+        "practice": [
+            {"kind": t.kind, "images": urls(t, False), "answer": _practice_answer(t)}
+            for t in _practice_of(study, kind)
+        ],
+        "trials": [
+            {"position": n, "kind": trial.kind, "answered": False, "images": urls(trial, swapped)}
+            for n, (trial, swapped, _repeat, _counts) in enumerate(entries)
+        ],
+        "progress": {"answered": 0, "total": len(entries)},
+        "completion": None,
+    }
 
 
 # ---------------------------------------------------------------------------------------------

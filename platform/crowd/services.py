@@ -32,7 +32,7 @@ from common.exceptions import ApplicationError, ConflictError, ForbiddenError, N
 from studies.choices import TrialKind, trial_kinds
 from studies.models import Study, Trial
 
-from . import qc
+from . import layout, qc
 from .models import Assignment, AssignmentItem, Participant, Response, TrialLoad
 from .selectors import completion_payload, entry_check_open
 
@@ -129,12 +129,13 @@ def entry_check_link(entry: Entry) -> None:
     if entry.recruiter == Participant.Recruiter.MTURK:
         target = urlsplit(entry.turk_submit_to)
         allowed = settings.PERCEPTLAB_TURK_SUBMIT_HOSTS
+        origin = f"{target.scheme}://{target.netloc}"
+        mturk_host = target.scheme == "https" and target.hostname in allowed and target.port is None
         if (
-            target.scheme != "https"
-            or target.hostname not in allowed
-            or target.port is not None
+            not (mturk_host or origin in settings.PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS)
             or target.path not in ("", "/")
             or target.query
+            or target.fragment
             or target.username
         ):
             raise ApplicationError(
@@ -197,22 +198,27 @@ def participant_enter(*, study: Study, entry: Entry, now=None) -> Assignment:
             )
         active = participant.assignments.filter(status=Assignment.Status.ACTIVE).first()
         if active is not None:
-            # A worker who returned a HIT and accepted it again comes back with a new MTurk
-            # assignmentId (Prolific: a new SESSION_ID): the completion must name this one.
-            changed = {
-                name: value
-                for name, value in (
-                    ("session_id", entry.session_id),
-                    ("turk_submit_to", entry.turk_submit_to),
-                )
-                if value and getattr(active, name) != value
-            }
-            if changed:
-                for name, value in changed.items():
-                    setattr(active, name, value)
-                active.save(update_fields=[*changed, "updated_at"])
-            return active
+            return _resume(active, entry)
         return _assignment_new(study=study, participant=participant, entry=entry, now=now)
+
+
+def _resume(active: Assignment, entry: Entry) -> Assignment:
+    """Continue `active`, recording the entry's recruiter session: a worker who returned a HIT and
+    accepted it again comes back with a new MTurk assignmentId (Prolific: a new SESSION_ID), and
+    the completion must name this one."""
+    changed = {
+        name: value
+        for name, value in (
+            ("session_id", entry.session_id),
+            ("turk_submit_to", entry.turk_submit_to),
+        )
+        if value and getattr(active, name) != value
+    }
+    if changed:
+        for name, value in changed.items():
+            setattr(active, name, value)
+        active.save(update_fields=[*changed, "updated_at"])
+    return active
 
 
 def _mturk_acceptance(*, study: Study, participant: Participant, entry: Entry, now) -> Assignment:
@@ -228,19 +234,7 @@ def _mturk_acceptance(*, study: Study, participant: Participant, entry: Entry, n
         active.session_id == entry.session_id
         or (entry.resume_token and active.token == entry.resume_token)
     ):
-        changed = {
-            name: value
-            for name, value in (
-                ("session_id", entry.session_id),
-                ("turk_submit_to", entry.turk_submit_to),
-            )
-            if value and getattr(active, name) != value
-        }
-        if changed:
-            for name, value in changed.items():
-                setattr(active, name, value)
-            active.save(update_fields=[*changed, "updated_at"])
-        return active
+        return _resume(active, entry)
     _abandon_active(participant=participant)
     return _assignment_new(study=study, participant=participant, entry=entry, now=now)
 
@@ -290,10 +284,7 @@ def _pick_kind(study: Study) -> str:
 def _assignment_create(*, study: Study, participant: Participant, entry: Entry, now) -> Assignment:
     kind = _pick_kind(study)
     seen = AssignmentItem.objects.filter(assignment__participant=participant).values("trial_id")
-    size = study.assignment_size
-    n_sentinels = round(size * study.sentinel_rate)
-    want_repeat = size >= 10
-    n_regular = max(size - n_sentinels - int(want_repeat), 1)
+    plan = layout.sizes(assignment_size=study.assignment_size, sentinel_rate=study.sentinel_rate)
 
     # Lock the loads of the least-judged open trials; rows another transaction holds are
     # skipped, so two arrivals never both take the last slot of a trial.
@@ -305,7 +296,7 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
     for attempt in range(ALLOCATION_RETRIES + 1):
         regular = list(
             candidates.select_related("trial").select_for_update(skip_locked=True, of=("self",))[
-                :n_regular
+                : plan.regular
             ]
         )
         # Nothing unlocked but open trials exist: they are locked by arrivals still choosing
@@ -328,7 +319,9 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
     )
     rng = random.Random(f"{study.seed}:{participant.pk}:{participant.assignments.count()}")
     sentinels = list(
-        Trial.objects.filter(pk__in=rng.sample(sentinel_ids, min(n_sentinels, len(sentinel_ids))))
+        Trial.objects.filter(
+            pk__in=rng.sample(sentinel_ids, min(plan.sentinels, len(sentinel_ids)))
+        )
     )
 
     assignment = Assignment.objects.create(
@@ -339,7 +332,7 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
         recruiter_study_id=entry.recruiter_study_id,
         turk_submit_to=entry.turk_submit_to,
     )
-    entries: list[tuple[Trial, bool, bool, bool]] = []  # trial, swapped, is_repeat, counts
+    sides: list[tuple[Trial, bool]] = []
     for load in regular:
         # Balance left/right per trial; a trial shown equally often both ways (its first viewer
         # included) gets a random side, so no participant sees p0 on the left throughout.
@@ -347,16 +340,9 @@ def _assignment_create(*, study: Study, participant: Participant, entry: Entry, 
             swapped = rng.random() < 0.5
         else:
             swapped = load.shown_swapped < load.shown_straight
-        entries.append((load.trial, swapped, False, True))
-    for trial in sentinels:
-        entries.append((trial, rng.random() < 0.5, False, False))
-    rng.shuffle(entries)
-    if want_repeat:
-        # Repeat one regular trial later in the assignment with the sides swapped.
-        first = next(i for i, e in enumerate(entries) if e[3])
-        original = entries[first]
-        at = rng.randint(first + 1, len(entries))
-        entries.insert(at, (original[0], not original[1], True, False))
+        sides.append((load.trial, swapped))
+    # trial, swapped, is_repeat, counts; one regular trial repeated later with the sides swapped
+    entries = layout.arrange(sides, sentinels, rng, repeat=plan.repeat)
     items = [
         AssignmentItem(assignment=assignment, position=i, trial=t, swapped=s, is_repeat=r, counts=c)
         for i, (t, s, r, c) in enumerate(entries)

@@ -39,15 +39,9 @@ def _entry_from_request(request, *, mturk: bool) -> tuple[services.Entry | None,
         worker, assignment_id = params.get("workerId", ""), params.get("assignmentId", "")
         if assignment_id == MTURK_PREVIEW:
             return None, "preview"
-        if (
-            not worker
-            or not assignment_id
-            or not params.get("turkSubmitTo", "").startswith("https://")
-        ):
-            return (
-                None,
-                "The MTurk link is missing workerId, assignmentId or an https turkSubmitTo.",
-            )
+        # Which turkSubmitTo hosts are MTurk's is entry_check_link's rule (before consent).
+        if not worker or not assignment_id or not params.get("turkSubmitTo"):
+            return None, "The MTurk link is missing workerId, assignmentId or turkSubmitTo."
         return services.Entry(
             recruiter=Participant.Recruiter.MTURK,
             external_id=worker,

@@ -526,8 +526,28 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
             error,
         )
 
+    @admin.display(description="pilot")
+    def pilot(self, obj):
+        """Links to pilot mode (crowd's page, by URL name: studies imports no crowd code)."""
+        if obj is None or obj.pk is None:
+            return "-"
+        url = reverse("admin:crowd_studycollection_pilot", args=[obj.pk])
+        return format_html(
+            'Run the timeline without storing anything: <a href="{}?mode=visual">pilot '
+            '(visual)</a> · <a href="{}?mode=data-only">pilot (data only)</a>',
+            url,
+            url,
+        )
+
     def get_readonly_fields(self, request, obj=None):
-        readonly = ["status_badge", "generation", "history", "instructions_preview", "owner"]
+        readonly = [
+            "status_badge",
+            "generation",
+            "pilot",
+            "history",
+            "instructions_preview",
+            "owner",
+        ]
         if obj is not None:
             readonly.append("slug")
             if obj.status != Study.Status.DRAFT:
@@ -549,6 +569,7 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
                         "owner",
                         "status_badge",
                         "generation",
+                        "pilot",
                         "collaborators",
                     ]
                 },

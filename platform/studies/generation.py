@@ -409,14 +409,22 @@ def generation_discard(*, study: Study) -> None:
     )
     Trial.objects.filter(study=study).delete()
     Stimulus.objects.filter(study=study).delete()
-    for name in names:
-        if not Stimulus.objects.filter(file=name).exists():
-            storage.delete(name)
+    models = []
     for artifact in ModelArtifact.objects.filter(study=study):
         artifact.delete()
-        # Content-addressed: a study trained with the same seed may name the same file.
-        if not ModelArtifact.objects.filter(file=artifact.file.name).exists():
-            artifact.file.storage.delete(artifact.file.name)
+        models.append((artifact.file.storage, artifact.file.name))
+
+    def delete_files() -> None:
+        # After the commit (a rollback keeps rows and files); a file another row still names
+        # stays (content-addressed: the same bytes, or a study trained with the same seed).
+        for name in names:
+            if not Stimulus.objects.filter(file=name).exists():
+                storage.delete(name)
+        for model_storage, name in models:
+            if name and not ModelArtifact.objects.filter(file=name).exists():
+                model_storage.delete(name)
+
+    transaction.on_commit(delete_files)
     Study.objects.filter(pk=study.pk).update(
         design={}, generation_total=0, generation_done=0, error=""
     )

@@ -71,17 +71,28 @@ def study_get(*, user, pk) -> Study:
 
 
 def distortion_spec_get(*, user, study_pk, pk) -> DistortionSpec:
-    """Distortion choice `pk` of study `study_pk`."""
-    spec = DistortionSpec.objects.select_related("study").filter(pk=pk, study_id=study_pk).first()
-    if spec is None or not user_can_access_study(user=user, study=spec.study):
+    """Distortion choice `pk` of study `study_pk`.
+
+    The study is compared in Python: Django guards out-of-range integers on primary keys (no
+    match) but not on foreign keys, where an id beyond 64 bits would be a database error."""
+    spec = DistortionSpec.objects.select_related("study").filter(pk=pk).first()
+    if (
+        spec is None
+        or spec.study_id != study_pk
+        or not user_can_access_study(user=user, study=spec.study)
+    ):
         raise NotFoundError(f"Distortion choice {pk} not found.")
     return spec
 
 
 def trial_quota_get(*, user, study_pk, pk) -> TrialQuota:
-    """Trial count `pk` of study `study_pk`."""
-    quota = TrialQuota.objects.select_related("study").filter(pk=pk, study_id=study_pk).first()
-    if quota is None or not user_can_access_study(user=user, study=quota.study):
+    """Trial count `pk` of study `study_pk` (compared as in `distortion_spec_get`)."""
+    quota = TrialQuota.objects.select_related("study").filter(pk=pk).first()
+    if (
+        quota is None
+        or quota.study_id != study_pk
+        or not user_can_access_study(user=user, study=quota.study)
+    ):
         raise NotFoundError(f"Trial count {pk} not found.")
     return quota
 

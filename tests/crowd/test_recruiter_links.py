@@ -67,6 +67,9 @@ def test_a_returned_and_reaccepted_hit_submits_the_new_assignment_id(study):
         "https://www.mturk.com:8443",
         "https://www.mturk.com/mturk/elsewhere",
         "https://workersandbox.mturk.com/?next=https://evil.example",
+        "http://www.mturk.com",
+        "https://www.mturk.com#x",
+        "javascript:alert(1)",
     ],
 )
 def test_a_foreign_turk_submit_to_is_refused_before_consent(study, submit):
@@ -81,6 +84,32 @@ def test_a_foreign_turk_submit_to_is_refused_before_consent(study, submit):
 def test_more_submit_hosts_come_from_a_setting(study, settings):
     settings.PERCEPTLAB_TURK_SUBMIT_HOSTS = [*settings.PERCEPTLAB_TURK_SUBMIT_HOSTS, "localhost"]
     assert _enter(Client(), _mturk(study, "ASSIGN-D", "https://localhost")).status_code == 302
+
+
+@pytest.mark.parametrize(
+    ("submit", "accepted"),
+    [
+        ("http://127.0.0.1:8123", True),
+        ("http://127.0.0.1:8123/", True),
+        ("http://127.0.0.1:8124", False),  # another port
+        ("https://127.0.0.1:8123", False),  # another scheme
+        ("http://127.0.0.1", False),
+        ("http://127.0.0.1:8123/mturk/elsewhere", False),
+        ("http://x@127.0.0.1:8123", False),
+    ],
+)
+def test_a_test_origin_is_accepted_exactly_as_listed(study, settings, submit, accepted):
+    """Browser tests' stand-in MTurk is a local http server: the test-only setting names its
+    exact origin (scheme, host and port); nothing else about the rule changes."""
+    settings.PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS = ["http://127.0.0.1:8123"]
+    page = _enter(Client(), _mturk(study, "ASSIGN-T", submit))
+    assert page.status_code == (302 if accepted else 400)
+    assert Participant.objects.exists() is accepted
+
+
+def test_no_test_origin_is_accepted_by_default(study, settings):
+    assert settings.PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS == []
+    assert _enter(Client(), _mturk(study, "ASSIGN-U", "http://127.0.0.1:8123")).status_code == 400
 
 
 @pytest.mark.parametrize(

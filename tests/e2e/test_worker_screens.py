@@ -237,3 +237,53 @@ def test_the_jnd_screens_are_accessible_and_one_to_one(screens, alice):
     shots.pixels_match(boxes[0], served)
     page.wait_for_selector('.pl-trial[data-phase="respond"]')
     shots.check("trial-jnd")
+
+
+def test_the_return_and_dead_end_screens_are_accessible_and_fit(screens, alice):
+    """The screens a worker meets coming back or hitting a dead end: welcome back (the same
+    browser, mid-assignment), an expired assignment, a study that is not open, a full one,
+    an id already started elsewhere, a phone on a desktop-only study."""
+    from studies.models import Study
+
+    shots, worker, _touch = screens
+    page = worker.page
+    study = make_live_study(
+        alice, kind="2afc", trials=3, sentinels=0, practice=0, assignment_size=2, break_every=0
+    )
+    worker.enter(study, prolific_pid="P-RETURNING")
+    worker.start()
+    worker.answer("ArrowLeft")
+    worker.wait_sent()
+    page.reload()
+    page.get_by_role("heading", name="Welcome back").wait_for()
+    shots.check("welcome-back")
+
+    Assignment.objects.filter(token=worker.token).update(status=Assignment.Status.EXPIRED)
+    page.reload()
+    page.get_by_role("heading", name="This assignment has expired").wait_for()
+    shots.check("expired")
+
+    # Another browser (nothing kept) with the same Prolific id and no session id: refused.
+    page.evaluate("localStorage.clear()")
+    page.goto(f"{worker.base_url}/s/{study.slug}/?PROLIFIC_PID=P-RETURNING&STUDY_ID=S1")
+    page.click("#consent-button")
+    page.get_by_role("heading", name="Already started elsewhere").wait_for()
+    shots.check("already-started")
+
+    full = make_live_study(alice, kind="2afc", trials=1, sentinels=0, needed=0)
+    page.goto(f"{worker.base_url}/s/{full.slug}/")
+    page.click("#consent-button")
+    page.get_by_role("heading", name="Sorry").wait_for()
+    assert "taken" in page.inner_text("main")
+    shots.check("study-full")
+
+    Study.objects.filter(pk=study.pk).update(status=Study.Status.CLOSED)
+    page.goto(f"{worker.base_url}/s/{study.slug}/")
+    page.get_by_role("heading", name="Not open").wait_for()
+    shots.check("not-open")
+
+    desktop = make_live_study(alice, kind="2afc", trials=1, sentinels=0, desktop_only=True)
+    page.set_extra_http_headers({"Sec-CH-UA-Mobile": "?1"})
+    page.goto(f"{worker.base_url}/s/{desktop.slug}/")
+    page.get_by_role("heading", name="Please use a computer").wait_for()
+    shots.check("phone-refused")

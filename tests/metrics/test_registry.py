@@ -25,6 +25,17 @@ REQUIRED = {
     "ms-ssim",
     "fsim",
     "fsimc",
+    # the full-reference zoo (issue #16 item 2)
+    "gmsd",
+    "ms-gmsd",
+    "vifp",
+    "haarpsi",
+    "mdsi",
+    "srsim",
+    "dss",
+    "vsi",
+    "iw-ssim",
+    "dists",
 }
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -124,8 +135,10 @@ def test_registering_a_metric_checks_its_name_and_factory():
 
 def _build(name: str) -> Metric:
     options = {"device": "cpu"}
-    if name.startswith(("lpips-", "deep-")):
+    if name.startswith(("lpips-", "deep-")) or name == "dists":
         options["trunk_weights"] = None
+    if name == "dists":  # its learned α/β are a required file; uniform ones stand in here
+        options["weights"] = {k: torch.full((1, 1475, 1, 1), 0.1) for k in ("alpha", "beta")}
     return metrics.create_metric(name, **options)
 
 

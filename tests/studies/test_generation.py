@@ -180,10 +180,13 @@ def test_patch_larger_than_the_images_is_refused(alice):
         services.study_create(owner=alice, name="big patches", image_set=image_set)
 
 
-def test_going_back_to_draft_discards_generated_stimuli(study, generate, settings):
+def test_going_back_to_draft_discards_generated_stimuli(
+    study, generate, settings, django_capture_on_commit_callbacks
+):
     study = generate(study)
     assert Trial.objects.filter(study=study).exists()
-    services.study_transition(study=study, to="draft")
+    with django_capture_on_commit_callbacks(execute=True):  # files go once the rows have gone
+        services.study_transition(study=study, to="draft")
     assert (
         not Trial.objects.filter(study=study).exists()
         and not Stimulus.objects.filter(study=study).exists()

@@ -216,6 +216,10 @@ PERCEPTLAB_MAX_IMPORT_EXPANDED_BYTES = env_int(
 )
 PERCEPTLAB_MAX_IMPORT_MEMBERS = env_int("PERCEPTLAB_MAX_IMPORT_MEMBERS", 500_000, minimum=1)
 PERCEPTLAB_IMPORT_ROOT = env_str("PERCEPTLAB_IMPORT_ROOT", "")
+# Weight files researchers may name by file name in fits and score runs (trunk checkpoints, LPIPS
+# lin weights, DISTS' alpha/beta): this folder on the workers only. Empty (the default): only the
+# named choices (ImageNet weights from the torch hub cache, a random trunk, shipped lin weights).
+PERCEPTLAB_WEIGHTS_DIR = env_str("PERCEPTLAB_WEIGHTS_DIR", "")
 # Workers' temporary folders (exports, imports, fits) live under this folder, one per worker
 # process, locked while the process lives; a worker starting (and every new folder) removes
 # those of processes that died. Files written to storage by a task killed before it recorded
@@ -380,6 +384,10 @@ X_FRAME_OPTIONS = "DENY"
 PERCEPTLAB_TURK_SUBMIT_HOSTS = env_list(
     "PERCEPTLAB_TURK_SUBMIT_HOSTS", ["www.mturk.com", "workersandbox.mturk.com"]
 )
+# Exact origins ("http://127.0.0.1:8123") also accepted as turkSubmitTo, for browser tests whose
+# stand-in MTurk is a local plain-http server. Tests set it; it is not read from the environment
+# and stays empty in every deployment.
+PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS: list[str] = []
 PERCEPTLAB_FRAME_ANCESTORS = env_list(
     "PERCEPTLAB_FRAME_ANCESTORS", ["https://www.mturk.com", "https://workersandbox.mturk.com"]
 )

@@ -10,6 +10,7 @@ from typing import IO
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 
 from common.exceptions import ApplicationError, ConflictError
 from common.stored_files import save_content_addressed
@@ -214,13 +215,17 @@ def _delete_names(names: list[str]) -> None:
 
 
 def _delete_files(image: ReferenceImage) -> None:
-    # Content-addressed files may be shared by another set holding the same pixels.
-    for fieldfile in (image.file, image.thumbnail):
-        if not fieldfile.name:
-            continue
-        shared = ReferenceImage.objects.exclude(pk=image.pk).filter(sha256=image.sha256).exists()
-        if not shared:
-            fieldfile.storage.delete(fieldfile.name)
+    """Delete the picture's files once the deletion of its row has committed (a rollback keeps
+    both); content-addressed files another set still names (the same pixels) stay."""
+    names = [f.name for f in (image.file, image.thumbnail) if f.name]
+    storage = ReferenceImage._meta.get_field("file").storage
+
+    def delete() -> None:
+        for name in names:
+            if not ReferenceImage.objects.filter(Q(file=name) | Q(thumbnail=name)).exists():
+                storage.delete(name)
+
+    transaction.on_commit(delete)
 
 
 @transaction.atomic
