@@ -132,6 +132,39 @@ function scatterChart(canvas, board) {
   });
 }
 
+// The network zoo: 2AFC (with its interval as a whisker) against each network's ImageNet top-1.
+export function zooPoints(board) {
+  const twoafc = board.columns.some((c) => c.key === "all_distortions") ? "all_distortions" : "all";
+  return board.rows
+    .filter((r) => r.kind === "metric" && r.zoo && r.zoo.imagenet_top1 !== null && r.cells[twoafc])
+    .map((r) => ({ x: r.zoo.imagenet_top1, y: pct(r.cells[twoafc].score), label: r.label,
+      low: pct(r.cells[twoafc].ci_low), high: pct(r.cells[twoafc].ci_high) }));
+}
+
+function zooChart(canvas, board) {
+  const points = zooPoints(board);
+  canvas.dataset.points = JSON.stringify(points.map((p) => [p.label, p.x, p.y])); // for tests and readers
+  const whiskers = points.filter((p) => p.low !== null).map((p) => ({
+    type: "line", data: [{ x: p.x, y: p.low }, { x: p.x, y: p.high }], borderColor: COLORS.ci, borderWidth: 2,
+    pointRadius: 0, showLine: true, label: `${p.label} interval` }));
+  return new Chart(canvas, {
+    type: "scatter",
+    data: { datasets: [{ label: "networks", data: points, backgroundColor: COLORS.human, pointRadius: 5 }, ...whiskers] },
+    options: {
+      ...BASE,
+      plugins: {
+        legend: { display: false },
+        title: { display: true, text: "2AFC (×100) vs ImageNet top-1 (%)" },
+        tooltip: { callbacks: { label: (ctx) => (ctx.raw.label ? `${ctx.raw.label}: top-1 ${ctx.raw.x}, 2AFC ${ctx.raw.y}` : "") } },
+      },
+      scales: {
+        x: { type: "linear", title: { display: true, text: "ImageNet-1K top-1 (%)" } },
+        y: { title: { display: true, text: "2AFC score ×100" } },
+      },
+    },
+  });
+}
+
 function judgmentsChart(canvas, judgments) {
   return new Chart(canvas, {
     type: "line",
@@ -155,6 +188,8 @@ function drawCharts() {
   for (const canvas of document.querySelectorAll("#charts canvas[data-column]")) {
     made.push([canvas, categoryChart(canvas, board)]);
   }
+  const zoo = document.getElementById("zoo-chart");
+  if (zoo) made.push([zoo, zooChart(zoo, board)]);
   const scatter = document.getElementById("scatter");
   if (scatter) made.push([scatter, scatterChart(scatter, board)]);
   const judgments = readJson("pl-judgments");

@@ -239,3 +239,51 @@ def metric_for_net(net: str) -> str:
     """Registry name of the metric a trainable net gives: ``alex`` → ``lpips-alex``,
     ``deep-resnet18`` → ``deep-resnet18``."""
     return net if is_deep(net) else f"lpips-{net}"
+
+
+# ImageNet-1K top-1 accuracy (%) of the checkpoint each net's "imagenet" weights name (the enum's
+# IMAGENET1K_V1, else DEFAULT), as torchvision's weight metadata states it; kept here so that the
+# platform's web tier can show it without torch. tests/metrics/test_deep_zoo.py checks every value
+# against torchvision's metadata.
+IMAGENET_TOP1: dict[str, float] = {
+    "alexnet": 56.522,
+    "vgg11": 69.02,
+    "vgg11_bn": 70.37,
+    "vgg13": 69.928,
+    "vgg13_bn": 71.586,
+    "vgg16": 71.592,
+    "vgg16_bn": 73.36,
+    "vgg19": 72.376,
+    "vgg19_bn": 74.218,
+    "resnet18": 69.758,
+    "resnet34": 73.314,
+    "resnet50": 76.13,
+    "resnet101": 77.374,
+    "resnet152": 78.312,
+    "resnext50_32x4d": 77.618,
+    "wide_resnet50_2": 78.468,
+    "googlenet": 69.778,
+    "mobilenet_v3_large": 74.042,
+    "efficientnet_b0": 77.692,
+    "efficientnet_b1": 78.642,
+    "efficientnet_b2": 80.608,
+    "efficientnet_b3": 82.008,
+    "efficientnet_b4": 83.384,
+    "regnet_y_400mf": 74.046,
+    "regnet_y_800mf": 76.42,
+    "regnet_x_400mf": 72.834,
+    "convnext_tiny": 82.52,
+    "convnext_small": 83.616,
+    "convnext_base": 84.062,
+    "swin_t": 81.474,
+    "swin_s": 83.196,
+    "swin_b": 83.582,
+    "vit_b_16": 81.072,
+    "vit_b_32": 75.912,
+    "vit_l_16": 79.662,
+}
+
+
+def imagenet_top1(net: str) -> float | None:
+    """ImageNet-1K top-1 (%) of a zoo net's ImageNet checkpoint; None for other nets."""
+    return IMAGENET_TOP1.get(net[len(PREFIX) :]) if is_deep(net) else None

@@ -223,6 +223,37 @@ class FitRunOutput(serializers.ModelSerializer):
         ]
 
 
+class ZooFitsCreateApi(APIView):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ZooFitsInput"
+
+        nets = serializers.ListField(
+            child=serializers.ChoiceField(choices=list(services.zoo_nets())),
+            min_length=1,
+            max_length=services.ZOO_MAX_NETS,
+            help_text="deep-<arch> zoo nets, one lin fit each",
+        )
+        epochs = serializers.IntegerField(min_value=0, max_value=100, default=5)
+        epochs_decay = serializers.IntegerField(min_value=0, max_value=100, default=5)
+        seed = model_field(FitRun, "seed", default=0)
+        trunk_weights = serializers.CharField(
+            required=False, allow_blank=True, default="", max_length=500
+        )
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: FitRunOutput(many=True)},
+        operation_id="datasets_zoo",
+    )
+    def post(self, request, pk: int):
+        dataset = selectors.dataset_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        runs = services.zoo_fits_create(dataset=dataset, by=request.user, **data.validated_data)
+        return Response(FitRunOutput(runs, many=True).data, status=status.HTTP_201_CREATED)
+
+
 class FitRunCreateApi(APIView):
     class InputSerializer(serializers.Serializer):
         class Meta:

@@ -25,7 +25,7 @@ from common import jobs
 from common.exceptions import ApplicationError, ConflictError, ForbiddenError
 from common.scratch import scratch_dir
 from common.tasks import requeue_failed
-from metrics.deep.archs import zoo_nets
+from metrics.deep.archs import is_deep, zoo_nets
 
 from . import datasets, selectors
 from .models import SEED_MAX, Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
@@ -218,6 +218,67 @@ def fit_run_create(
     )
     _enqueue_fit(run)
     return run
+
+
+ZOO_MAX_NETS = 40
+
+
+@transaction.atomic
+def zoo_fits_create(
+    *,
+    dataset: Dataset,
+    by,
+    nets: list[str],
+    epochs: int = 5,
+    epochs_decay: int = 5,
+    seed: int = 0,
+    trunk_weights: str = "",
+) -> list[FitRun]:
+    """The network zoo on a dataset: one lin fit per `deep-<arch>` net, each its own job on the
+    gpu queue (so they fan out to as many workers as run). Each fit is scored on the dataset's
+    2AFC split when it finishes (`_score_zoo_fit`), which puts it on the leaderboard with its
+    interval, beside its ImageNet top-1 in the zoo chart. All or nothing: one bad net stores none."""
+    nets = list(nets or [])
+    if not nets or len(nets) > ZOO_MAX_NETS:
+        raise ApplicationError(
+            f"Name 1 to {ZOO_MAX_NETS} zoo nets (deep-<arch>).", fields={"nets": ["count"]}
+        )
+    if len(set(nets)) != len(nets):
+        raise ApplicationError("Each net may be named once.", fields={"nets": ["duplicate"]})
+    unknown = [n for n in nets if not is_deep(n)]
+    if unknown:
+        raise ApplicationError(
+            f"Not zoo nets: {unknown}; choose deep-<arch> names such as deep-resnet18 "
+            "(GET /api/metrics/ lists them).",
+            fields={"nets": ["unknown"]},
+        )
+    return [
+        fit_run_create(
+            dataset=dataset,
+            by=by,
+            net=net,
+            epochs=epochs,
+            epochs_decay=epochs_decay,
+            seed=seed,
+            trunk_weights=trunk_weights,
+        )
+        for net in nets
+    ]
+
+
+def _score_zoo_fit(run: FitRun) -> None:
+    """A finished zoo fit is scored on the dataset's 2AFC split (val when there is one), once."""
+    from .leaderboard.selectors import default_split
+
+    if not is_deep(run.net) or run.created_by is None:
+        return
+    split = default_split(run.dataset)
+    metric = run.metric_name
+    if ScoreRun.objects.filter(dataset=run.dataset, metric=metric, split=split).exists():
+        return
+    if not run.dataset.items.filter(kind="2afc", split=split).exists():
+        return
+    score_run_create(dataset=run.dataset, metric=metric, by=run.created_by, split=split)
 
 
 def fit_run_cancel(*, run: FitRun) -> FitRun:
@@ -623,6 +684,7 @@ def fit_run_execute(*, run: FitRun, worker: str = "", device: str | None = None)
         run.history = sorted([*run.history, *missing], key=lambda h: h.get("epoch", 0))
         run.status = RunStatus.DONE
         run.save(update_fields=["weights", "result", "history", "status", "updated_at"])
+    _score_zoo_fit(run)
     return run
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("datasets/<int:pk>/publish/", apis.DatasetPublishApi.as_view(), name="dataset-publish"),
     path("datasets/<int:pk>/score/", apis.ScoreRunCreateApi.as_view(), name="dataset-score"),
     path("datasets/<int:pk>/fit/", apis.FitRunCreateApi.as_view(), name="dataset-fit"),
+    path("datasets/<int:pk>/zoo/", apis.ZooFitsCreateApi.as_view(), name="dataset-zoo"),
     path("score-runs/<int:pk>/", apis.ScoreRunDetailApi.as_view(), name="score-run-detail"),
     path("score-runs/<int:pk>/retry/", apis.ScoreRunRetryApi.as_view(), name="score-run-retry"),
     path("fit-runs/<int:pk>/", apis.FitRunDetailApi.as_view(), name="fit-run-detail"),

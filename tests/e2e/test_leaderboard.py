@@ -3,6 +3,8 @@ actually draw, click-to-sort on the table, and the private/public rule seen from
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from django.conf import settings
 from django.test import Client
@@ -116,3 +118,25 @@ def test_private_board_is_404_to_a_visitor_and_public_once_published(page, live_
     page.wait_for_selector("#scatter[data-rendered='true']")
     assert page.locator("#board tbody tr").nth(0).locator("td.label").inner_text() == "Human"
     assert len(_labels(page)) == 3
+
+
+def test_the_network_zoo_chart_draws_each_network_against_its_imagenet_top1(
+    page, live_server, alice
+):
+    dataset = make_dataset(alice, judges=JUDGES, name="zoo board")
+    score(dataset, "deep-alexnet", flipping({0, 1}, {0}))
+    score(dataset, "deep-resnet18", flipping({0}, set()))
+    score(dataset, "deep-vit_b_16", flipping({0, 1, 2}, {0, 1}))
+    score(dataset, "l2", flipping(set(), {0, 1, 2, 3}))
+    _log_in(page, live_server, alice)
+    page.goto(f"{live_server.url}/leaderboards/{dataset.pk}/")
+    page.wait_for_selector("#zoo-chart[data-rendered='true']")
+    chart = page.locator("#zoo-chart")
+    assert chart.bounding_box()["height"] > 100
+    assert chart.evaluate(INK) > 500
+    points = [p[:2] for p in json.loads(chart.get_attribute("data-points"))]
+    assert sorted(points) == [
+        ["deep-alexnet", 56.522],
+        ["deep-resnet18", 69.758],
+        ["deep-vit_b_16", 81.072],
+    ]  # l2 is not a network of the zoo

@@ -383,3 +383,19 @@ def test_cli_trains_and_evaluates_a_zoo_net(tiny_bapps, tmp_path, capsys):
     text = capsys.readouterr()
     assert code == 0, text.err
     assert "deep-resnet18 (lin.pth)" in text.out
+
+
+def test_the_imagenet_top1_table_is_torchvisions_metadata():
+    """The torch-free table of top-1 accuracies (the network-zoo chart's x axis) states exactly
+    what torchvision's weight metadata says for each net's "imagenet" checkpoint."""
+    import torchvision.models as tvm
+
+    from metrics.deep import archs
+
+    assert set(archs.IMAGENET_TOP1) == set(archs.ARCHS)
+    for arch, spec in archs.ARCHS.items():
+        enum = getattr(tvm, spec.weights_enum)
+        weights = getattr(enum, "IMAGENET1K_V1", None) or enum.DEFAULT
+        assert archs.IMAGENET_TOP1[arch] == weights.meta["_metrics"]["ImageNet-1K"]["acc@1"], arch
+    assert archs.imagenet_top1("deep-resnet18") == 69.758
+    assert archs.imagenet_top1("alex") is None

@@ -19,6 +19,7 @@ from collections import defaultdict
 from common.cache import cache_add, cache_delete, cache_get, cache_set
 from common.exceptions import ApplicationError, NotFoundError
 from common.permissions import is_researcher
+from metrics.deep.archs import imagenet_top1, is_deep
 from metrics.refs import FITTED, UPLOADED, MetricRef
 
 from ..board_models import BoardSignificance
@@ -182,9 +183,34 @@ def board_for(*, dataset: Dataset, split: str | None = None) -> dict:
     return board_data(dataset=dataset, split=split)
 
 
+def zoo_net(run: ScoreRun) -> str | None:
+    """The zoo net (`deep-<arch>`) a score run's metric is built on: the registry metric itself,
+    or the net of the fit it names; None for any other metric."""
+    try:
+        ref = MetricRef.parse(run.metric)
+    except ValueError:
+        return None
+    if ref.kind == FITTED:
+        net = FitRun.objects.filter(pk=ref.pk).values_list("net", flat=True).first()
+    else:
+        net = run.metric if ref.is_registry else None
+    return net if net and is_deep(net) else None
+
+
+def _with_zoo(board: dict, runs: list[ScoreRun]) -> dict:
+    """Rows of zoo metrics carry their net and its ImageNet top-1 (the zoo chart's x axis)."""
+    by_pk = {run.pk: run for run in runs}
+    for row in board["rows"]:
+        run = by_pk.get(row.get("run"))
+        net = zoo_net(run) if run is not None else None
+        row["zoo"] = {"net": net, "imagenet_top1": imagenet_top1(net)} if net else None
+    board["has_zoo"] = any(row.get("zoo") for row in board["rows"])
+    return board
+
+
 def base_board(dataset: Dataset, *, split: str, runs: list[ScoreRun]) -> dict:
     """`compute.build_board` on the dataset's judges and `runs` (no significance)."""
-    return compute.build_board(
+    board = compute.build_board(
         dataset={
             "id": dataset.pk,
             "name": dataset.name,
@@ -197,6 +223,7 @@ def base_board(dataset: Dataset, *, split: str, runs: list[ScoreRun]) -> dict:
         runs=[run_data(run, label=metric_label(run)) for run in runs],
         judges=_judges(dataset, split),
     )
+    return _with_zoo(board, runs)
 
 
 def board_data(*, dataset: Dataset, split: str | None = None) -> dict:
