@@ -14,13 +14,21 @@ Run it (the figures in docs/performance.md come from this)::
     .venv/bin/python benchmarks/bench_zoo.py                        # CPU, 2 threads, 64 and 256 px
     .venv/bin/python benchmarks/bench_zoo.py --metrics gmsd vifp --sizes 64
     .venv/bin/python benchmarks/bench_zoo.py --device cuda           # where a GPU is lent
+    .venv/bin/python benchmarks/bench_zoo.py --memory                # also peak memory per call
+
+Peak memory (``--memory``) is measured for each contender in a fresh process, because an
+allocator that already holds freed memory hides the peak: on CPU the growth of the peak resident
+set (VmHWM) over the resident set just before one call (metric built, inputs made, one warm-up
+call done), on CUDA the peak allocated bytes over those allocated before it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -152,6 +160,49 @@ def bench(name: str, size: int, args: argparse.Namespace, device: torch.device) 
     }
 
 
+def _inputs(name: str, size: int, args: argparse.Namespace, device: torch.device):
+    batch = args.batch if size <= 64 else max(1, args.batch // 16)
+    g = torch.Generator().manual_seed(0)
+    x0 = torch.rand(batch, 3, size, size, generator=g)
+    x1 = (x0 + 0.05 * torch.randn(x0.shape, generator=g)).clamp(0, 1)
+    return x0.to(device), x1.to(device)
+
+
+def _status_kib(field: str) -> int:
+    text = Path("/proc/self/status").read_text()
+    return int(re.search(rf"{field}:\s+(\d+)", text).group(1))
+
+
+def probe_memory(name: str, size: int, contender: str, args: argparse.Namespace) -> float:
+    """Peak memory growth (MiB) of one call of one contender (run in a fresh process)."""
+    device = torch.device(args.device)
+    options, reference = piq_contenders()[name]
+    fn = metrics.create_metric(name, device=device, **options) if contender == "ours" else reference
+    x0, x1 = _inputs(name, size, args, device)
+    with torch.inference_mode():
+        fn(x0, x1)  # warm-up: lazy set-up (piq's DISTS trunk, cached kernels) is not the peak
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+            torch.cuda.reset_peak_memory_stats(device)
+            before = torch.cuda.memory_allocated(device)
+            fn(x0, x1)
+            torch.cuda.synchronize(device)
+            return (torch.cuda.max_memory_allocated(device) - before) / 2**20
+        Path("/proc/self/clear_refs").write_text("5")  # reset VmHWM to the current RSS
+        before = _status_kib("VmRSS")
+        fn(x0, x1)
+        return (_status_kib("VmHWM") - before) / 1024
+
+
+def peak_memory(name: str, size: int, contender: str, args: argparse.Namespace) -> float:
+    command = [
+        sys.executable, __file__, "--probe-memory", name, str(size), contender,
+        "--batch", str(args.batch), "--threads", str(args.threads), "--device", args.device,
+    ]  # fmt: skip
+    out = subprocess.run(command, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--metrics", nargs="+", default=None, help="default: all")
@@ -163,8 +214,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--memory", action="store_true", help="also peak memory per call")
+    parser.add_argument("--probe-memory", nargs=3, metavar=("METRIC", "SIZE", "CONTENDER"))
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    if args.probe_memory:
+        name, size, contender = args.probe_memory
+        print(f"{probe_memory(name, int(size), contender, args):.1f}")
+        return 0
     device = torch.device(args.device)
     names = args.metrics or list(piq_contenders())
     print(
@@ -179,6 +236,9 @@ def main(argv: list[str] | None = None) -> int:
     for name in names:
         for size in args.sizes:
             res = bench(name, size, args, device)
+            if args.memory:
+                res["ours_peak_mib"] = peak_memory(name, size, "ours", args)
+                res["piq_peak_mib"] = peak_memory(name, size, "piq", args)
             results.append(res)
             slow = min(res["ratio_best"], res["ratio_median"]) < 1 / SLOWEST
             if slow:
@@ -186,7 +246,13 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{name:<12}{size:>5}{res['batch']:>6}{res['ours_pairs_s']:>14.1f}"
                 f"{res['piq_pairs_s']:>13.1f}{res['ratio_best']:>10.2f}×{res['ratio_median']:>9.2f}×"
-                f"{res['max_abs_diff']:>9.1e}" + ("  TOO SLOW" if slow else ""),
+                f"{res['max_abs_diff']:>9.1e}"
+                + (
+                    f"  peak MiB ours {res['ours_peak_mib']:.1f} / piq {res['piq_peak_mib']:.1f}"
+                    if args.memory
+                    else ""
+                )
+                + ("  TOO SLOW" if slow else ""),
                 flush=True,
             )
     if args.json:
