@@ -345,10 +345,15 @@ def paced(port: int, people: list[dict], pace: float, seconds: float, supply: An
             if time.monotonic() >= stop_at:
                 break
             client_uuid, body = answer_body(position, answer)
-            try:
-                status, _ = request(conn, "POST", f"/w/{person['token']}/api/answers", body)
-            except (http.client.HTTPException, OSError):
-                status = 0
+            status = 0
+            # gunicorn closes a keep-alive connection idle for 2 s (its --keep-alive), as a
+            # participant's is between answers: like a browser, send again on a new connection.
+            for _attempt in range(2):
+                try:
+                    status, _ = request(conn, "POST", f"/w/{person['token']}/api/answers", body)
+                    break
+                except (http.client.HTTPException, OSError):
+                    continue
             if status == 201:
                 supply.record(client_uuid)
             with lock:
