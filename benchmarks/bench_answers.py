@@ -215,12 +215,14 @@ class Server:
         self.stop()
         sys.exit(f"gunicorn did not come up; see {self.error_log}")
 
-    def worker_rss_mb(self) -> list[float]:
-        children = subprocess.run(
+    def worker_pids(self) -> list[str]:
+        return subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
         ).stdout.split()
+
+    def worker_rss_mb(self) -> list[float]:
         sizes = []
-        for pid in children:
+        for pid in self.worker_pids():
             status = Path(f"/proc/{pid}/status").read_text()
             sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
         return sizes
@@ -229,6 +231,32 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+def cpu_seconds(server: Server) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (gunicorn's master and workers), by
+    PostgreSQL's and by Redis's (all of their processes, other databases' included)."""
+    groups = {
+        "gunicorn": [server.process.pid, *server.worker_pids()],
+        "postgres": subprocess.run(
+            ["pgrep", "-x", "postgres"], capture_output=True, text=True
+        ).stdout.split(),
+        "redis": subprocess.run(
+            ["pgrep", "-x", "redis-server"], capture_output=True, text=True
+        ).stdout.split(),
+    }
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pids in groups.items():
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        used[name] = total / tick
+    return used
 
 
 class Connection(http.client.HTTPConnection):
@@ -502,12 +530,20 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
         closed_loop(port, endpoint, args.connections, 2.0, supply)
     rates = {"health": [], "write": [], "answer": []}
     errors = {"health": 0, "write": 0, "answer": 0}
+    # CPU seconds per component and the requests served, per endpoint, over all rounds.
+    cpu = {name: {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0} for name in rates}
+    served = dict.fromkeys(rates, 0.0)
     order = ["health", "write", "answer"]
     steps = args.rounds * len(order)
     with tqdm(total=steps, desc="closed loop", unit="phase") as bar:
         for round_no in range(args.rounds):
             for endpoint in order[round_no % 3 :] + order[: round_no % 3]:
+                before = cpu_seconds(server)
                 rate, failed = closed_loop(port, endpoint, args.connections, args.seconds, supply)
+                after = cpu_seconds(server)
+                for name in cpu[endpoint]:
+                    cpu[endpoint][name] += after[name] - before[name]
+                served[endpoint] += rate * args.seconds
                 rates[endpoint].append(rate)
                 errors[endpoint] += failed
                 bar.set_postfix({endpoint: f"{rate:.0f}/s"})
@@ -531,6 +567,15 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
         "connections": args.connections,
         "rates": rates,
         "errors": errors,
+        # Milliseconds of CPU per request, per component, and the machine's share used.
+        "cpu_ms_per_request": {
+            endpoint: {name: 1000 * used / max(served[endpoint], 1) for name, used in parts.items()}
+            for endpoint, parts in cpu.items()
+        },
+        "cpu_busy_share": {
+            endpoint: sum(parts.values()) / (args.rounds * args.seconds * (os.cpu_count() or 1))
+            for endpoint, parts in cpu.items()
+        },
         "ratio_write_best": max(rates["answer"]) / max(rates["write"]),
         "ratio_write_median": statistics.median(per_round_write),
         "ratio_health_best": max(rates["answer"]) / max(rates["health"]),
@@ -555,6 +600,12 @@ def report(args, r: dict) -> None:
     print(f"  health  {rate('health')}")
     print(f"  write   {rate('write')}")
     print(f"  answer  {rate('answer')}")
+    for endpoint, parts in r["cpu_ms_per_request"].items():
+        print(
+            f"  CPU per {endpoint:6} request: "
+            + ", ".join(f"{name} {ms:.2f} ms" for name, ms in parts.items())
+            + f" (total {sum(parts.values()):.2f} ms; machine {r['cpu_busy_share'][endpoint]:.0%} busy)"
+        )
     mark = (
         "met" if min(r["ratio_write_best"], r["ratio_write_median"]) >= TARGET_RATIO else "MISSED"
     )
