@@ -233,14 +233,30 @@ class Server:
             self.process.wait(timeout=30)
 
 
-def cpu_seconds(server: Server) -> dict[str, float]:
+def postgres_pids(database: str) -> list[str]:
+    """PostgreSQL's processes that work for the benchmark: the postmaster and its auxiliary
+    processes (WAL writer, checkpointer, …) and the backends of `database`, not other databases'
+    (a backend's title names its database)."""
+    pids = []
+    for pid in subprocess.run(
+        ["pgrep", "-x", "postgres"], capture_output=True, text=True
+    ).stdout.split():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        backend = re.search(r"postgres: \S+: \S+ (\S+) ", title)
+        if backend is None or backend.group(1) == database:
+            pids.append(pid)
+    return pids
+
+
+def cpu_seconds(server: Server, database: str) -> dict[str, float]:
     """CPU seconds used so far by the server's processes (gunicorn's master and workers), by
-    PostgreSQL's and by Redis's (all of their processes, other databases' included)."""
+    PostgreSQL's for the benchmark's database (`postgres_pids`) and by Redis's."""
     groups = {
         "gunicorn": [server.process.pid, *server.worker_pids()],
-        "postgres": subprocess.run(
-            ["pgrep", "-x", "postgres"], capture_output=True, text=True
-        ).stdout.split(),
+        "postgres": postgres_pids(database),
         "redis": subprocess.run(
             ["pgrep", "-x", "redis-server"], capture_output=True, text=True
         ).stdout.split(),
@@ -542,9 +558,9 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
     with tqdm(total=steps, desc="closed loop", unit="phase") as bar:
         for round_no in range(args.rounds):
             for endpoint in order[round_no % 3 :] + order[: round_no % 3]:
-                before = cpu_seconds(server)
+                before = cpu_seconds(server, args.database)
                 rate, failed = closed_loop(port, endpoint, args.connections, args.seconds, supply)
-                after = cpu_seconds(server)
+                after = cpu_seconds(server, args.database)
                 for name in cpu[endpoint]:
                     cpu[endpoint][name] += after[name] - before[name]
                 served[endpoint] += rate * args.seconds
