@@ -443,6 +443,11 @@ def response_record(
     answers that can exclude a participant before the end), a hidden repeat, and the last item;
     completion runs it once more with the final rules. Between checkpoints the stored QC stats
     and flags (too fast, side bias) wait for the next one.
+
+    On PostgreSQL a new answer is stored by `_answer_pg` instead: the four statements as one
+    prepared statement, in autocommit for a regular answer and with QC in one transaction at a
+    checkpoint. It stores nothing for anything else (an error, a retry), which then takes the
+    transaction above, so both give the same results.
     """
     now = now or timezone.now()
     if connection.vendor == "postgresql":
