@@ -610,6 +610,7 @@ _ANSWER_PARAMS = {
     "now": "timestamptz",
 }
 _ANSWER_STATEMENT = "crowd_answer"
+UNKNOWN_PREPARED_STATEMENT = "26000"  # PostgreSQL's SQLSTATE: invalid_sql_statement_name
 _prepared_on: weakref.WeakSet = weakref.WeakSet()  # the connections that have it
 _prepared_lock = threading.Lock()
 
@@ -627,7 +628,11 @@ _ANSWER_EXECUTE = f"EXECUTE {_ANSWER_STATEMENT} ({', '.join(['%s'] * len(_ANSWER
 
 
 def _answer_execute(cursor, params: dict):
-    """Run `_ANSWER_SQL` (preparing it first on a new connection); its row or None."""
+    """Run `_ANSWER_SQL` (preparing it first on a new connection); its row or None.
+
+    Should the session have lost the statement (`DEALLOCATE`, a pooler's reset), it is prepared
+    again: at once in autocommit; inside a transaction, which the error aborted, on the
+    connection's next request."""
     raw = connection.connection
     with _prepared_lock:
         prepared = raw in _prepared_on
@@ -635,7 +640,20 @@ def _answer_execute(cursor, params: dict):
         cursor.execute(_answer_prepare_sql())
         with _prepared_lock:
             _prepared_on.add(raw)
-    cursor.execute(_ANSWER_EXECUTE, [params[name] for name in _ANSWER_PARAMS])
+    values = [params[name] for name in _ANSWER_PARAMS]
+    try:
+        cursor.execute(_ANSWER_EXECUTE, values)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != UNKNOWN_PREPARED_STATEMENT:
+            raise
+        with _prepared_lock:
+            _prepared_on.discard(raw)
+        if connection.in_atomic_block:
+            raise
+        cursor.execute(_answer_prepare_sql())
+        with _prepared_lock:
+            _prepared_on.add(raw)
+        cursor.execute(_ANSWER_EXECUTE, values)
     return cursor.fetchone()
 
 
@@ -720,8 +738,10 @@ def _checkpoint_answer_pg(params: dict):
                     )
                 return row
         except OperationalError as exc:
-            deadlock = getattr(exc.__cause__, "pgcode", None) == DEADLOCK_DETECTED
-            if not deadlock or attempt == DEADLOCK_TRIES or connection.in_atomic_block:
+            # Tried again: a deadlock, or a statement the session lost (prepared again now).
+            code = getattr(exc.__cause__, "pgcode", None)
+            again = code in (DEADLOCK_DETECTED, UNKNOWN_PREPARED_STATEMENT)
+            if not again or attempt == DEADLOCK_TRIES or connection.in_atomic_block:
                 raise
     return None  # not reached
 

@@ -314,3 +314,22 @@ def test_a_checkpoint_aborted_by_a_deadlock_is_tried_again(alice, monkeypatch):
     assert Response.objects.filter(assignment=assignment).count() == 3
     assert Participant.objects.get(pk=assignment.participant_id).qc_stats["answers"] == 3
     assert TrialLoad.objects.filter(trial__study=study, valid_count=1).count() == 3
+
+
+@pytest.mark.usefixtures("_postgres_only")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.postgres
+def test_a_session_that_lost_the_prepared_statement_prepares_it_again(alice):
+    study = make_live_study(
+        alice, trials=4, sentinels=0, needed=1, assignment_size=4, sentinel_rate=0.0
+    )
+    assignment = enter(study, "P1")
+    record(assignment, 0)  # prepared on this connection
+    # Lost before a regular answer (autocommit) and before the last one (a transaction).
+    for position, lost in ((1, True), (2, False), (3, True)):
+        if lost:
+            with connection.cursor() as cursor:
+                cursor.execute("DEALLOCATE ALL")  # as a pooler's reset would
+        assert record(assignment, position).duplicate is False
+    assert Response.objects.filter(assignment=assignment).count() == 4
+    assert Participant.objects.get(pk=assignment.participant_id).qc_stats["answers"] == 4
