@@ -11,7 +11,8 @@ A(ref, start) and every pixel stays in range. One step of a search:
    at 0 cannot go down), normalised so that the step's RMS pixel change is the sample's current
    step size; clamp to the range.
 2. **Project.** Newton steps along ∇A, ``x ← x − (A(x) − a₀)·∇A/‖∇A‖²`` (again only on pixels
-   free to move), clamped, until |A(x) − a₀| ≤ tolerance/2 or ``projection_steps`` ran.
+   free to move), clamped, until |A(x) − a₀| ≤ tolerance/2 or ``projection_steps`` ran; only
+   the samples still off the level set are evaluated again.
 3. **Accept or shrink.** The step is kept when A is within tolerance and B improved; then the
    sample's step size grows by 1.2× (at most 4× ``step_size``). Otherwise the sample stays where
    it was and its step size halves. A search whose step size fell below ``step_size``/1000 has
@@ -95,10 +96,14 @@ class _Objective:
         self.range = tuple(metric.info.input_range)
         self.refs = to_range(refs01, self.range)
 
-    def __call__(self, x01: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def __call__(
+        self, x01: torch.Tensor, rows: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Values and gradients at ``x01`` (the references of ``rows`` when x01 is a subset)."""
+        refs = self.refs if rows is None else self.refs[rows]
         x = x01.detach().requires_grad_(True)
         with torch.enable_grad():
-            ref, moved = self.metric.prepare(self.refs, to_range(x, self.range), range_check="off")
+            ref, moved = self.metric.prepare(refs, to_range(x, self.range), range_check="off")
             value = self.metric.distance(ref, moved)
             (grad,) = torch.autograd.grad(value.sum(), x)
         return value.detach().to(torch.float64), grad.detach()
@@ -165,7 +170,7 @@ def synthesize_mad_pairs(
     seed: int = 0,
     device: str | torch.device | None = None,
     tolerance_mode: str = "relative",
-    projection_steps: int = 6,
+    projection_steps: int = 3,
 ) -> list[MadResult]:
     """Synthesise MAD pairs for a batch of (reference, start) images in one batched search.
 
@@ -310,18 +315,27 @@ def _project(
     tol: torch.Tensor,
     projection_steps: int,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Newton steps along ∇A back to A = target; returns y, A(y), ∇A(y)."""
+    """Newton steps along ∇A back to A = target; returns y, A(y), ∇A(y).
+
+    Only the samples still further than tolerance/2 from the target are evaluated again.
+    """
     a_y, g_y = f_a(y)
     for _ in range(projection_steps):
         err = a_y - target
-        todo = err.abs() > tol / 2
-        if not bool(todo.any()):
+        todo = torch.nonzero(err.abs() > tol / 2).flatten()
+        if todo.numel() == 0:
             break
-        # The step that lowers A when err > 0 moves against the gradient.
-        down = -torch.sign(err).to(y.dtype).view(-1, 1, 1, 1) * g_y
-        g_free = _free(down, y, 0.0, 1.0).abs() * torch.sign(g_y)
-        delta = -(err / _dot(g_free, g_free).to(torch.float64).clamp_min(1e-30)).to(y.dtype)
-        step = delta.view(-1, 1, 1, 1) * g_free
-        y = torch.where(todo.view(-1, 1, 1, 1), (y + step).clamp(0.0, 1.0), y)
-        a_y, g_y = f_a(y)
+        e, g, yt = err[todo], g_y[todo], y[todo]
+        # The components of the Newton step that would push a pixel at a bound outwards are
+        # dropped (the step lowers A when e > 0, so it moves against the gradient).
+        down = -torch.sign(e).to(y.dtype).view(-1, 1, 1, 1) * g
+        g_free = g.masked_fill(_free(down, yt, 0.0, 1.0) == 0, 0.0)
+        delta = -(e / _dot(g_free, g_free).to(torch.float64).clamp_min(1e-30)).to(y.dtype)
+        yt = (yt + delta.view(-1, 1, 1, 1) * g_free).clamp(0.0, 1.0)
+        a_t, g_t = f_a(yt, todo)
+        y, a_y, g_y = (
+            y.index_copy(0, todo, yt),
+            a_y.index_copy(0, todo, a_t),
+            g_y.index_copy(0, todo, g_t),
+        )
     return y, a_y, g_y
