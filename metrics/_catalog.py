@@ -10,6 +10,13 @@ from __future__ import annotations
 from metrics._registry import MetricInfo, OptionInfo, register_metric
 from metrics.lpips.options import LPIPS_OPTIONS
 
+# ``differentiable``: MAD synthesis may follow the metric's autograd gradient. Every built-in
+# metric is made of torch ops with exact gradients almost everywhere (tests/metrics/
+# test_duels_pool.py checks each True flag against float64 central differences). FSIM, FSIMc and
+# VSI are flagged False by design: FSIM's phase congruency thresholds its energy by a sorted median
+# noise estimate (clamp at a data-dependent level), VSI normalises saliency by its maximum and
+# raises the chroma term to the power 0.02 (an unbounded derivative near 0); at the scale of a
+# synthesis step their first-order model fails most often of all (docs/duels.md has the figures).
 UNIT = (0.0, 1.0)
 SYMMETRIC = (-1.0, 1.0)
 
@@ -34,6 +41,7 @@ for _net, _desc in (
             lower_is_more_similar=True,
             options=LPIPS_OPTIONS,
             summary=f"LPIPS distance with the {_desc} trunk (Zhang et al. 2018), RGB in [-1, 1]",
+            differentiable=True,
             factory=f"metrics.lpips.model:build_{_net}",
         )
     )
@@ -46,6 +54,7 @@ register_metric(
         options=(),
         summary="mean((x0−x1)²) over RGB in [0, 1] (the official RGB 'L2' baseline is 4× this, "
         "on [-1, 1] tensors; same ranking)",
+        differentiable=True,
         factory="metrics.pixel:build_l2",
     )
 )
@@ -57,6 +66,7 @@ register_metric(
         options=(_QUANTIZE,),
         summary="0.5·mean(((Lab0−Lab1)/100)²): the official LPIPS 'L2' baseline in Lab, its "
         "default colour space",
+        differentiable=True,
         factory="metrics.pixel:build_l2_lab",
     )
 )
@@ -67,6 +77,7 @@ register_metric(
         lower_is_more_similar=True,
         options=(),
         summary="−PSNR in dB (peak 1, RGB in [0, 1]); identical images give −inf",
+        differentiable=True,
         factory="metrics.pixel:build_psnr",
     )
 )
@@ -94,6 +105,7 @@ register_metric(
             _QUANTIZE,
         ),
         summary="1−SSIM (mean over channels of the valid-region SSIM map); presets name the variant",
+        differentiable=True,
         factory="metrics.ssim:build_ssim",
     )
 )
@@ -113,6 +125,7 @@ register_metric(
             ),
         ),
         summary="1−MS-SSIM (Wang et al. 2003; Gaussian 11/1.5, 5 scales) with a small-input policy",
+        differentiable=True,
         factory="metrics.msssim:build_ms_ssim",
     )
 )
@@ -123,6 +136,7 @@ register_metric(
         lower_is_more_similar=True,
         options=(),
         summary="1−FSIM (Zhang et al. 2011) on the luma channel",
+        differentiable=False,
         factory="metrics.fsim:build_fsim",
     )
 )
@@ -133,6 +147,7 @@ register_metric(
         lower_is_more_similar=True,
         options=(),
         summary="1−FSIMc (Zhang et al. 2011): FSIM with the I and Q chromatic terms",
+        differentiable=False,
         factory="metrics.fsim:build_fsimc",
     )
 )
@@ -147,6 +162,7 @@ register_metric(
         options=(),
         summary="GMSD (Xue et al. 2014), a distance: std of the gradient-similarity map of the "
         "luma, after a 2×2 mean",
+        differentiable=True,
         factory="metrics.gmsd:build_gmsd",
     )
 )
@@ -165,6 +181,7 @@ register_metric(
         ),
         summary="MS-GMSD (Zhang et al. 2017), a distance: GMSD with masking at 4 scales, "
         "√(Σ w·GMSD²); at least 17×17",
+        differentiable=True,
         factory="metrics.gmsd:build_ms_gmsd",
     )
 )
@@ -176,6 +193,7 @@ register_metric(
         options=(),
         summary="1 − VIFp (Sheikh & Bovik 2006, pixel domain, 4 scales) on the luma; x0 is the "
         "reference; at least 41×41",
+        differentiable=True,
         factory="metrics.vif:build_vifp",
     )
 )
@@ -187,6 +205,7 @@ register_metric(
         options=(),
         summary="1 − HaarPSI (Reisenhofer et al. 2018, colour version, 2×2 subsampling); at "
         "least 16×16",
+        differentiable=True,
         factory="metrics.haarpsi:build_haarpsi",
     )
 )
@@ -198,6 +217,7 @@ register_metric(
         options=(),
         summary="MDSI (Nafchi et al. 2016), a distance: deviation pooling of gradient and LHM "
         "chroma similarity; x0 is the reference",
+        differentiable=True,
         factory="metrics.mdsi:build_mdsi",
     )
 )
@@ -209,6 +229,7 @@ register_metric(
         options=(),
         summary="1 − SR-SIM (Zhang & Li 2012): spectral-residual saliency and gradient "
         "similarity of the luma; at least 40×40",
+        differentiable=True,
         factory="metrics.srsim:build_srsim",
     )
 )
@@ -220,6 +241,7 @@ register_metric(
         options=(),
         summary="1 − DSS (Balanov et al. 2015): 8×8 block-DCT subband similarity of the luma; "
         "at least 8×8",
+        differentiable=True,
         factory="metrics.dss:build_dss",
     )
 )
@@ -231,6 +253,7 @@ register_metric(
         options=(),
         summary="1 − VSI (Zhang et al. 2014): SDSP saliency, gradient and LMN chroma "
         "similarity, saliency-weighted",
+        differentiable=False,
         factory="metrics.vsi:build_vsi",
     )
 )
@@ -251,6 +274,7 @@ register_metric(
         ),
         summary="1 − IW-SSIM (Wang & Li 2011): Laplacian-pyramid SSIM pooled with information "
         "content weights of the luma; x0 is the reference; at least 21×21",
+        differentiable=True,
         factory="metrics.iwssim:build_iw_ssim",
     )
 )
@@ -283,6 +307,7 @@ register_metric(
         ),
         summary="DISTS (Ding et al. 2020), a distance: VGG16 with L2 pooling, texture and "
         "structure terms weighted by the learned α/β (a file: weights=); at least 17×17",
+        differentiable=True,
         factory="metrics.dists:build_dists",
     )
 )
@@ -301,6 +326,7 @@ for _spec in _ZOO.values():
             options=DEEP_OPTIONS,
             summary=f"LPIPS-style distance on torchvision {_spec.arch} features ({_spec.family} "
             f"taps: {', '.join(_spec.taps)}; input {_spec.input_policy}), RGB in [-1, 1]",
+            differentiable=True,
             factory=f"metrics.deep.model:build_{_spec.arch}",
         )
     )
