@@ -10,6 +10,10 @@ from __future__ import annotations
 from metrics._registry import MetricInfo, OptionInfo, register_metric
 from metrics.lpips.options import LPIPS_OPTIONS
 
+# ``differentiable``: autograd gives a gradient that MAD synthesis can follow. False for FSIM/FSIMc
+# (median noise threshold and soft thresholding of phase congruency), SR-SIM and VSI (saliency
+# maps normalised by their maximum): their autograd gradients are exact only within ~1e-5 of the
+# point and disagree with 1e-3 differences by 2× or in sign (measured, see docs/duels.md).
 UNIT = (0.0, 1.0)
 SYMMETRIC = (-1.0, 1.0)
 
@@ -34,6 +38,7 @@ for _net, _desc in (
             lower_is_more_similar=True,
             options=LPIPS_OPTIONS,
             summary=f"LPIPS distance with the {_desc} trunk (Zhang et al. 2018), RGB in [-1, 1]",
+            differentiable=True,
             factory=f"metrics.lpips.model:build_{_net}",
         )
     )
@@ -46,6 +51,7 @@ register_metric(
         options=(),
         summary="mean((x0−x1)²) over RGB in [0, 1] (the official RGB 'L2' baseline is 4× this, "
         "on [-1, 1] tensors; same ranking)",
+        differentiable=True,
         factory="metrics.pixel:build_l2",
     )
 )
@@ -57,6 +63,7 @@ register_metric(
         options=(_QUANTIZE,),
         summary="0.5·mean(((Lab0−Lab1)/100)²): the official LPIPS 'L2' baseline in Lab, its "
         "default colour space",
+        differentiable=True,
         factory="metrics.pixel:build_l2_lab",
     )
 )
@@ -67,6 +74,7 @@ register_metric(
         lower_is_more_similar=True,
         options=(),
         summary="−PSNR in dB (peak 1, RGB in [0, 1]); identical images give −inf",
+        differentiable=True,
         factory="metrics.pixel:build_psnr",
     )
 )
@@ -94,6 +102,7 @@ register_metric(
             _QUANTIZE,
         ),
         summary="1−SSIM (mean over channels of the valid-region SSIM map); presets name the variant",
+        differentiable=True,
         factory="metrics.ssim:build_ssim",
     )
 )
@@ -113,6 +122,7 @@ register_metric(
             ),
         ),
         summary="1−MS-SSIM (Wang et al. 2003; Gaussian 11/1.5, 5 scales) with a small-input policy",
+        differentiable=True,
         factory="metrics.msssim:build_ms_ssim",
     )
 )
@@ -123,6 +133,7 @@ register_metric(
         lower_is_more_similar=True,
         options=(),
         summary="1−FSIM (Zhang et al. 2011) on the luma channel",
+        differentiable=False,
         factory="metrics.fsim:build_fsim",
     )
 )
@@ -133,6 +144,7 @@ register_metric(
         lower_is_more_similar=True,
         options=(),
         summary="1−FSIMc (Zhang et al. 2011): FSIM with the I and Q chromatic terms",
+        differentiable=False,
         factory="metrics.fsim:build_fsimc",
     )
 )
@@ -147,6 +159,7 @@ register_metric(
         options=(),
         summary="GMSD (Xue et al. 2014), a distance: std of the gradient-similarity map of the "
         "luma, after a 2×2 mean",
+        differentiable=True,
         factory="metrics.gmsd:build_gmsd",
     )
 )
@@ -165,6 +178,7 @@ register_metric(
         ),
         summary="MS-GMSD (Zhang et al. 2017), a distance: GMSD with masking at 4 scales, "
         "√(Σ w·GMSD²); at least 17×17",
+        differentiable=True,
         factory="metrics.gmsd:build_ms_gmsd",
     )
 )
@@ -176,6 +190,7 @@ register_metric(
         options=(),
         summary="1 − VIFp (Sheikh & Bovik 2006, pixel domain, 4 scales) on the luma; x0 is the "
         "reference; at least 41×41",
+        differentiable=True,
         factory="metrics.vif:build_vifp",
     )
 )
@@ -187,6 +202,7 @@ register_metric(
         options=(),
         summary="1 − HaarPSI (Reisenhofer et al. 2018, colour version, 2×2 subsampling); at "
         "least 16×16",
+        differentiable=True,
         factory="metrics.haarpsi:build_haarpsi",
     )
 )
@@ -198,6 +214,7 @@ register_metric(
         options=(),
         summary="MDSI (Nafchi et al. 2016), a distance: deviation pooling of gradient and LHM "
         "chroma similarity; x0 is the reference",
+        differentiable=True,
         factory="metrics.mdsi:build_mdsi",
     )
 )
@@ -209,6 +226,7 @@ register_metric(
         options=(),
         summary="1 − SR-SIM (Zhang & Li 2012): spectral-residual saliency and gradient "
         "similarity of the luma; at least 40×40",
+        differentiable=False,
         factory="metrics.srsim:build_srsim",
     )
 )
@@ -220,6 +238,7 @@ register_metric(
         options=(),
         summary="1 − DSS (Balanov et al. 2015): 8×8 block-DCT subband similarity of the luma; "
         "at least 8×8",
+        differentiable=True,
         factory="metrics.dss:build_dss",
     )
 )
@@ -231,6 +250,7 @@ register_metric(
         options=(),
         summary="1 − VSI (Zhang et al. 2014): SDSP saliency, gradient and LMN chroma "
         "similarity, saliency-weighted",
+        differentiable=False,
         factory="metrics.vsi:build_vsi",
     )
 )
@@ -251,6 +271,7 @@ register_metric(
         ),
         summary="1 − IW-SSIM (Wang & Li 2011): Laplacian-pyramid SSIM pooled with information "
         "content weights of the luma; x0 is the reference; at least 21×21",
+        differentiable=True,
         factory="metrics.iwssim:build_iw_ssim",
     )
 )
@@ -283,6 +304,7 @@ register_metric(
         ),
         summary="DISTS (Ding et al. 2020), a distance: VGG16 with L2 pooling, texture and "
         "structure terms weighted by the learned α/β (a file: weights=); at least 17×17",
+        differentiable=True,
         factory="metrics.dists:build_dists",
     )
 )
@@ -301,6 +323,7 @@ for _spec in _ZOO.values():
             options=DEEP_OPTIONS,
             summary=f"LPIPS-style distance on torchvision {_spec.arch} features ({_spec.family} "
             f"taps: {', '.join(_spec.taps)}; input {_spec.input_policy}), RGB in [-1, 1]",
+            differentiable=True,
             factory=f"metrics.deep.model:build_{_spec.arch}",
         )
     )

@@ -53,6 +53,11 @@ class MetricInfo:
         factory: ``"module:function"`` building the metric; imported only when it is created.
         values: For a created metric, the option values it was built with (defaults filled in);
             empty in ``list_metrics()`` results.
+        differentiable: True when autograd through the metric gives its gradient with respect
+            to the images (checked against finite differences in ``tests/metrics/test_duels_*``),
+            so that MAD synthesis (``metrics.duels``) can move images along it. False for metrics
+            whose gradient is unusable at the scale of an optimisation step (thresholds, medians,
+            max-normalised saliency) and for every metric registered without saying so.
     """
 
     name: str
@@ -62,6 +67,7 @@ class MetricInfo:
     summary: str
     factory: str
     values: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    differentiable: bool = False
 
     def __deepcopy__(self, memo: dict) -> MetricInfo:
         return self  # immutable (and ``values`` is a read-only view, which cannot be copied)
