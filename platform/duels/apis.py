@@ -119,7 +119,7 @@ class DuelStudyCreateApi(APIView):
         request=InputSerializer, responses={201: DuelStudyOutput}, operation_id="duels_create"
     )
     def post(self, request):
-        data = self.InputSerializer(data=request.data)
+        data = self.InputSerializer(data=request.data, context={"request": request})
         data.is_valid(raise_exception=True)
         duel = services.duel_study_create(owner=request.user, **data.validated_data)
         return Response(DuelStudyOutput(duel).data, status=status.HTTP_201_CREATED)
