@@ -192,11 +192,16 @@ def _score(duel: DuelStudy, name: str) -> None:
         )
     heartbeat()
     values = np.asarray(distances, dtype=np.float64)
-    if not np.all(np.isfinite(values)):
-        raise ApplicationError(f"{name} gave non-finite distances on the candidate pool.")
-    DuelPoolScore.objects.update_or_create(
-        duel=duel, metric=name, defaults={"values": values.tolist()}
-    )
+    finite = np.isfinite(values)
+    if not finite.any():
+        raise ApplicationError(f"{name} gave no finite distance on the candidate pool.")
+    # A non-finite distance (PSNR of an undistorted candidate) marks a candidate selection
+    # cannot use: stored as null, read back as NaN.
+    rows = [
+        [float(v) if ok else None for v, ok in zip(row, oks, strict=False)]
+        for row, oks in zip(values, finite, strict=False)
+    ]
+    DuelPoolScore.objects.update_or_create(duel=duel, metric=name, defaults={"values": rows})
 
 
 def _provenance_of_candidate(duel: DuelStudy, r: int, c: int | None) -> dict:
@@ -334,7 +339,9 @@ def _select(duel: DuelStudy) -> None:
     study = duel.study
     DuelPair.objects.filter(duel=duel, method=DuelMethod.SELECTION).delete()
     scores = {
-        s.metric: np.asarray(s.values, dtype=np.float64)
+        s.metric: np.array(
+            [[np.nan if v is None else v for v in row] for row in s.values], dtype=np.float64
+        )
         for s in DuelPoolScore.objects.filter(duel=duel)
     }
     missing = [m for m in duel.metrics if m not in scores]

@@ -5,5 +5,5 @@ from django.urls import path
 from . import views
 
 urlpatterns = [
-    path("duels/<int:study_id>/results/", views.results_page, name="duels-results"),
+    path("duels/<int:duel_id>/results/", views.results_page, name="duels-results"),
 ]
