@@ -62,7 +62,7 @@ def test_people_who_judge_by_l2_make_l2_win_against_ssim_and_tie_with_psnr(
     study = Study.objects.get(pk=duel.study_id)
     assert study.status == Study.Status.READY, study.error
     study_services.study_transition(study=study, to=Study.Status.LIVE, by=alice)
-    completed = 0
+    completed, full = 0, ""
     for i in range(BOTS):
         try:
             bot = run_participant(
@@ -72,11 +72,11 @@ def test_people_who_judge_by_l2_make_l2_win_against_ssim_and_tie_with_psnr(
                 Observer(metric=log_mse, noise=NOISE, lapse=0.0, seed=i),
             )
         except BotError as exc:  # every judgment slot is taken: the study is full
-            assert "taken" in str(exc)
+            full = str(exc)
             break
         assert bot.completion["outcome"] == "ok"
         completed += 1
-    assert completed >= 3
+    assert completed >= 3 and (not full or "taken" in full), full
 
     client.force_login(alice)
     results = client.get(f"/api/duels/{study.pk}/results/").json()
