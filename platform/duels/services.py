@@ -187,6 +187,7 @@ def duel_study_create(
     metrics: list[str],
     distortions: list[dict],
     method: str = DuelMethod.SELECTION,
+    slug: str | None = None,
     collaborators: Iterable[AbstractBaseUser] = (),
     **settings,
 ) -> DuelStudy:
@@ -204,6 +205,7 @@ def duel_study_create(
     study = study_services.study_create(
         owner=owner,
         name=name,
+        slug=slug,
         collaborators=collaborators,
         kind=Study.Kind.TWOAFC,
         image_set=image_set,
