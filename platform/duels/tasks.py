@@ -69,8 +69,14 @@ def duel_prepare(study_id: int) -> dict:
     with transaction.atomic():
         for key in keys:
             _enqueue("duels.tasks.duel_chunk", study_id, key)
-        if not keys:  # every chunk was done (a retry after assembling failed)
+        if not keys and not duel.assembled:  # every chunk was done: assembling failed
             _enqueue("duels.tasks.duel_assemble", study_id)
+        elif not keys:  # assembled: a sentinel or practice chunk failed; run them again
+            from studies import generation as study_generation
+
+            study = duel.study
+            for start, stop in study_generation.chunks(study_generation.plan_blocks(study.design)):
+                _enqueue("studies.tasks.generate_chunk", study_id, start, stop)
     return {"chunks": len(keys)}
 
 

@@ -123,3 +123,32 @@ def test_a_failed_selection_marks_the_study_failed_with_the_reason(alice, genera
     study = generate(duel.study, by=alice)
     assert study.status == Study.Status.FAILED
     assert "gMAD selection" in study.error or "No pair" in study.error
+
+
+def test_a_retry_after_a_failed_chunk_keeps_the_finished_ones(
+    alice, generate, monkeypatch, django_capture_on_commit_callbacks
+):
+    from duels import generation
+
+    duel = _create(alice)
+    real = generation._score
+
+    def flaky(d, name):
+        if name == "ssim":
+            raise RuntimeError("worker lost its GPU")
+        return real(d, name)
+
+    monkeypatch.setattr(generation, "_score", flaky)
+    with pytest.raises(RuntimeError, match="lost its GPU"):  # tasks run eagerly in tests
+        generate(duel.study, by=alice)
+    study = Study.objects.get(pk=duel.study_id)
+    assert study.status == Study.Status.FAILED and "lost its GPU" in study.error
+    assert list(DuelChunk.objects.filter(duel=duel, done=True).values_list("key", flat=True)) == [
+        "score:0"
+    ]
+    monkeypatch.setattr(generation, "_score", real)
+    with django_capture_on_commit_callbacks(execute=True):
+        study_services.study_generation_retry(study=study, by=alice)
+    study.refresh_from_db()
+    assert study.status == Study.Status.READY, study.error
+    assert DuelPair.objects.filter(duel=duel, trial__isnull=False).count() == 8
