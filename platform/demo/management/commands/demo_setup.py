@@ -20,7 +20,8 @@ DEMO_USERNAME = "researcher"
 DEMO_STUDY_SLUG = "demo-study"
 DEMO_DUEL_SLUG = "demo-duel"
 # The demo duel (docs/duels.md): L2, SSIM and PSNR, gMAD selection from a pool of every sample
-# image's patches × four families × 32 severities; answered by bots that judge by L2.
+# image's patches × four families × 48 severities (3,456 candidates); answered by bots that
+# judge by L2.
 DEMO_DUEL = {
     "metrics": ["l2", "ssim", "psnr"],
     "distortions": [
@@ -28,10 +29,10 @@ DEMO_DUEL = {
         for name in ("gaussian_blur", "gaussian_white_noise", "lightness_shift", "jpeg")
     ],
     "method": "selection",
-    "levels": 2,
-    "pairs_per_level": 4,
-    "tolerance": 0.02,
-    "severity_steps": 32,
+    "levels": 3,
+    "pairs_per_level": 3,
+    "tolerance": 0.01,
+    "severity_steps": 48,
     "patches_per_image": 2,
     "seed": 2018,
     "patch_size": 64,
