@@ -121,10 +121,27 @@ def _from_metric_range(x, input_range) -> np.ndarray:
     return np.round(np.moveaxis(unit, 0, -1) * 255.0).astype(np.uint8)
 
 
+def metric_options(name: str) -> dict:
+    """Options a duel builds a registry metric with: the deployment's default trunk
+    (PERCEPTLAB_DEFAULT_TRUNK) for the metrics that take `trunk_weights` (the LPIPS family), as
+    score runs do; none otherwise (fitted and uploaded metrics carry their own)."""
+    from django.conf import settings
+
+    import metrics
+    from metrics.refs import IMAGENET_TRUNK, MetricRef, trunk_option
+
+    if not MetricRef.parse(name).is_registry:
+        return {}
+    info = metrics.get_metric_info(name)
+    option = trunk_option(settings.PERCEPTLAB_DEFAULT_TRUNK)
+    takes_trunk = any(o.name == "trunk_weights" for o in info.options)
+    return {"trunk_weights": option} if takes_trunk and option != IMAGENET_TRUNK else {}
+
+
 def _metric(name: str):
     import metrics
 
-    metric = metrics.create_metric(name)
+    metric = metrics.create_metric(name, **metric_options(name))
     metric.eval()
     return metric
 
