@@ -5,8 +5,8 @@ Run it against a running platform: a Celery worker listening on the `stimuli` qu
 figure in docs/performance.md: one worker, `--concurrency 2`, on a 2-core machine) and the same
 DATABASE_URL / REDIS_URL in this process::
 
-    .venv/bin/python benchmarks/bench_duels.py                 # the study, a few minutes
-    .venv/bin/python benchmarks/bench_duels.py --quick         # 3 metrics, a smoke run
+    .venv/bin/python benchmarks/bench_duel_study.py                 # the study, a few minutes
+    .venv/bin/python benchmarks/bench_duel_study.py --quick         # 3 metrics, a smoke run
 
 It creates a researcher (`bench-duels`), the sample image set, and a new duel study of the chosen
 metrics (gMAD selection; the sample images, 2 patches each, 4 families × 48 severities: 3,456
