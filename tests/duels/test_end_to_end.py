@@ -18,7 +18,7 @@ from studies import services as study_services
 from studies.models import Study
 from tests.duels.helpers import duel_image_set, small_design
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 BOTS = 12
 NOISE = 0.25  # decision noise of the simulated people, on the log-MSE scale (about ±25% MSE)
