@@ -101,6 +101,18 @@ with open(sys.argv[3], "rb") as handle:
     )
 upload_id = upload.json().get("id")
 
+# A duel study (metric names and differentiability are checked without torch), and its
+# generation requested (validated and queued: the worker does the rest).
+duel = hit(
+    "post", "/api/duels/create/",
+    data={"name": "duel", "image_set": image_set.pk, "metrics": ["l2", "ssim", "lpips-alex"],
+          "distortions": [{"name": "gaussian_blur"}], "method": "both"},
+    content_type="application/json",
+)
+duel_id = duel.json().get("id")
+hit("post", f"/api/studies/{duel_id}/transition/", data={"status": "generating"},
+    content_type="application/json")
+
 # Every URL pattern without parameters.
 def walk(patterns, prefix=""):
     for p in patterns:
@@ -142,6 +154,10 @@ for url in [
     f"/api/exports/{export.pk}/",
     f"/api/metrics/uploaded/{upload_id}/",
     f"/leaderboards/{dataset.pk}/",
+    f"/api/duels/{duel_id}/",
+    f"/api/duels/{duel_id}/results/",
+    f"/duels/{duel_id}/results/",
+    f"/duels/{duel_id}/results/?format=csv",
 ]:
     hit("get", url)
 # Writes that only queue work: retries of the failed jobs, a score run, an export.
@@ -214,6 +230,10 @@ def test_the_web_tier_serves_every_page_and_upload_without_importing_torch(tmp_p
         assert results[page] == 200, (page, results[page])
     changelists = [k for k in results if k.startswith("GET /admin/") and k.endswith("/change/")]
     assert len(changelists) >= 8 and all(results[k] == 200 for k in changelists), changelists
+    assert results["POST /api/duels/create/"] == 201
+    duel_pages = [k for k in results if k.startswith("GET /duels/")]
+    assert len(duel_pages) == 2 and all(results[k] == 200 for k in duel_pages), duel_pages
+    assert "duels.tasks.duel_prepare" in report["sent"]
     assert "analysis.tasks.validate_uploaded_metric" in report["sent"]
     assert {"analysis.tasks.score_metric", "analysis.tasks.export_dataset"} <= set(report["sent"])
     assert report["torch"] == [], f"the web tier imported {report['torch']}"

@@ -18,7 +18,9 @@ urlpatterns = [
     path("api/health/", HealthApi.as_view(), name="health"),
     path("api/", include("studies.urls")),
     path("api/", include("analysis.urls")),
+    path("api/", include("duels.urls")),
     path("", include("crowd.urls")),
     path("", include("analysis.page_urls")),
+    path("", include("duels.page_urls")),
     path("", RedirectView.as_view(url="/admin/", permanent=False)),
 ]

@@ -266,14 +266,38 @@ def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[
     return blocks
 
 
+def sentinel_design(study: Study, *, regular: int) -> dict[str, dict]:
+    """The designs of a study whose regular 2AFC trials another app stores (`studies.generators`):
+    `"sentinels-2afc"` plans `regular` trials plus the study's share of sentinels and keeps only
+    the sentinels (trial indices `regular …`; indices `0 … regular-1` are the app's own trials),
+    and `"practice-2afc"` the practice trials, exactly as for a standard 2AFC study."""
+    ex = _experiments()
+    data = design_dicts(study)[TrialKind.TWOAFC]
+    if not data["categories"]:
+        raise ApplicationError(
+            "Choose at least one distortion.", fields={"distortion_specs": ["none"]}
+        )
+    first = sorted(data["categories"])[0]
+    data = {**data, "counts": {Split.VAL: {first: max(regular, 1)}}}
+    try:
+        return {
+            "sentinels-2afc": ex.TrialDesign.from_dict(data).to_dict(),
+            "practice-2afc": ex.TrialDesign.from_dict(_practice_dict(data)).to_dict(),
+        }
+    except ValueError as exc:
+        raise ApplicationError(f"Invalid design: {exc}", code="invalid_design") from None
+
+
 def plan_blocks(designs: dict[str, dict]) -> list[Block]:
     ex = _experiments()
     blocks, offset = [], 0
-    for name in ("2afc", "jnd", "practice-2afc", "practice-jnd"):
+    for name in ("2afc", "jnd", "sentinels-2afc", "practice-2afc", "practice-jnd"):
         if name not in designs:
             continue
         design = ex.TrialDesign.from_dict(designs[name])
-        practice_from = design.regular_trials if name == "practice-2afc" else 0
+        # Practice blocks and the sentinel block of generator studies keep only their sentinels.
+        keeps_sentinels = name in ("practice-2afc", "sentinels-2afc")
+        practice_from = design.regular_trials if keeps_sentinels else 0
         blocks.append(Block(name, offset, design.total_trials, practice_from))
         offset += design.total_trials
     return blocks
@@ -303,6 +327,12 @@ def _store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimu
     stimulus.save()
     cache[digest] = stimulus
     return stimulus
+
+
+def store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimulus:
+    """Store a rendered image (`.png()` bytes and `.provenance`) as a stimulus of `study`,
+    content-addressed; for apps that design trials of their own (`studies.generators`)."""
+    return _store_stimulus(study, rendered, cache)
 
 
 def _split(plan, *, practice: bool) -> str:
@@ -389,10 +419,17 @@ def chunks(blocks: list[Block], size: int = CHUNK) -> list[tuple[int, int]]:
 
 
 def generation_progress(*, study: Study) -> tuple[int, int]:
-    """(trials made, trials planned); stores the count as `Study.generation_done`."""
-    if not study.design:
+    """(trials made, trials planned); stores the count as `Study.generation_done`. A generator
+    study (`studies.generators`) plans `Study.generation_total`, which its generator sets once
+    its own trials are chosen (0 until then)."""
+    if study.generator:
+        planned = Study.objects.filter(pk=study.pk).values_list("generation_total", flat=True)[0]
+        if not study.design:
+            planned = 0
+    elif not study.design:
         return Trial.objects.filter(study=study).count(), 0
-    planned = sum(b.total - b.practice_from for b in plan_blocks(study.design))
+    else:
+        planned = sum(b.total - b.practice_from for b in plan_blocks(study.design))
     made = Trial.objects.filter(study=study).count()
     Study.objects.filter(pk=study.pk).update(generation_done=made)
     study.generation_done = made

@@ -258,6 +258,10 @@ class Study(TimeStampedModel):
         editable=False,
         help_text="The frozen trial designs generation used (experiments.TrialDesign dicts)",
     )
+    # Blank: the standard generation (`studies.generation`, from distortions and quotas).
+    # Otherwise the name of a generator another app registered (`studies.generators`), e.g.
+    # "duel": that app designs the regular trials; studies still makes sentinels and practice.
+    generator = models.CharField(max_length=20, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at"]

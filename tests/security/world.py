@@ -13,6 +13,7 @@ from rest_framework.authtoken.models import Token
 
 from analysis.models import Export, RunStatus, ScoreRun
 from crowd import services as crowd_services
+from duels import services as duel_services
 from studies import services as study_services
 from studies.models import Stimulus, Trial
 from tests.analysis.jobs import finished_fit, ready_dataset, upload
@@ -30,6 +31,7 @@ KIND_BY_SEGMENT = {
     "score-runs": "score_run",
     "exports": "export",
     "uploaded": "uploaded_metric",  # /api/metrics/uploaded/{id}/
+    "duels": "duel",  # /api/duels/{id}/ and /duels/<duel_id>/results/: the duel's study id
 }
 # Other id parameters (sub-objects of the object named by `{id}`) → kind.
 KIND_BY_PARAM = {
@@ -41,7 +43,8 @@ KIND_BY_PARAM = {
 def build_world(owner, *, tag: str = "") -> dict:
     """A researcher's image set (one image), a draft study on it (distortions, quotas), a live
     study (trials, stimuli, a participant with an assignment), a ready dataset with a finished
-    fit, a failed score run and export, a validated uploaded metric, an API token, a group."""
+    fit, a failed score run and export, a validated uploaded metric, a draft duel study, an API
+    token, a group."""
     tag = tag or owner.username
     image_set = study_services.image_set_create(owner=owner, name=f"{tag}'s photos")
     study_services.reference_images_upload(
@@ -68,6 +71,13 @@ def build_world(owner, *, tag: str = "") -> dict:
     score_run = ScoreRun.objects.create(
         dataset=dataset, metric="ssim", created_by=owner, status=RunStatus.FAILED, error="boom"
     )
+    duel = duel_services.duel_study_create(
+        owner=owner,
+        name=f"{tag} duel",
+        image_set=image_set,
+        metrics=["l2", "ssim"],
+        distortions=[{"name": "gaussian_blur"}],
+    )
     export = Export.objects.create(
         dataset=dataset, kind=Export.Kind.CSV, status=Export.Status.FAILED, error="boom"
     )
@@ -88,6 +98,9 @@ def build_world(owner, *, tag: str = "") -> dict:
         "score_run": score_run,
         "export": export,
         "uploaded_metric": upload(owner),
+        # A duel is named by its study's id; the admin lists the DuelStudy row itself.
+        "duel": duel.study,
+        "duel_study": duel,
         "user": owner,
         "token": Token.objects.get_or_create(user=owner)[0],
         "group": Group.objects.get_or_create(name="lab")[0],

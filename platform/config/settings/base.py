@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "studies",
     "crowd",
     "analysis",
+    "duels",
     "demo",
 ]
 
@@ -334,6 +335,7 @@ CELERY_TASK_ROUTES = {
     "analysis.tasks.score_*": {"queue": "gpu"},
     "analysis.tasks.validate_*": {"queue": "gpu"},  # uploaded weights are loaded with torch
     "analysis.tasks.*": {"queue": "default"},
+    "duels.tasks.*": {"queue": "stimuli"},  # pool rendering, scoring and MAD synthesis (torch)
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 4 * 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 3600 - 60, minimum=5)

@@ -1,6 +1,8 @@
 """The demo's pipeline, run against the live platform: generate the demo study on the worker,
 go live, let simulated participants take part through the HTTP interface, freeze a dataset, fit
-LPIPS-lin on the worker, score the baselines and the fitted metric, and print the leaderboard URL.
+LPIPS-lin on the worker, score the baselines and the fitted metric, then generate the demo duel
+(L2 vs SSIM vs PSNR, docs/duels.md) and let bots that judge by L2 answer it, and print the
+leaderboard and duel results URLs.
 
 Every heavy step runs in the Celery worker; this command only enqueues and waits (with progress
 bars), so it never imports torch. Running it again continues where the demo stands.
@@ -18,6 +20,18 @@ from metrics.refs import trunk_option
 from studies.models import Study
 
 DEMO_SLUG = "demo-study"
+DUEL_SLUG = "demo-duel"
+DUEL_BOTS = 20  # more than the duel needs: the last ones find it full
+DUEL_BOT_SEED = 17
+
+
+def log_mse(a, b) -> float:
+    """The duel bots' judgment: L2 as log MSE (so their noise is relative, Weber-like)."""
+    import math
+
+    from experiments.observers import mse
+
+    return math.log(mse(a, b) + 1e-6)
 
 
 def _wait(label: str, total_fn, done_fn, finished_fn, *, timeout: float = 1800, poll: float = 1.0):
@@ -61,14 +75,46 @@ class Command(BaseCommand):
         dataset = self._freeze(study)
         fit = self._fit(dataset)
         self._score(dataset, fit)
+        duel = self._duel(base_url)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo pipeline finished.\n"
                 f"  Leaderboard:  {base_url}/leaderboards/{dataset.pk}/\n"
-                f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
+                + (f"  Duel results: {base_url}/duels/{duel.pk}/results/\n" if duel else "")
+                + f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
                 f"  Progress:     {base_url}/admin/crowd/studycollection/{study.pk}/progress/\n"
             )
         )
+
+    def _duel(self, base_url: str) -> Study | None:
+        """The demo duel (L2 vs SSIM vs PSNR): generate on the worker, go live, and let bots that
+        judge by L2 (log MSE plus noise) answer it through the HTTP interface."""
+        from experiments.observers import fill_study, summarise
+
+        duel = Study.objects.filter(slug=DUEL_SLUG).first()
+        if duel is None:
+            self.stdout.write("  No demo duel (run `manage.py demo_setup` again to create it).")
+            return None
+        self._generate(duel)
+        self._go_live(duel)
+        if duel.participants.filter(external_id__startswith="bot-").exists():
+            return duel
+        with tqdm(
+            total=DUEL_BOTS, desc="Duel: simulated participants (HTTP)", unit="participant"
+        ) as bar:
+            results = fill_study(
+                base_url,
+                duel.slug,
+                participants=DUEL_BOTS,
+                careless_share=0.0,
+                seed=DUEL_BOT_SEED,
+                concurrency=2,
+                observer_kwargs={"metric": log_mse, "noise": 0.25, "lapse": 0.02},
+                progress=lambda _r: bar.update(1),
+            )
+        summary = summarise(results)
+        self.stdout.write(f"  Duel: {summary['completed']} completed, {summary['answers']} answers")
+        return duel
 
     def _generate(self, study: Study) -> None:
         from studies import services
