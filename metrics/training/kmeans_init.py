@@ -85,7 +85,7 @@ class KMeansInitConfig:
     n_crops: int = 256
     n_patches: int = 8192
     kmeans_iterations: int = 30
-    zca_eps: float = 0.01
+    zca_eps: float = 0.1
     between_layer: bool = True
     between_steps: int = 10
     batch_size: int = 32
