@@ -268,8 +268,14 @@ class KMeansTrunk(TimeStampedModel):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kmeans_trunks"
     )
+    # The checkpoint stands on its own: deleting the image set keeps the trunk (its report
+    # names the images' count and settings).
     image_set = models.ForeignKey(
-        "studies.ImageSet", on_delete=models.PROTECT, related_name="kmeans_trunks"
+        "studies.ImageSet",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="kmeans_trunks",
     )
     name = models.CharField(max_length=200)
     seed = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(SEED_MAX)])

@@ -448,6 +448,8 @@ def kmeans_trunk_execute(
     except (TypeError, ValueError) as exc:
         raise ApplicationError(f"Bad k-means settings: {exc}") from None
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if trunk.image_set is None:
+        raise ApplicationError("The image set of this trunk was deleted.", code="no_images")
     images = _image_tensors(trunk.image_set, config.n_crops)
     if not images:
         raise ApplicationError(f"Image set {trunk.image_set} has no images.", code="no_images")

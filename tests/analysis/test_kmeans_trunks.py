@@ -230,3 +230,19 @@ def test_a_failed_trunk_is_not_a_usable_trunk(alice, image_set):
             dataset=dataset, metric="lpips-alex", by=alice,
             options={"trunk_weights": failed.trunk_ref},
         )  # fmt: skip
+
+
+def test_deleting_the_image_set_keeps_finished_trunks_and_fails_queued_ones(
+    alice, image_set, django_capture_on_commit_callbacks
+):
+    done = finished_kmeans_trunk(alice, image_set)
+    with django_capture_on_commit_callbacks() as queued:
+        waiting = services.kmeans_trunk_create(owner=alice, image_set=image_set, options=FAST)
+    study_services.image_set_delete(image_set=image_set, by=alice)
+    queued[0]()
+    done.refresh_from_db()
+    waiting.refresh_from_db()
+    assert done.image_set is None and done.status == "done"
+    assert (
+        waiting.status == "failed" and waiting.error == "The image set of this trunk was deleted."
+    )
