@@ -2,8 +2,8 @@
 torchvision's layout (``metrics.lpips.convert_trunk`` documents the layouts and what is assumed).
 
 Prints what it mapped (source key and shape → torchvision key and shape, per layer) and writes
-``OUT`` plus ``OUT.json`` with the same report. A checkpoint that does not fit the layout is an
-error naming the layer; nothing is written then.
+``OUT`` plus the same report as JSON next to it (``OUT`` with the suffix ``.json``). A checkpoint
+that does not fit the layout is an error naming the layer; nothing is written then.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     from metrics.lpips.convert_trunk import convert_trunk
 
     report = convert_trunk(src, out, args.layout, input=args.input)
-    out.with_name(out.name + ".json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
+    out.with_suffix(".json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     print("\n".join(report.lines()))
     print(f"wrote {out}")
     return 0

@@ -204,7 +204,7 @@ def test_cli_prints_the_mapping_writes_a_report_and_refuses_bad_input(tmp_path, 
     assert "conv2: conv2.weight (256, 48, 5, 5), groups 2 → dense → features.3 (256, 96, 5, 5)" in (
         text
     )
-    report = json.loads((tmp_path / "bigan-tv.pt.json").read_text())
+    report = json.loads((tmp_path / "bigan-tv.json").read_text())
     assert report["layout"] == "bigan" and len(report["layers"]) == 5
     assert sorted(torch.load(out, weights_only=True)) == sorted(
         f"features.{i}.{p}" for i in (0, 3, 6, 8, 10) for p in ("weight", "bias")
