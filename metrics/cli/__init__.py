@@ -22,6 +22,8 @@ SUBCOMMANDS = [
     "metrics.cli.score_pairs",
     "metrics.cli.evaluate",
     "metrics.cli.train",
+    "metrics.cli.kmeans_init",
+    "metrics.cli.convert_trunk",
 ]
 
 USAGE_ERROR = 2

@@ -97,7 +97,7 @@ class LPIPS(Metric):
         )
         if values["cpu_engine"] == "fast":
             trunk.install_fast_convolutions()
-        self._assemble(TRUNKS[net], trunk, values)
+        self._assemble(trunk.spec, trunk, values)  # the checkpoint's widths (alex)
 
     def _assemble(self, spec: Any, trunk: nn.Module, values: dict[str, Any]) -> None:
         """Everything after building the trunk, shared with ``metrics.deep.model.DeepFeatures``:

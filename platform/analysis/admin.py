@@ -1,5 +1,6 @@
 """Researcher UI for analysis: studies to freeze, datasets (score, fit, export, publish, retry
-a failed import), fit runs with live progress, score runs, exports and uploaded metrics (retry).
+a failed import), fit runs with live progress, score runs, exports and uploaded metrics (retry),
+image sets to initialise a k-means trunk from, and k-means trunks (retry).
 
 Every action calls the same service as the API and reports the same message: a domain error
 becomes an error message naming the object, so the admin and the API never disagree.
@@ -18,7 +19,16 @@ from metrics.refs import IMAGENET_TRUNK, trunk_option
 from studies import selectors as study_selectors
 
 from . import datasets, exports, selectors, services
-from .models import Dataset, Export, FitRun, FreezableStudy, ScoreRun, UploadedMetric
+from .models import (
+    Dataset,
+    Export,
+    FitRun,
+    FreezableStudy,
+    KMeansTrunk,
+    ScoreRun,
+    TrunkImageSet,
+    UploadedMetric,
+)
 
 
 def _trunk_options(metric: str) -> dict:
@@ -451,4 +461,113 @@ class UploadedMetricAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin
             lambda upload: services.uploaded_metric_retry(upload=upload),
             "Validation queued again",
             "upload(s)",
+        )
+
+
+@admin.register(TrunkImageSet)
+class TrunkImageSetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    """Image sets the researcher can see, with the action that initialises an AlexNet trunk by
+    stacked k-means from one (the same `kmeans_trunk_create` as the API; default settings)."""
+
+    list_display = ["name", "owner", "image_count", "trunks"]
+    list_display_links = None
+    actions = ["kmeans_trunk"]
+
+    def scoped_queryset(self, request):
+        return TrunkImageSet.objects.filter(
+            pk__in=study_selectors.image_set_list(user=request.user).values("pk")
+        ).select_related("owner")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="images")
+    def image_count(self, obj):
+        return obj.images.count()
+
+    @admin.display(description="k-means trunks")
+    def trunks(self, obj):
+        return obj.kmeans_trunks.count()
+
+    @admin.action(description="Initialise a trunk by k-means from this image set")
+    def kmeans_trunk(self, request, queryset):
+        for image_set in queryset:
+            try:
+                trunk = services.kmeans_trunk_create(owner=request.user, image_set=image_set)
+            except DomainError as exc:
+                self.message_user(request, f"{image_set}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{image_set}: k-means trunk queued; once done, use trunk_weights "
+                    f"{trunk.trunk_ref}.",
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(KMeansTrunk)
+class KMeansTrunkAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    """AlexNet trunks initialised by k-means (queued from an image set); usable once done."""
+
+    list_display = ["id", "name", "image_set", "status", "trunk_weights", "owner", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [
+        "name",
+        "owner",
+        "image_set",
+        "seed",
+        "options",
+        "trunk_weights",
+        "status",
+        "progress",
+        "error",
+        "sha256",
+        "layers",
+        "computed_with",
+    ]
+    fields = readonly_fields
+    actions = ["retry"]
+
+    def scoped_queryset(self, request):
+        return selectors.kmeans_trunk_list(user=request.user).select_related("owner", "image_set")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="trunk_weights")
+    def trunk_weights(self, obj):
+        return obj.trunk_ref
+
+    @admin.display(description="layers")
+    def layers(self, obj):
+        rows = (obj.report or {}).get("layers") or []
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><tr><th>layer</th><th>filters</th><th>patch dim</th><th>k-means</th>"
+            "<th>between-layer factor</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        r.get("name"),
+                        r.get("filters"),
+                        r.get("patch_dim"),
+                        f"{float(r.get('kmeans_objective', 0)):.3f}",
+                        f"{float(r.get('between_factor', 1)):.3f}",
+                    )
+                    for r in rows
+                ),
+            ),
+        )
+
+    @admin.action(description="Retry a failed k-means trunk")
+    def retry(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda trunk: services.kmeans_trunk_retry(trunk=trunk),
+            "Queued again",
+            "k-means trunk(s)",
         )

@@ -17,7 +17,7 @@ from common.fields import model_field
 from studies import selectors as study_selectors
 
 from . import datasets, exports, selectors, services
-from .models import Dataset, FitRun, ScoreRun, UploadedMetric
+from .models import Dataset, FitRun, KMeansTrunk, ScoreRun, UploadedMetric
 
 
 class DatasetOutput(serializers.ModelSerializer):
@@ -393,6 +393,83 @@ class UploadedMetricRetryApi(APIView):
             upload=selectors.uploaded_metric_get(user=request.user, pk=pk)
         )
         return Response(UploadedMetricOutput(upload).data, status=status.HTTP_202_ACCEPTED)
+
+
+class KMeansTrunkOutput(serializers.ModelSerializer):
+    trunk_weights = serializers.CharField(source="trunk_ref", read_only=True)
+
+    class Meta:
+        model = KMeansTrunk
+        fields = [
+            "id",
+            "name",
+            "image_set",
+            "seed",
+            "options",
+            "status",
+            "progress",
+            "error",
+            "sha256",
+            "report",
+            "computed_with",
+            "trunk_weights",
+            "created_at",
+        ]
+
+
+class KMeansTrunkCreateApi(APIView):
+    """Initialise an AlexNet trunk by stacked k-means from this image set (202: a worker runs
+    it; once `status` is done, name it as `trunk_weights` = the output's `trunk_weights`)."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "KMeansTrunkInput"
+
+        name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        seed = model_field(KMeansTrunk, "seed", default=0)
+        options = serializers.DictField(required=False, default=dict)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: KMeansTrunkOutput},
+        operation_id="image_sets_kmeans_trunk",
+    )
+    def post(self, request, pk: int):
+        image_set = study_selectors.image_set_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        trunk = services.kmeans_trunk_create(
+            owner=request.user, image_set=image_set, **data.validated_data
+        )
+        return Response(KMeansTrunkOutput(trunk).data, status=status.HTTP_202_ACCEPTED)
+
+
+class KMeansTrunkListApi(APIView):
+    @extend_schema(responses=KMeansTrunkOutput(many=True), operation_id="kmeans_trunks_list")
+    def get(self, request):
+        trunks = selectors.kmeans_trunk_list(user=request.user).order_by("-created_at")
+        return Response(KMeansTrunkOutput(trunks, many=True).data)
+
+
+class KMeansTrunkDetailApi(APIView):
+    @extend_schema(responses=KMeansTrunkOutput, operation_id="kmeans_trunks_retrieve")
+    def get(self, request, pk: int):
+        return Response(
+            KMeansTrunkOutput(selectors.kmeans_trunk_get(user=request.user, pk=pk)).data
+        )
+
+
+class KMeansTrunkRetryApi(APIView):
+    """Queue a failed k-means trunk again (409 unless it failed)."""
+
+    @extend_schema(
+        request=None, responses={202: KMeansTrunkOutput}, operation_id="kmeans_trunks_retry"
+    )
+    def post(self, request, pk: int):
+        trunk = services.kmeans_trunk_retry(
+            trunk=selectors.kmeans_trunk_get(user=request.user, pk=pk)
+        )
+        return Response(KMeansTrunkOutput(trunk).data, status=status.HTTP_202_ACCEPTED)
 
 
 class MetricListApi(APIView):

@@ -38,6 +38,20 @@ urlpatterns = [
         apis.PublicLeaderboardApi.as_view(),
         name="leaderboard-public",
     ),
+    path(
+        "image-sets/<int:pk>/kmeans-trunk/",
+        apis.KMeansTrunkCreateApi.as_view(),
+        name="image-set-kmeans-trunk",
+    ),
+    path("kmeans-trunks/", apis.KMeansTrunkListApi.as_view(), name="kmeans-trunk-list"),
+    path(
+        "kmeans-trunks/<int:pk>/", apis.KMeansTrunkDetailApi.as_view(), name="kmeans-trunk-detail"
+    ),
+    path(
+        "kmeans-trunks/<int:pk>/retry/",
+        apis.KMeansTrunkRetryApi.as_view(),
+        name="kmeans-trunk-retry",
+    ),
     path("metrics/", apis.MetricListApi.as_view(), name="metric-list"),
     path("metrics/upload/", apis.UploadedMetricCreateApi.as_view(), name="metric-upload"),
     path("metrics/uploaded/", apis.UploadedMetricListApi.as_view(), name="uploaded-metric-list"),

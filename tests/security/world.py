@@ -16,7 +16,7 @@ from crowd import services as crowd_services
 from duels import services as duel_services
 from studies import services as study_services
 from studies.models import Stimulus, Trial
-from tests.analysis.jobs import finished_fit, ready_dataset, upload
+from tests.analysis.jobs import finished_fit, finished_kmeans_trunk, ready_dataset, upload
 from tests.conftest import make_png
 from tests.factories import make_live_study
 
@@ -32,6 +32,7 @@ KIND_BY_SEGMENT = {
     "exports": "export",
     "uploaded": "uploaded_metric",  # /api/metrics/uploaded/{id}/
     "duels": "duel",  # /api/duels/{id}/ and /duels/<duel_id>/results/: the duel's study id
+    "kmeans-trunks": "kmeans_trunk",
 }
 # Other id parameters (sub-objects of the object named by `{id}`) → kind.
 KIND_BY_PARAM = {
@@ -43,8 +44,8 @@ KIND_BY_PARAM = {
 def build_world(owner, *, tag: str = "") -> dict:
     """A researcher's image set (one image), a draft study on it (distortions, quotas), a live
     study (trials, stimuli, a participant with an assignment), a ready dataset with a finished
-    fit, a failed score run and export, a validated uploaded metric, a draft duel study, an API
-    token, a group."""
+    fit, a failed score run and export, a validated uploaded metric, a finished k-means trunk, a
+    draft duel study, an API token, a group."""
     tag = tag or owner.username
     image_set = study_services.image_set_create(owner=owner, name=f"{tag}'s photos")
     study_services.reference_images_upload(
@@ -101,6 +102,7 @@ def build_world(owner, *, tag: str = "") -> dict:
         # A duel is named by its study's id; the admin lists the DuelStudy row itself.
         "duel": duel.study,
         "duel_study": duel,
+        "kmeans_trunk": finished_kmeans_trunk(owner, image_set),
         "user": owner,
         "token": Token.objects.get_or_create(user=owner)[0],
         "group": Group.objects.get_or_create(name="lab")[0],
