@@ -23,6 +23,7 @@ SUBCOMMANDS = [
     "metrics.cli.weights",
     "metrics.cli.score_pairs",
     "metrics.cli.evaluate",
+    "metrics.cli.table5",
     "metrics.cli.train",
 ]
 
