@@ -142,6 +142,8 @@ for url in [
     f"/api/exports/{export.pk}/",
     f"/api/metrics/uploaded/{upload_id}/",
     f"/leaderboards/{dataset.pk}/",
+    f"/leaderboards/{dataset.pk}/?preset=table5",
+    f"/leaderboards/{dataset.pk}/?preset=table5&format=json",
 ]:
     hit("get", url)
 # Writes that only queue work: retries of the failed jobs, a score run, an export.
