@@ -7,9 +7,8 @@ torch and is imported only when the metric is created. The LPIPS options are dec
 
 from __future__ import annotations
 
-import math
-
 from metrics._registry import MetricInfo, OptionInfo, register_metric
+from metrics.display import DEFAULT_PPI
 from metrics.lpips.options import LPIPS_OPTIONS
 
 UNIT = (0.0, 1.0)
@@ -155,7 +154,7 @@ register_metric(
             OptionInfo("viewing_distance_m", 0.6, "declared viewing distance in metres"),
             OptionInfo(
                 "display_ppi",
-                math.hypot(1920, 1080) / 24,  # 91.79
+                DEFAULT_PPI,  # 91.79
                 "device pixels per inch (default: a 24-inch 1920×1080 monitor)",
             ),
             OptionInfo(

@@ -32,54 +32,17 @@ results equal single-image calls.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import torch
 
 from metrics._extras import require
 from metrics.base import Metric
+from metrics.display import DEFAULT_PPI, image_ppd, positive
 
 PACKAGE = "cvvdp==0.5.7"
 EXTRA = "vdp"
 MAX_JOD = 10.0
-DEFAULT_PPI = math.hypot(1920, 1080) / 24  # a 24-inch Full HD monitor (ColorVideoVDP's fhd)
-
-
-def device_ppd(display_ppi: float, viewing_distance_m: float) -> float:
-    """Pixels per degree of one device pixel at the centre of the display (as ColorVideoVDP's
-    ``vvdp_display_geometry.get_ppd``)."""
-    pitch_m = 0.0254 / display_ppi
-    return 1.0 / (2.0 * math.degrees(math.atan(0.5 * pitch_m / viewing_distance_m)))
-
-
-def image_ppd(
-    *,
-    display_scale: int,
-    viewing_distance_m: float,
-    display_ppi: float,
-    pixels_per_degree: float | None = None,
-) -> float:
-    """Pixels per degree of one image pixel shown at ``display_scale`` device pixels a side.
-
-    Raises:
-        ValueError: A non-positive or non-finite value (named).
-    """
-    if pixels_per_degree is not None:
-        return _positive("pixels_per_degree", pixels_per_degree)
-    if isinstance(display_scale, bool) or not isinstance(display_scale, int) or display_scale < 1:
-        raise ValueError(f"cvvdp: display_scale must be a whole number ≥ 1, got {display_scale!r}")
-    distance = _positive("viewing_distance_m", viewing_distance_m)
-    ppi = _positive("display_ppi", display_ppi)
-    return device_ppd(ppi, distance) / display_scale
-
-
-def _positive(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"cvvdp: {name} must be a positive number, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"cvvdp: {name} must be positive, got {value!r}")
-    return float(value)
 
 
 class ColorVideoVDP(Metric):
@@ -111,13 +74,9 @@ class ColorVideoVDP(Metric):
             display_ppi=display_ppi,
             pixels_per_degree=pixels_per_degree,
         )
-        self.peak_luminance = _positive("peak_luminance", peak_luminance)
-        self.contrast = _positive("contrast", contrast)
-        if isinstance(ambient_lux, bool) or not isinstance(ambient_lux, int | float):
-            raise ValueError(f"cvvdp: ambient_lux must be a number ≥ 0, got {ambient_lux!r}")
-        if not math.isfinite(ambient_lux) or ambient_lux < 0:
-            raise ValueError(f"cvvdp: ambient_lux must be a number ≥ 0, got {ambient_lux!r}")
-        self.ambient_lux = float(ambient_lux)
+        self.peak_luminance = positive("peak_luminance", peak_luminance)
+        self.contrast = positive("contrast", contrast)
+        self.ambient_lux = positive("ambient_lux", ambient_lux, zero=True)
         self._pycvvdp = require("pycvvdp", extra=EXTRA, package=PACKAGE, metric="cvvdp")
         super().__init__("cvvdp", device=device, range_check=range_check)
         self._vdp = None

@@ -16,7 +16,7 @@ from PIL import Image
 import metrics
 from metrics._extras import MissingExtraError
 from metrics.cli import main
-from metrics.vdp import DEFAULT_PPI, image_ppd
+from metrics.display import DEFAULT_PPI, image_ppd
 from tests.metrics.helpers import images, near
 
 try:
