@@ -173,26 +173,39 @@ def _planned(args: argparse.Namespace) -> list[dict]:
                 f"--lpips {text!r}: expected NET-VARIANT=PATH with NET one of "
                 f"{', '.join(LPIPS_NETS)} and VARIANT one of {', '.join(LPIPS_VARIANTS)}"
             )
-        given[key] = _lpips_files(text, Path(where), variant)
+        given[key] = (*_lpips_files(text, Path(where), variant), _run_config(text, Path(where)))
+        config = given[key][2]
+        if config and (config.get("net"), config.get("variant")) != (net, variant):
+            raise CLIError(
+                f"--lpips {text!r}: that run trained {config.get('net')}-{config.get('variant')}"
+                " (its results.json), not " + key
+            )
     for variant in ("lin", "scratch", "tune"):
         for net in LPIPS_NETS:
             key = f"{net}-{variant}"
             if key in given:
-                lin, trunk = given[key]
-                trunk_weights = str(trunk) if trunk is not None else imagenet
+                lin, trunk, config = given[key]
+                options = {"variant": "lin", "lin_weights": str(lin), "trunk_weights": imagenet}
+                if trunk is not None:  # tune, scratch: the trained trunk
+                    options["trunk_weights"] = str(trunk)
+                elif config and config.get("trunk_weights", "imagenet") != "imagenet":
+                    # lin fitted over a random trunk (or a checkpoint): scored over the same one
+                    options["trunk_weights"] = config["trunk_weights"]
+                    options["seed"] = config.get("trunk_seed", 0)
+                # The trunk the run started from, as its results.json says (tune may start
+                # from a random trunk; scratch always does).
+                started = _trunk_name(options["trunk_weights"])
+                if config and "trunk_weights" in config:
+                    started = _trunk_name(config["trunk_weights"])
                 plan.append(
                     {
                         "row": key,
                         "metric": f"lpips-{net}",
-                        "options": {
-                            "variant": "lin",
-                            "lin_weights": str(lin),
-                            "trunk_weights": trunk_weights,
-                        },
+                        "options": options,
                         "fit": {
                             "net": net,
                             "variant": variant,
-                            "trunk": _trunk_name(trunk_weights),
+                            "trunk": started,
                         },
                     }
                 )
@@ -206,6 +219,17 @@ def _planned(args: argparse.Namespace) -> list[dict]:
                     }
                 )
     return plan
+
+
+def _run_config(text: str, where: Path) -> dict:
+    """The `config` of a `train` output folder's results.json ({} when there is none)."""
+    results = where / "results.json" if where.is_dir() else None
+    if results is None or not results.is_file():
+        return {}
+    try:
+        return dict(json.loads(results.read_text(encoding="utf-8")).get("config") or {})
+    except (OSError, ValueError, AttributeError) as exc:
+        raise CLIError(f"--lpips {text!r}: {results} is not readable ({exc})") from None
 
 
 def _lpips_files(text: str, where: Path, variant: str) -> tuple[Path, Path | None]:

@@ -197,6 +197,13 @@ def tiny(tmp_path_factory):
     run.mkdir()
     torch.save(hidden.lin_state_dict, run / "lin.pth")
     torch.save(state, run / "trunk.pth")
+    # An alex-scratch run whose results.json says it started from a random trunk.
+    scratch = files / "alex-scratch"
+    scratch.mkdir()
+    torch.save(hidden.lin_state_dict, scratch / "lin.pth")
+    torch.save(state, scratch / "trunk.pth")
+    config = {"net": "alex", "variant": "scratch", "trunk_weights": None, "trunk_seed": 0}
+    (scratch / "results.json").write_text(json.dumps({"config": config}))
     return root, files
 
 
@@ -214,6 +221,7 @@ def test_cli_end_to_end(tiny, tmp_path, capsys):
     code, out, err = _table5(
         capsys, root, "--random-trunks", "--trunk", files / "kmeans-alex.pth",
         "--trunk", files / "mystery.pth", "--lpips", f"alex-tune={files / 'alex-tune'}",
+        "--lpips", f"alex-scratch={files / 'alex-scratch'}",
         "--json", out_json,
     )  # fmt: skip
     assert code == 0, err
@@ -230,6 +238,7 @@ def test_cli_end_to_end(tiny, tmp_path, capsys):
     assert got["alex-tune"]["status"] == "computed"
     assert got["bigan"]["status"] == "not available" and "--trunk PATH" in got["bigan"]["obtain"]
     assert got["vgg-scratch"]["status"] == "not available"
+    assert any("random initialisation" in n for n in got["alex-scratch"]["notes"])
     # --random-trunks: the supervised and lin rows are computed, each noting its random trunk.
     for key in ("squeeze", "alex", "vgg", "alex-lin"):
         assert got[key]["status"] == "computed"
@@ -271,11 +280,13 @@ def test_cli_without_imagenet_weights_marks_rows_not_available(tiny, tmp_path, c
         (["--lpips", "alex-best=x"], "NET-VARIANT"),
         (["--lpips", "alex-tune=/nonexistent"], "does not exist"),
         (["--display-scale", "0"], "display-scale"),
+        (["--lpips", "vgg-tune=FILES/alex-scratch"], "that run trained alex-scratch"),
         (["--sets", "nosuchset"], "nosuchset"),
     ],
 )
 def test_cli_bad_arguments_are_one_line_errors(tiny, tmp_path, capsys, argv, message):
-    root, _ = tiny
+    root, files = tiny
+    argv = [a.replace("FILES", str(files)) for a in argv]
     code, _out, err = _table5(capsys, root, *argv, "--json", tmp_path / "t.json")
     assert code == 2 and message in err and "Traceback" not in err
     assert not (tmp_path / "t.json").exists()
