@@ -206,6 +206,9 @@ def _planned(args: argparse.Namespace) -> list[dict]:
                             "net": net,
                             "variant": variant,
                             "trunk": started,
+                            "seed": options.get(
+                                "seed", config.get("trunk_seed") if config else None
+                            ),
                         },
                     }
                 )
