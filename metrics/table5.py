@@ -23,6 +23,7 @@ share it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -242,6 +243,11 @@ ROWS: tuple[PaperRow, ...] = (
 ROW_BY_KEY = {row.key: row for row in ROWS}
 
 # Low-level registry metrics with a Table-5 row.
+_PLATFORM_KMEANS = re.compile(r"kmeans:[1-9][0-9]*")
+PLATFORM_KMEANS_TRUNK = {
+    "supervision": UNSUPERVISED, "method": "kmeans", "label": None, "declared_by": "platform",
+}  # fmt: skip
+
 LOW_LEVEL_ROWS = {"l2": "l2", "l2-lab": "l2", "ssim": "ssim", "fsimc": "fsimc", "cvvdp": "hdr-vdp"}
 
 
@@ -314,8 +320,13 @@ def place(
     if not metric.startswith(("lpips-", "deep-")):
         return Placement("other", None)
     values = {**declared, **options}
+    weights = values.get("trunk_weights")
+    if isinstance(weights, str) and _PLATFORM_KMEANS.fullmatch(weights):
+        # The platform's own k-means trunks (`kmeans:<id>`, made by its stacked k-means
+        # initialiser) are declared unsupervised by what made them.
+        trunk = {**(trunk or {}), **PLATFORM_KMEANS_TRUNK, "weights": weights}
     if trunk is None:
-        trunk = _builtin_trunk(values.get("trunk_weights"))
+        trunk = _builtin_trunk(weights)
     net = NET_OF_METRIC.get(metric)
     seed = values.get("seed")
     if values.get("variant") == "lin":
