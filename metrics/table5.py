@@ -242,12 +242,13 @@ ROWS: tuple[PaperRow, ...] = (
 )
 ROW_BY_KEY = {row.key: row for row in ROWS}
 
-# Low-level registry metrics with a Table-5 row.
+# The platform's k-means trunks (`kmeans:<id>` trunk_weights).
 _PLATFORM_KMEANS = re.compile(r"kmeans:[1-9][0-9]*")
 PLATFORM_KMEANS_TRUNK = {
     "supervision": UNSUPERVISED, "method": "kmeans", "label": None, "declared_by": "platform",
 }  # fmt: skip
 
+# Low-level registry metrics with a Table-5 row.
 LOW_LEVEL_ROWS = {"l2": "l2", "l2-lab": "l2", "ssim": "ssim", "fsimc": "fsimc", "cvvdp": "hdr-vdp"}
 
 
