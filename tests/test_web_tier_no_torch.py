@@ -158,6 +158,8 @@ for url in [
     f"/api/duels/{duel_id}/results/",
     f"/duels/{duel_id}/results/",
     f"/duels/{duel_id}/results/?format=csv",
+    f"/leaderboards/{dataset.pk}/?preset=table5",
+    f"/leaderboards/{dataset.pk}/?preset=table5&format=json",
 ]:
     hit("get", url)
 # Writes that only queue work: retries of the failed jobs, a score run, an export.

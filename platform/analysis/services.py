@@ -86,6 +86,10 @@ def _check_metric_options(name: str, options: dict) -> None:
 
     try:
         resolve_options(metrics.get_metric_info(name), options)
+        if name == "cvvdp":  # its display model's values, checked torch-free (metrics.display)
+            from metrics.display import check_options
+
+            check_options(options)
     except (TypeError, ValueError) as exc:
         text = str(exc)
         raise ApplicationError(
@@ -110,6 +114,9 @@ def score_run_create(
     _check_ready(dataset)
     ref = selectors.metric_ref_resolve(user=by, metric=metric)
     options = dict(options or {})
+    if ref.is_registry and ref.key == "cvvdp" and dataset.study_id is not None:
+        # The display model's scale is the study's, unless the request says otherwise.
+        options.setdefault("display_scale", dataset.study.display_scale)
     if ref.is_registry:
         _check_metric_options(ref.key, options)
     options_check(options, user=by)

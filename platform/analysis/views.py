@@ -15,9 +15,9 @@ from common.exceptions import DomainError, NotFoundError, http_status
 from common.permissions import is_researcher
 
 from . import exports, planning, selectors
-from .leaderboard import formats
+from .leaderboard import formats, presets
 from .leaderboard import selectors as boards
-from .leaderboard.compute import sorted_rows
+from .leaderboard.compute import COLUMN_LABELS, sorted_rows
 from .models import Dataset, Export
 
 DOWNLOADS = {
@@ -139,9 +139,12 @@ def _board_response(request, dataset: Dataset, *, public: bool):
             fields={"format": ["unknown"]},
         )
     try:
+        preset = presets.check_preset(request.GET.get("preset"))
         board = boards.board_for(dataset=dataset, split=request.GET.get("split") or None)
     except DomainError as exc:
         return _domain_error(exc)
+    if preset == "table5":
+        return _table5_response(request, dataset, board, fmt=fmt, public=public)
     if fmt in DOWNLOADS:
         content_type, render_text = DOWNLOADS[fmt]
         response = HttpResponse(render_text(board), content_type=f"{content_type}; charset=utf-8")
@@ -155,6 +158,7 @@ def _board_response(request, dataset: Dataset, *, public: bool):
         "public": public,
         "confidence_pct": round(100 * board["confidence"]),
         "base_url": request.path,
+        "presets": presets.PRESETS,
     }
     if not public:
         context["public_url"] = (
@@ -173,6 +177,60 @@ def _board_response(request, dataset: Dataset, *, public: bool):
     response = render(request, "analysis/leaderboard.html", context)
     if public:
         response["Referrer-Policy"] = "no-referrer"  # the slug is the only key to the board
+    return response
+
+
+def _table5_response(request, dataset: Dataset, board: dict, *, fmt: str, public: bool):
+    """The "Table 5" preset (`leaderboard.presets`): the page, or its view as JSON."""
+    view = presets.board_table5(dataset=dataset, board=board)
+    if fmt not in ("html", "json"):
+        return _error(
+            f"The Table 5 preset is offered as the page or as json, not {fmt!r}.",
+            code="unknown_format",
+            fields={"format": ["unknown"]},
+        )
+    if fmt == "json":
+        response = JsonResponse(view, json_dumps_params={"indent": 2})
+        name = f"table5-{dataset.pk}-v{dataset.version}-{board['split']}.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    columns = [{"key": c, "label": COLUMN_LABELS.get(c, c)} for c in view["columns"]]
+    groups = [
+        {
+            "title": group["title"],
+            "lines": [
+                {
+                    **line,
+                    "cells": [
+                        {
+                            "ours": _pct(line["ours"].get(c["key"])),
+                            "paper": "" if not line["paper"] else f"{line['paper'][c['key']]:.1f}",
+                            "partial": c["key"] in line["partial"],
+                        }
+                        for c in columns
+                    ],
+                }
+                for line in group["lines"]
+            ],
+        }
+        for group in view["groups"]
+    ]
+    response = render(
+        request,
+        "analysis/leaderboard_table5.html",
+        {
+            "dataset": dataset,
+            "board": board,
+            "view": view,
+            "columns": columns,
+            "groups": groups,
+            "public": public,
+            "presets": presets.PRESETS,
+            "base_url": request.path,
+        },
+    )
+    if public:
+        response["Referrer-Policy"] = "no-referrer"
     return response
 
 
