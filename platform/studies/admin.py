@@ -30,7 +30,7 @@ from common.admin_mixins import (
 from common.exceptions import DomainError
 from common.markdown import render_markdown
 
-from . import admin_pages, generation, selectors, services, workflow
+from . import admin_pages, generation, selectors, services
 from .models import ImageSet, ReferenceImage, Study, Trial, TrialQuota
 
 QUOTA_FIELDS = ["kind", "split", "category", "count"]

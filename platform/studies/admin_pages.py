@@ -57,7 +57,7 @@ PRESETS: dict[str, tuple[str, object]] = {
 
 
 def preset_names(key: str, catalog: list[dict]) -> list[str]:
-    label, members = PRESETS[key]
+    _label, members = PRESETS[key]
     if isinstance(members, list):
         return members
     return [e["name"] for e in catalog if e["family"] == members or e["category"] == members]

@@ -153,7 +153,7 @@ def test_picker_posted_unchanged_saves_nothing(client, alice, study):
     client.force_login(alice)
     before = _specs(study)
     form = _picker_form(client, study)
-    assert set(k for k in form if k.startswith("use-")) == {"use-gaussian_blur", "use-jpeg"}
+    assert {k for k in form if k.startswith("use-")} == {"use-gaussian_blur", "use-jpeg"}
     response = client.post(f"/admin/studies/study/{study.pk}/distortions/", form)
     assert response.status_code == 302
     assert _messages(response) == ["Nothing changed."]
