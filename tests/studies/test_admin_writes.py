@@ -508,7 +508,7 @@ def test_distortion_spec_add(as_alice, pair):
         {"name": "contrast", "category": "traditional", "severity_min": 0.8, "severity_max": 0.2},
         format="json",
     )
-    status, page = admin_post(
+    _, page = admin_post(
         client,
         picker,
         picker_form(via_admin, contrast={"min": 0.8, "max": 0.2}, jpeg={"max": 0.7}),
