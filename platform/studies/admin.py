@@ -301,7 +301,7 @@ class TrialQuotaForm(_StudyRowForm):
     category = forms.ChoiceField(
         choices=lambda: [(c, c) for c in generation.registry_categories()],
         initial="traditional",
-        label="Category",
+        label="Scoring category",
         help_text="Scoring category of the trials (the distortions chosen for it are drawn)",
     )
 
