@@ -21,6 +21,8 @@ def _live_step(*, step, study, user):
             f"{data['valid']} of {data['needed']} judgments ({data['percent']}%), "
             f"{data['participants']} participant(s)"
         )
+        if data["needed"] and data["valid"] >= data["needed"]:
+            step.state = workflow.DONE  # every trial has its judgments (closing is optional)
     if study.status in (S.READY, S.LIVE, S.CLOSED):
         pilot = reverse("admin:crowd_studycollection_pilot", args=[study.pk])
         participants = (

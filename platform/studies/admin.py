@@ -678,13 +678,16 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         services.study_delete(study=obj, by=request.user)
 
 
-def _stimulus_img(stimulus, label: str = "") -> str:
+def _stimulus_img(stimulus, label: str = "", size: int = 48) -> str:
     if stimulus is None:
         return ""
     return format_html(
-        '<img src="/api/stimuli/{}/file/" width="64" height="64" style="image-rendering:pixelated" '
-        'title="{}" alt="">',
+        '<img src="/api/stimuli/{}/file/" width="{}" height="{}" loading="lazy" '
+        'style="image-rendering:pixelated;display:inline-block" title="{}" alt="{}">',
         stimulus.pk,
+        size,
+        size,
+        label,
         label,
     )
 
@@ -712,6 +715,7 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         "is_practice",
     ]
     list_select_related = ["ref", "p0", "p1"]
+    list_per_page = 50  # one compact row per trial (three 48-pixel thumbnails side by side)
     readonly_fields = [
         "study",
         "kind",
@@ -743,7 +747,7 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     @admin.display(description="ref · p0 · p1")
     def images(self, obj):
         return format_html(
-            "{} {} {}",
+            '<span style="white-space:nowrap">{} {} {}</span>',
             _stimulus_img(obj.ref, "reference"),
             _stimulus_img(obj.p0, "p0"),
             _stimulus_img(obj.p1, "p1"),
