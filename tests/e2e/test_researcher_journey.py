@@ -222,7 +222,8 @@ def test_new_researcher_clicks_from_upload_to_leaderboard(
     journey.shot("07-study-page-ready")
     journey.step_link("Trials")  # compact: one row per trial, paginated
     assert page.locator("#result_list tbody tr").count() > 0
-    journey.click(page.get_by_role("link", name="Journey study").first)
+    journey.click(page.locator("#nav-sidebar a[href$='/admin/studies/study/']"))
+    journey.link("Journey study", exact=True)
     journey.button("Go live")
     assert journey.messages()[-1] == "The study is live."
 
