@@ -153,7 +153,7 @@ class Study(TimeStampedModel):
         "link name",
         max_length=80,
         unique=True,
-        help_text="Part of the participants' link (/s/<link name>/); fixed once created",
+        help_text="Part of the participants' link (/s/link-name/); fixed once created",
     )
     kind = models.CharField(
         "study kind",
@@ -482,6 +482,8 @@ class TrialQuota(models.Model):
     )
 
     class Meta:
+        verbose_name = "trial count"
+        verbose_name_plural = "trial counts"
         ordering = ["study", "kind", "split", "category"]
         constraints = [
             models.UniqueConstraint(

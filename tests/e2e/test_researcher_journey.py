@@ -196,6 +196,7 @@ def test_new_researcher_clicks_from_upload_to_leaderboard(
     page.fill("#id_quotas-1-count", "8")
     scroll, client = page.evaluate(NO_SIDEWAYS_SCROLL)
     assert scroll <= client, f"the study form scrolls sideways: {scroll} > {client}"
+    page.evaluate("window.scrollTo(0, 0)")
     journey.shot("03-study-form")
     journey.button("Save")
     study = Study.objects.get(name="Journey study")
