@@ -273,3 +273,40 @@ def test_new_researcher_clicks_from_upload_to_leaderboard(
         assert metric in text.lower(), text
     assert len(journey.checked) >= 15, journey.checked
     print("page timings (s):", journey.timings)
+
+
+def test_study_page_shows_generation_progress_live_and_redraws_when_done(
+    page, live_server, alice, study
+):
+    """The stepper polls its JSON while a job runs: the bar moves without a reload, and the page
+    is drawn again (Go live appears) when the job is over."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(alice)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    Study.objects.filter(pk=study.pk).update(
+        status="generating", generation_done=2, generation_total=8
+    )
+    page.goto(f"{live_server.url}/admin/studies/study/{study.pk}/change/")
+    bar = page.locator('[data-job="generation"] progress')
+    assert bar.evaluate("b => [b.value, b.max]") == [2, 8]
+    page.evaluate("window.__sameDocument = true")  # gone if the page is loaded again
+    Study.objects.filter(pk=study.pk).update(generation_done=5)
+    page.wait_for_function(
+        "() => document.querySelector('[data-job=\"generation\"] progress').value === 5"
+    )
+    assert page.evaluate("window.__sameDocument === true")  # moved in place, no reload
+    assert page.locator('[data-job="generation"] .pl-job-count').inner_text() == "5 / 8"
+    Study.objects.filter(pk=study.pk).update(status="ready", generation_done=8)
+    page.get_by_role("button", name="Go live", exact=True).wait_for()
+    assert page.evaluate("window.__sameDocument === undefined")
