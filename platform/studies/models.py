@@ -563,26 +563,34 @@ class Trial(models.Model):
     reaches a participant's browser except as practice feedback."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
-    kind = models.CharField(max_length=8, choices=TrialKind.choices)
+    kind = models.CharField("trial kind", max_length=8, choices=TrialKind.choices)
     split = models.CharField(
         max_length=8,
         choices=Split.choices,
         blank=True,
         help_text="train / val; blank for practice and sentinel trials, which are in no split",
     )
-    category = models.CharField(max_length=40)
-    index = models.PositiveIntegerField(help_text="Position in the study's generation plan")
+    category = models.CharField("scoring category", max_length=40)
+    index = models.PositiveIntegerField(
+        "position", help_text="Position in the study's generation plan"
+    )
     ref = models.ForeignKey(
         Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     p0 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
     p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
-    is_sentinel = models.BooleanField(default=False)
-    is_practice = models.BooleanField(default=False)
-    expected = models.CharField(
-        max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different"
+    is_sentinel = models.BooleanField(
+        "sentinel", default=False, help_text="An obvious trial for quality control"
     )
-    judgments_needed = models.PositiveSmallIntegerField(default=0)
+    is_practice = models.BooleanField(
+        "practice", default=False, help_text="Shown with feedback before the real trials"
+    )
+    expected = models.CharField(
+        "expected answer", max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different"
+    )
+    judgments_needed = models.PositiveSmallIntegerField(
+        "judgments needed", default=0, help_text="How many valid judgments the trial collects"
+    )
     # Random tie-breaker among trials with the same load, fixed at generation. (The load itself,
     # judgments collected and leased, is crowd's: `crowd.TrialLoad`.)
     sort_key = models.PositiveIntegerField(default=_sort_key)
