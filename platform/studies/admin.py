@@ -6,7 +6,9 @@ same `studies.services` call the API makes, so both produce the same rows and th
 a domain error is shown as an error message and nothing of the request is saved (see
 `common.admin_mixins.ServiceAdmin`). Inline forms are validated by the services' `*_check`
 functions, so their errors appear on the form. A study's status changes only through the
-transition actions, which call `services.study_transition`.
+transition actions and the study page's stepper buttons (`studies.admin_pages`), which call
+`services.study_transition`. Distortions are chosen on the picker page (`admin_pages`), images
+added with the image set page's uploader; both call the same services as the API.
 """
 
 from __future__ import annotations

@@ -314,3 +314,19 @@ def test_image_set_add_goes_to_its_page(client, alice):
     assert response.status_code == 302
     created = services.image_set_create.__module__ and alice.image_sets.get(name="new set")
     assert response["Location"] == f"/admin/studies/imageset/{created.pk}/change/"
+
+
+def test_workflow_refuses_an_unknown_step_and_marks_the_first_unfinished_step_current(alice, study):
+    from studies import workflow
+
+    with pytest.raises(ValueError, match="unknown step 'deploy'"):
+        workflow.contribute("deploy", lambda **kw: None)
+    states = {s.key: s.state for s in workflow.steps(study=study, user=alice)}
+    assert states == {
+        "design": "current",
+        "generate": "todo",
+        "live": "todo",
+        "freeze": "todo",
+        "analyse": "todo",
+        "leaderboard": "todo",
+    }
