@@ -569,3 +569,87 @@ def preview_trials(*, study: Study, per_category: int = 4) -> tuple[list[Preview
                 )
             )
     return out, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples for the distortion picker
+# ---------------------------------------------------------------------------------------------
+
+SAMPLE_SEVERITY = 0.6
+
+
+def distortion_needs_model(name: str) -> bool:
+    """Whether `name` draws from networks trained during generation (no sample before it)."""
+    return _experiments().get_distortion(name).info.model_kind is not None
+
+
+def sample_patch_pixels(study: Study) -> np.ndarray | None:
+    """The centre patch (`patch_size`, at most the image) of the first image of the study's set,
+    or None when the set has no images."""
+    if study.image_set is None:
+        return None
+    image = ReferenceImage.objects.filter(image_set=study.image_set).order_by("pk").first()
+    if image is None:
+        return None
+    pixels = _image_pixels(image.file.name)
+    side = min(study.patch_size, pixels.shape[0], pixels.shape[1])
+    top, left = (pixels.shape[0] - side) // 2, (pixels.shape[1] - side) // 2
+    return np.ascontiguousarray(pixels[top : top + side, left : left + side])
+
+
+def distortion_sample_png(
+    *, study: Study, name: str | None, severity: float = SAMPLE_SEVERITY
+) -> bytes | None:
+    """A PNG of the study's sample patch distorted by `name` at `severity` (None: the
+    reference patch), drawn from the study's seed; None when there is nothing to draw (no
+    image, or a distortion that needs the study's trained networks)."""
+    ex = _experiments()
+    patch = sample_patch_pixels(study)
+    if patch is None:
+        return None
+    if name is not None:
+        distortion = ex.get_distortion(name)
+        if distortion.info.model_kind is not None:
+            return None
+        params = distortion.sample_params(np.random.default_rng(study.seed), severity)
+        patch = distortion.apply(patch, **params)
+    return ex.encode_png(patch)
+
+
+# BAPPS's scoring category of a real-algorithm task (the registry's `task`).
+REAL_TASK_CATEGORIES = {
+    "superres": "superres",
+    "deblur": "deblur",
+    "colorize": "color",
+    "frameinterp": "frameinterp",
+}
+
+
+def registry_category(info) -> str:
+    """The scoring category a distortion belongs to, from the registry: traditional and cnn
+    as registered; a real algorithm by its task, as BAPPS names it (superres, deblur, color,
+    frameinterp)."""
+    if info.category == "real":
+        return REAL_TASK_CATEGORIES.get(info.task or "", "real")
+    return info.category
+
+
+def distortion_catalog() -> list[dict]:
+    """Every registered distortion, in the registry's family order, with its category."""
+    return [
+        {
+            "name": info.name,
+            "label": info.name.replace("_", " "),
+            "family": info.family,
+            "category": registry_category(info),
+            "description": info.description,
+            "severity": info.severity,
+            "needs_model": info.model_kind is not None,
+        }
+        for info in _experiments().list_distortions()
+    ]
+
+
+def registry_categories() -> list[str]:
+    """The scoring categories the registry's distortions fall into, in first-seen order."""
+    return list(dict.fromkeys(entry["category"] for entry in distortion_catalog()))

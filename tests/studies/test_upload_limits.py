@@ -201,12 +201,8 @@ def test_the_admin_upload_form_is_refused_with_413_naming_the_limit(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client.post(
-        f"/admin/studies/imageset/{image_set.pk}/change/",
-        {
-            "name": image_set.name,
-            "min_side": image_set.min_side,
-            "upload": SimpleUploadedFile("big.zip", b"x" * (256 * 1024)),
-        },
+        f"/admin/studies/imageset/{image_set.pk}/upload/",
+        {"file": SimpleUploadedFile("big.zip", b"x" * (256 * 1024))},
     )
     assert response.status_code == 413
     assert b"PERCEPTLAB_MAX_ZIP_BYTES" in response.content
