@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studies', '0004_consent_facts_and_desktop_only'),
+        ('studies', '0005_study_generator'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
