@@ -1,4 +1,4 @@
-"""Pages of analysis (not the REST API): leaderboards and export downloads."""
+"""Pages of analysis (not the REST API): leaderboards (export downloads are API: `/api/exports/<id>/download/`)."""
 
 from django.urls import path
 
@@ -10,8 +10,5 @@ urlpatterns = [
         "leaderboards/public/<str:slug>/",
         views.public_leaderboard_page,
         name="analysis-public-leaderboard",
-    ),
-    path(
-        "exports/<int:export_id>/download/", views.export_download, name="analysis-export-download"
     ),
 ]

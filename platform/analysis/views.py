@@ -6,15 +6,14 @@ with their `http_status`."""
 
 from __future__ import annotations
 
-from django.http import FileResponse, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
-from common.exceptions import DomainError, NotFoundError, http_status
-from common.permissions import is_researcher
+from common.exceptions import DomainError, http_status
 
-from . import exports, planning, selectors
+from . import planning
 from .leaderboard import formats
 from .leaderboard import selectors as boards
 from .leaderboard.compute import sorted_rows
@@ -192,26 +191,3 @@ def public_leaderboard_page(request, slug: str):
     except DomainError as exc:
         return _domain_error(exc)
     return _board_response(request, dataset, public=True)
-
-
-@require_GET
-def export_download(request, export_id: int):
-    """Stream a finished export to a researcher who can see its dataset (404 otherwise)."""
-    try:
-        if not is_researcher(request.user):
-            raise NotFoundError("No such export.")
-        export = selectors.export_get(user=request.user, pk=export_id)
-    except DomainError as exc:
-        return _domain_error(exc)
-    if export.status != Export.Status.READY or not export.file:
-        return _error(
-            f"Export {export.pk} is {export.status}, not ready to download.",
-            code="not_ready",
-            status=409,
-        )
-    return FileResponse(
-        export.file.open("rb"),
-        as_attachment=True,
-        filename=exports.export_filename(export),
-        content_type=exports.CONTENT_TYPES[export.kind],
-    )

@@ -9,9 +9,9 @@ schema. A path whose id names a kind not listed here makes the tenant matrix fai
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
-from rest_framework.authtoken.models import Token
 
 from analysis.models import Export, RunStatus, ScoreRun
+from common import tokens
 from crowd import services as crowd_services
 from studies import services as study_services
 from studies.models import Stimulus, Trial
@@ -30,6 +30,7 @@ KIND_BY_SEGMENT = {
     "score-runs": "score_run",
     "exports": "export",
     "uploaded": "uploaded_metric",  # /api/metrics/uploaded/{id}/
+    "tokens": "api_token",
 }
 # Other id parameters (sub-objects of the object named by `{id}`) → kind.
 KIND_BY_PARAM = {
@@ -89,6 +90,6 @@ def build_world(owner, *, tag: str = "") -> dict:
         "export": export,
         "uploaded_metric": upload(owner),
         "user": owner,
-        "token": Token.objects.get_or_create(user=owner)[0],
+        "api_token": tokens.api_token_create(user=owner, name=f"{tag}'s laptop")[0],
         "group": Group.objects.get_or_create(name="lab")[0],
     }
