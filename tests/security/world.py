@@ -9,6 +9,8 @@ schema. A path whose id names a kind not listed here makes the tenant matrix fai
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 
 from analysis.models import Export, RunStatus, ScoreRun
 from common import tokens
@@ -36,6 +38,7 @@ KIND_BY_SEGMENT = {
 KIND_BY_PARAM = {
     "spec_pk": "distortion_spec",
     "quota_pk": "trial_quota",
+    "item_id": "dataset_item",  # /leaderboards/<dataset_id>/triplets/<item_id>/<slot>.png
 }
 
 
@@ -65,6 +68,9 @@ def build_world(owner, *, tag: str = "") -> dict:
     item = dataset.items.get()
     item.pk, item.split, item.index = None, "train", 1  # a train split: fits can be queued
     item.save()
+    for name in ("r.png", "a.png", "b.png"):  # the item's images, for the triplet explorer
+        if not default_storage.exists(name):
+            default_storage.save(name, ContentFile(make_png(64, 64, seed=len(name))))
     fit = finished_fit(dataset, by=owner)
     score_run = ScoreRun.objects.create(
         dataset=dataset, metric="ssim", created_by=owner, status=RunStatus.FAILED, error="boom"
@@ -85,6 +91,7 @@ def build_world(owner, *, tag: str = "") -> dict:
         "assignment": assignment,
         "trial_load": Trial.objects.filter(study=live).first().load,
         "dataset": dataset,
+        "dataset_item": dataset.items.get(split="val"),
         "fit_run": fit,
         "score_run": score_run,
         "export": export,
