@@ -144,7 +144,7 @@ function startMonitor(root) {
   const charts = { timeline: timelineChart(root.querySelector("#monitor-timeline")),
     qc: qcChart(root.querySelector("#monitor-qc")) };
   const url = root.dataset.url;
-  const every = Number(root.dataset.every || 15) * 1000;
+  const every = () => Number(root.dataset.every || 15) * 1000; // read each time: adjustable
   const status = root.querySelector("[data-field='status']");
   async function poll() {
     try {
@@ -155,10 +155,10 @@ function startMonitor(root) {
     } catch (error) {
       if (status) status.textContent = `Could not refresh (${error.message}); trying again.`;
     }
-    setTimeout(poll, every);
+    setTimeout(poll, every());
   }
   renderMonitor(root, readJson("pl-monitor"), charts);
-  setTimeout(poll, every);
+  setTimeout(poll, every());
 }
 
 function start() {

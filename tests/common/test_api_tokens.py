@@ -179,3 +179,14 @@ def test_the_command_names_an_unknown_user():
 
     with pytest.raises(CommandError, match="No user named 'nobody'"):
         call_command("create_api_token", "nobody")
+
+
+def test_the_schema_lists_allowed_values_and_examples():
+    schemas = SCHEMA["components"]["schemas"]
+    assert schemas["ExportKindEnum"]["enum"] == ["bapps", "csv", "parquet", "datasheet"]
+    export = SCHEMA["paths"]["/api/datasets/{id}/exports/"]["post"]["requestBody"]["content"]
+    assert export["application/json"]["examples"]
+    download = SCHEMA["paths"]["/api/exports/{id}/download/"]["get"]
+    assert {"tokenAuth": []} in download["security"]
+    created = SCHEMA["paths"]["/api/tokens/"]["post"]["responses"]["201"]["content"]
+    assert "key" in str(created["application/json"]["examples"])

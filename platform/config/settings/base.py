@@ -283,6 +283,8 @@ SPECTACULAR_SETTINGS = {
         "StudyStatusEnum": "studies.models.Study.Status",
         "DatasetStatusEnum": "analysis.models.Dataset.Status",
         "RunStatusEnum": "analysis.models.RunStatus",
+        "ExportKindEnum": "analysis.models.Export.Kind",
+        "ExportStatusEnum": "analysis.models.Export.Status",
     },
 }
 
