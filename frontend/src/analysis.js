@@ -134,7 +134,9 @@ export function renderMonitor(root, data, charts) {
   setText(root, "valid", `${data.valid} / ${data.needed} (${data.percent}%)`);
   setText(root, "active", String(data.active_participants));
   setText(root, "last-hour", String(data.judgments_last_hour));
-  setText(root, "eta", data.eta_hours === null ? "no judgments in the last hour" : `${data.eta_hours.toFixed(1)} h`);
+  let etaText = data.eta_hours === null ? "no judgments in the last hour" : `${data.eta_hours.toFixed(1)} h`;
+  if (data.needed && data.valid >= data.needed) etaText = "complete";
+  setText(root, "eta", etaText);
   setText(root, "qc-pass", data.qc_pass_rate === null ? "–" : `${Math.round(data.qc_pass_rate * 100)}%`);
   setText(root, "updated", new Date(data.at).toLocaleTimeString());
   root.dataset.rendered = "true";

@@ -162,6 +162,8 @@ def _board_response(request, dataset: Dataset, *, public: bool):
         "base_url": request.path,
     }
     if not public:
+        context.update(admin.site.each_context(request))  # the admin's header and navigation
+        context["title"] = f"Leaderboard: {dataset}"
         context["public_url"] = (
             request.build_absolute_uri(
                 reverse("analysis-public-leaderboard", kwargs={"slug": dataset.public_slug})
