@@ -174,5 +174,7 @@ function start() {
   if (monitor) startMonitor(monitor);
 }
 
-if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-else start();
+if (typeof document !== "undefined") { // not when imported by the unit tests (node)
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+}

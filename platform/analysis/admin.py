@@ -19,7 +19,17 @@ from studies import selectors as study_selectors
 
 from . import datasets, display, exports, selectors, services
 from .leaderboard.selectors import metric_label
-from .models import Dataset, Export, FitRun, FreezableStudy, ScoreRun, UploadedMetric
+from .models import (
+    Dataset,
+    Export,
+    FitRun,
+    FreezableStudy,
+    RunStatus,
+    ScoreRun,
+    UploadedMetric,
+)
+
+FIT_PAGE_REFRESH_SECONDS = 10
 
 
 def _trunk_options(metric: str) -> dict:
@@ -313,6 +323,12 @@ class FitRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAd
         if run is not None:
             extra["fit_history"] = display.fit_history_points(run.history or [])
             extra["leaderboard_url"] = reverse("analysis-leaderboard", args=[run.dataset_id])
+            # A fit still queued or running reloads itself: its curves grow epoch by epoch.
+            extra["refresh_seconds"] = (
+                FIT_PAGE_REFRESH_SECONDS
+                if run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+                else None
+            )
         return super().change_view(request, object_id, form_url, extra)
 
     @admin.display(description="weights")

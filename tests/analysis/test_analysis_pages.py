@@ -76,6 +76,7 @@ def test_a_finished_fit_shows_curves_and_readable_numbers(client, alice, fit):
     assert "<td>2e-05</td>" in body and "<td>71.2</td>" in body
     assert "done: 2/2 epochs, final loss 0.61, val 2AFC 71.2" in body
     assert "epoch ?/?" not in body and "{&#x27;" not in body  # no raw dicts
+    assert 'http-equiv="refresh"' not in body  # finished: nothing left to watch
 
 
 def test_a_running_fit_says_where_it_is(client, alice, fit):
@@ -86,6 +87,7 @@ def test_a_running_fit_says_where_it_is(client, alice, fit):
     client.force_login(alice)
     body = client.get(reverse("admin:analysis_fitrun_change", args=[fit.pk])).content.decode()
     assert "epoch 2/2, step 3/10, loss 0.6931, val 2AFC 65.0" in body
+    assert '<meta http-equiv="refresh" content="10">' in body  # live while it runs
 
 
 def test_a_score_run_shows_its_categories_with_intervals(client, alice, dataset):

@@ -190,3 +190,28 @@ def test_the_schema_lists_allowed_values_and_examples():
     assert {"tokenAuth": []} in download["security"]
     created = SCHEMA["paths"]["/api/tokens/"]["post"]["responses"]["201"]["content"]
     assert "key" in str(created["application/json"]["examples"])
+
+
+def test_keys_made_by_drfs_authtoken_keep_working_after_the_migration(alice):
+    """`common.0002_api_tokens` copies DRF's clear keys as hashes (the table is left behind)."""
+    import importlib
+    from types import SimpleNamespace
+
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("common.migrations.0002_api_tokens")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE authtoken_token (key varchar(40) PRIMARY KEY, user_id integer, "
+            "created timestamp with time zone)"
+        )
+        cursor.execute(
+            "INSERT INTO authtoken_token VALUES (%s, %s, %s)",
+            ["9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b", alice.pk, "2026-01-02T03:04:05Z"],
+        )
+    # Only the editor's connection is used (SQLite refuses a schema editor inside a transaction).
+    migration.adopt_drf_tokens(apps, SimpleNamespace(connection=connection))
+    token = tokens.api_token_for_key("9944b09199c62bcf9418ad846dd0e4bbdfc6ee4b")
+    assert token.user == alice and token.name == "drf authtoken"
+    assert token.created_at.year == 2026 and token.created_at.month == 1
