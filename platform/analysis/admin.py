@@ -365,7 +365,7 @@ class ScoreRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.Model
     readonly_fields = [
         "dataset",
         "metric_label",
-        "metric",
+        "stored_as",
         "options_text",
         "split",
         "status",
@@ -386,6 +386,10 @@ class ScoreRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.Model
     @admin.display(description="metric")
     def metric_label(self, obj):
         return metric_label(obj)
+
+    @admin.display(description="stored as")
+    def stored_as(self, obj):
+        return format_html("<code>{}</code>", obj.metric)
 
     @admin.display(description="2AFC All ×100")
     def all_score(self, obj):
