@@ -32,6 +32,11 @@ urlpatterns = [
     ),
     path("datasets/<int:pk>/exports/", apis.ExportCreateApi.as_view(), name="dataset-export"),
     path("exports/<int:pk>/", apis.ExportDetailApi.as_view(), name="export-detail"),
+    path(
+        "exports/<int:pk>/download/",
+        apis.ExportDownloadApi.as_view(),
+        name="analysis-export-download",
+    ),
     path("exports/<int:pk>/retry/", apis.ExportRetryApi.as_view(), name="export-retry"),
     path(
         "leaderboards/public/<str:slug>/",

@@ -33,6 +33,7 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("api/health/", HealthApi.as_view(), name="health"),
+    path("api/", include("common.urls")),
     path("api/", include("studies.urls")),
     path("api/", include("analysis.urls")),
     path("api/", include("duels.urls")),

@@ -69,10 +69,9 @@ def _login(client, user, *, token: bool):
     if user is None:
         return client
     if token and user.is_staff:
-        from rest_framework.authtoken.models import Token
+        from tests.factories import api_key
 
-        key = Token.objects.get_or_create(user=user)[0].key
-        client.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {api_key(user, name='matrix')}")
     else:
         client.force_login(user)
     return client

@@ -13,11 +13,11 @@ import zipfile
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from rest_framework.authtoken.models import Token
 
 from analysis.models import UploadedMetric
 from studies.models import ReferenceImage
 from tests.conftest import make_png
+from tests.factories import api_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,7 +119,7 @@ def _post(path: str, body: LazyMultipart, token: str) -> tuple[int, bytes, int]:
 
 @pytest.fixture
 def token(alice):
-    return Token.objects.create(user=alice).key
+    return api_key(alice)
 
 
 def _media_files(settings) -> list:

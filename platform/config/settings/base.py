@@ -58,7 +58,6 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "common",
@@ -246,7 +245,8 @@ PERCEPTLAB_BASELINE_METRICS = env_list(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        # Keys are stored hashed (common.tokens); DRF's authtoken kept them in clear.
+        "common.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.IsResearcher"],
@@ -284,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "StudyStatusEnum": "studies.models.Study.Status",
         "DatasetStatusEnum": "analysis.models.Dataset.Status",
         "RunStatusEnum": "analysis.models.RunStatus",
+        "ExportKindEnum": "analysis.models.Export.Kind",
+        "ExportStatusEnum": "analysis.models.Export.Status",
     },
 }
 
