@@ -33,3 +33,30 @@ def user_from_token(request):
     Raises `AuthenticationFailed` for a wrong, revoked or malformed key."""
     found = ApiTokenAuthentication().authenticate(request)
     return found[0] if found else None
+
+
+def accepts_token(view):
+    """A plain Django view (a page with downloads) that also takes `Authorization: Token …`:
+    with the header, `request.user` is the token's user; a wrong or revoked key is 401 in the
+    API's error shape; without it the session decides, as before."""
+    from functools import wraps
+
+    from django.http import JsonResponse
+    from rest_framework.exceptions import AuthenticationFailed
+
+    @wraps(view)
+    def wrapped(request, *args, **kwargs):
+        try:
+            user = user_from_token(request)
+        except AuthenticationFailed as exc:
+            body = {
+                "error": {"code": "not_authenticated", "message": str(exc.detail), "fields": {}}
+            }
+            response = JsonResponse(body, status=401)
+            response["WWW-Authenticate"] = ApiTokenAuthentication().authenticate_header(request)
+            return response
+        if user is not None:
+            request.user = user
+        return view(request, *args, **kwargs)
+
+    return wrapped

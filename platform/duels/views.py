@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from common.authentication import accepts_token
 from common.exceptions import DomainError, NotFoundError, http_status
 from common.permissions import is_researcher
 
@@ -60,6 +61,7 @@ def _examples(results: dict) -> list[dict]:
 
 
 @require_GET
+@accepts_token
 def results_page(request, duel_id: int):
     try:
         if not is_researcher(request.user):
