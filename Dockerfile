@@ -11,7 +11,7 @@ RUN pip install $TORCH_PINS ${TORCH_INDEX_URL:+--index-url $TORCH_INDEX_URL}
 COPY pyproject.toml README.md ./
 COPY metrics ./metrics
 COPY experiments ./experiments
-RUN pip install -e '.[ml,s3]'
+RUN pip install -e '.[ml,s3,vdp]'
 COPY . .
 RUN if [ -f frontend/package.json ]; then cd frontend && npm ci && npm run build; fi \
  && SECRET_KEY=build-only DEBUG=false python manage.py collectstatic --noinput -v0

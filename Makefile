@@ -22,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --upgrade pip
 	$(PIP) install --quiet $(TORCH_PINS)
-	$(PIP) install --quiet -e '.[ml,dev]'
+	$(PIP) install --quiet -e '.[ml,dev,vdp]'
 	touch $@
 
 setup: $(VENV)/.installed frontend

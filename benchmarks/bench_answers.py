@@ -215,12 +215,14 @@ class Server:
         self.stop()
         sys.exit(f"gunicorn did not come up; see {self.error_log}")
 
-    def worker_rss_mb(self) -> list[float]:
-        children = subprocess.run(
+    def worker_pids(self) -> list[str]:
+        return subprocess.run(
             ["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True, text=True
         ).stdout.split()
+
+    def worker_rss_mb(self) -> list[float]:
         sizes = []
-        for pid in children:
+        for pid in self.worker_pids():
             status = Path(f"/proc/{pid}/status").read_text()
             sizes.append(int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024)
         return sizes
@@ -229,6 +231,48 @@ class Server:
         if self.process.poll() is None:
             self.process.terminate()
             self.process.wait(timeout=30)
+
+
+def postgres_pids(database: str) -> list[str]:
+    """PostgreSQL's processes that work for the benchmark: the postmaster and its auxiliary
+    processes (WAL writer, checkpointer, …) and the backends of `database`, not other databases'
+    (a backend's title names its database)."""
+    pids = []
+    for pid in subprocess.run(
+        ["pgrep", "-x", "postgres"], capture_output=True, text=True
+    ).stdout.split():
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        backend = re.search(r"postgres: \S+: \S+ (\S+) ", title)
+        if backend is None or backend.group(1) == database:
+            pids.append(pid)
+    return pids
+
+
+def cpu_seconds(server: Server, database: str) -> dict[str, float]:
+    """CPU seconds used so far by the server's processes (gunicorn's master and workers), by
+    PostgreSQL's for the benchmark's database (`postgres_pids`) and by Redis's."""
+    groups = {
+        "gunicorn": [server.process.pid, *server.worker_pids()],
+        "postgres": postgres_pids(database),
+        "redis": subprocess.run(
+            ["pgrep", "-x", "redis-server"], capture_output=True, text=True
+        ).stdout.split(),
+    }
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for name, pids in groups.items():
+        total = 0
+        for pid in pids:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:  # exited meanwhile
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+        used[name] = total / tick
+    return used
 
 
 class Connection(http.client.HTTPConnection):
@@ -332,9 +376,11 @@ def closed_loop(port: int, endpoint: str, connections: int, seconds: float, supp
 
 
 def paced(port: int, people: list[dict], pace: float, seconds: float, supply: AnswerSupply):
-    """Each person answers every `pace` s (±30 % jitter); returns the number of answers sent."""
+    """Each person answers every `pace` s (±30 % jitter); returns the number of answers sent and
+    each answer's time seen by its client (from sending to the response, a resend included)."""
     stop_at = time.monotonic() + seconds
     sent = [0]
+    client_ms: list[float] = []
     lock = threading.Lock()
 
     def person_loop(person: dict, seed: int):
@@ -346,6 +392,7 @@ def paced(port: int, people: list[dict], pace: float, seconds: float, supply: An
                 break
             client_uuid, body = answer_body(position, answer)
             status = 0
+            started = time.perf_counter()
             # gunicorn closes a keep-alive connection idle for 2 s (its --keep-alive), as a
             # participant's is between answers: like a browser, send again on a new connection.
             for _attempt in range(2):
@@ -358,6 +405,7 @@ def paced(port: int, people: list[dict], pace: float, seconds: float, supply: An
                 supply.record(client_uuid)
             with lock:
                 sent[0] += 1
+                client_ms.append(1000 * (time.perf_counter() - started))
             time.sleep(pace * rng.uniform(0.7, 1.3))
         conn.close()
 
@@ -366,7 +414,7 @@ def paced(port: int, people: list[dict], pace: float, seconds: float, supply: An
         thread.start()
     for thread in threads:
         thread.join()
-    return sent[0]
+    return sent[0], client_ms
 
 
 def server_times_ms(access_log: Path, since: int) -> list[float]:
@@ -461,7 +509,9 @@ def main() -> int:
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.paced, args.paced_seconds = 1, 3.0, 40, 8.0
-    closed_answers = int(args.rounds * args.seconds * 400)  # generous: 400 answers/s
+    # Generous (800 answers/s, warm-up included): a connection whose participants run out stops,
+    # and its endpoint's rate would be measured with fewer connections.
+    closed_answers = int((args.rounds * args.seconds + 2.0) * 800)
     args.participants = args.participants or (closed_answers // args.items + 1 + args.paced)
 
     data = prepare(args)
@@ -500,12 +550,20 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
         closed_loop(port, endpoint, args.connections, 2.0, supply)
     rates = {"health": [], "write": [], "answer": []}
     errors = {"health": 0, "write": 0, "answer": 0}
+    # CPU seconds per component and the requests served, per endpoint, over all rounds.
+    cpu = {name: {"gunicorn": 0.0, "postgres": 0.0, "redis": 0.0} for name in rates}
+    served = dict.fromkeys(rates, 0.0)
     order = ["health", "write", "answer"]
     steps = args.rounds * len(order)
     with tqdm(total=steps, desc="closed loop", unit="phase") as bar:
         for round_no in range(args.rounds):
             for endpoint in order[round_no % 3 :] + order[: round_no % 3]:
+                before = cpu_seconds(server, args.database)
                 rate, failed = closed_loop(port, endpoint, args.connections, args.seconds, supply)
+                after = cpu_seconds(server, args.database)
+                for name in cpu[endpoint]:
+                    cpu[endpoint][name] += after[name] - before[name]
+                served[endpoint] += rate * args.seconds
                 rates[endpoint].append(rate)
                 errors[endpoint] += failed
                 bar.set_postfix({endpoint: f"{rate:.0f}/s"})
@@ -516,7 +574,7 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
         f"{args.paced_seconds:g} s …",
         flush=True,
     )
-    sent = paced(port, paced_people, args.pace, args.paced_seconds, supply)
+    sent, client_ms = paced(port, paced_people, args.pace, args.paced_seconds, supply)
     pages = researcher_walk(port)
     rss = server.worker_rss_mb()
     server.stop()  # flushes the access log
@@ -529,11 +587,22 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
         "connections": args.connections,
         "rates": rates,
         "errors": errors,
+        # Milliseconds of CPU per request, per component, and the machine's share used.
+        "cpu_ms_per_request": {
+            endpoint: {name: 1000 * used / max(served[endpoint], 1) for name, used in parts.items()}
+            for endpoint, parts in cpu.items()
+        },
+        "cpu_busy_share": {
+            endpoint: sum(parts.values()) / (args.rounds * args.seconds * (os.cpu_count() or 1))
+            for endpoint, parts in cpu.items()
+        },
         "ratio_write_best": max(rates["answer"]) / max(rates["write"]),
         "ratio_write_median": statistics.median(per_round_write),
         "ratio_health_best": max(rates["answer"]) / max(rates["health"]),
         "ratio_health_median": statistics.median(per_round_health),
         "paced_sent": sent,
+        "paced_client_p50_ms": percentile(client_ms, 0.50) if client_ms else float("nan"),
+        "paced_client_p99_ms": percentile(client_ms, 0.99) if client_ms else float("nan"),
         "paced_logged": len(times),
         "paced_p50_ms": percentile(times, 0.50) if times else float("nan"),
         "paced_p95_ms": percentile(times, 0.95) if times else float("nan"),
@@ -553,6 +622,12 @@ def report(args, r: dict) -> None:
     print(f"  health  {rate('health')}")
     print(f"  write   {rate('write')}")
     print(f"  answer  {rate('answer')}")
+    for endpoint, parts in r["cpu_ms_per_request"].items():
+        print(
+            f"  CPU per {endpoint:6} request: "
+            + ", ".join(f"{name} {ms:.2f} ms" for name, ms in parts.items())
+            + f" (total {sum(parts.values()):.2f} ms; machine {r['cpu_busy_share'][endpoint]:.0%} busy)"
+        )
     mark = (
         "met" if min(r["ratio_write_best"], r["ratio_write_median"]) >= TARGET_RATIO else "MISSED"
     )
@@ -569,6 +644,10 @@ def report(args, r: dict) -> None:
         f"paced: {r['paced_sent']} answers sent, {r['paced_logged']} logged; server-side "
         f"p50 {r['paced_p50_ms']:.1f} ms, p95 {r['paced_p95_ms']:.1f} ms, "
         f"p99 {r['paced_p99_ms']:.1f} ms (target < {TARGET_P99_MS:g}: {mark})"
+    )
+    print(
+        f"  seen by the clients (threads of one process, their own delays included): "
+        f"p50 {r['paced_client_p50_ms']:.1f} ms, p99 {r['paced_client_p99_ms']:.1f} ms"
     )
     mark = "met" if max(r["rss_mb"]) < TARGET_RSS_MB else "MISSED"
     print(

@@ -8,6 +8,7 @@ torch and is imported only when the metric is created. The LPIPS options are dec
 from __future__ import annotations
 
 from metrics._registry import MetricInfo, OptionInfo, register_metric
+from metrics.display import DEFAULT_PPI
 from metrics.lpips.options import LPIPS_OPTIONS
 
 # ``differentiable``: MAD synthesis may follow the metric's autograd gradient. Every built-in
@@ -149,6 +150,42 @@ register_metric(
         summary="1−FSIMc (Zhang et al. 2011): FSIM with the I and Q chromatic terms",
         differentiable=False,
         factory="metrics.fsim:build_fsimc",
+    )
+)
+
+# ColorVideoVDP, the Table-5 "HDR-VDP" row (issue #18 item 3): the optional `vdp` extra,
+# imported only when built; the display model is stated by the options (metrics/vdp.py).
+register_metric(
+    MetricInfo(
+        name="cvvdp",
+        input_range=UNIT,
+        lower_is_more_similar=True,
+        options=(
+            OptionInfo(
+                "display_scale",
+                4,
+                "device pixels per image pixel, a side (the study's display_scale)",
+            ),
+            OptionInfo("viewing_distance_m", 0.6, "declared viewing distance in metres"),
+            OptionInfo(
+                "display_ppi",
+                DEFAULT_PPI,  # 91.79
+                "device pixels per inch (default: a 24-inch 1920×1080 monitor)",
+            ),
+            OptionInfo(
+                "pixels_per_degree",
+                None,
+                "None: derived from display_scale, viewing_distance_m and display_ppi; a number "
+                "overrides them",
+            ),
+            OptionInfo("peak_luminance", 200.0, "sRGB display's peak luminance in cd/m²"),
+            OptionInfo("contrast", 1000.0, "display contrast ratio (1000 means 1000:1)"),
+            OptionInfo("ambient_lux", 250.0, "ambient illuminance in lux (250: office light)"),
+        ),
+        summary="10 − JOD of ColorVideoVDP (Mantiuk et al. 2024; HDR-VDP's successor) on a "
+        "standard sRGB display at the declared pixels per degree; x0 is the reference; needs "
+        "the optional 'vdp' extra (cvvdp)",
+        factory="metrics.vdp:build_cvvdp",
     )
 )
 

@@ -141,3 +141,10 @@ def collect(study, participants: int, choose, recruiter: str = "prolific") -> No
             study=study, entry=services.Entry(recruiter, f"person-{n}")
         )
         answer_assignment(assignment, choose)
+
+
+def api_key(user, name: str = "tests") -> str:
+    """A new API key of `user` (a researcher), through the token service."""
+    from common import tokens
+
+    return tokens.api_token_create(user=user, name=name)[1]

@@ -56,3 +56,53 @@ def test_one_small_counter_per_client_and_window():
     for _ in range(3):
         _allowed(clock)
     assert cache.get("throttle_test_10.0.0.1:100") == 3
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """Django's Redis cache on the test Redis (REDIS_URL, as CI sets it), under a key prefix of
+    this test's own, so no counter is shared."""
+    import os
+    import uuid
+
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/0"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": f"test-throttle-{uuid.uuid4().hex}",
+            "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
+        }
+    }
+    from django.core.cache import caches
+
+    backend = caches["default"]
+    try:
+        backend.get("probe")
+    except Exception as exc:  # any failure to reach it
+        pytest.skip(f"no Redis at {url}: {exc}")
+    yield backend
+    backend.delete_many([f"throttle_test_10.0.0.1:{w}" for w in (100, 101)])
+
+
+def test_on_redis_a_request_is_one_round_trip_and_its_count_expires_after_the_window(
+    redis_cache, monkeypatch
+):
+    from redis.connection import Connection
+
+    sent = []
+    original = Connection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(Connection, "send_packed_command", counting)
+    clock = Clock(6000.0 + 10)
+    assert [_allowed(clock)[0] for _ in range(4)] == [True, True, True, False]
+    assert len(sent) == 4, "one round trip to Redis per request"
+    monkeypatch.setattr(Connection, "send_packed_command", original)
+    assert redis_cache.get("throttle_test_10.0.0.1:100") == 4
+    client = redis_cache._cache.get_client()
+    ttl = client.ttl(redis_cache.make_and_validate_key("throttle_test_10.0.0.1:100"))
+    assert 0 < ttl <= 61

@@ -101,6 +101,18 @@ with open(sys.argv[3], "rb") as handle:
     )
 upload_id = upload.json().get("id")
 
+# A duel study (metric names and differentiability are checked without torch), and its
+# generation requested (validated and queued: the worker does the rest).
+duel = hit(
+    "post", "/api/duels/create/",
+    data={"name": "duel", "image_set": image_set.pk, "metrics": ["l2", "ssim", "lpips-alex"],
+          "distortions": [{"name": "gaussian_blur"}], "method": "both"},
+    content_type="application/json",
+)
+duel_id = duel.json().get("id")
+hit("post", f"/api/studies/{duel_id}/transition/", data={"status": "generating"},
+    content_type="application/json")
+
 # Every URL pattern without parameters.
 def walk(patterns, prefix=""):
     for p in patterns:
@@ -142,6 +154,12 @@ for url in [
     f"/api/exports/{export.pk}/",
     f"/api/metrics/uploaded/{upload_id}/",
     f"/leaderboards/{dataset.pk}/",
+    f"/api/duels/{duel_id}/",
+    f"/api/duels/{duel_id}/results/",
+    f"/duels/{duel_id}/results/",
+    f"/duels/{duel_id}/results/?format=csv",
+    f"/leaderboards/{dataset.pk}/?preset=table5",
+    f"/leaderboards/{dataset.pk}/?preset=table5&format=json",
 ]:
     hit("get", url)
 # Writes that only queue work: retries of the failed jobs, a score run, an export.
@@ -155,6 +173,21 @@ hit("post", f"/api/datasets/{dataset.pk}/score/", data={"metric": "lpips-alex"},
     content_type="application/json")
 hit("post", f"/api/datasets/{dataset.pk}/exports/", data={"kind": "bapps"},
     content_type="application/json")
+# The study page's own pages: the picker draws every model-free distortion's sample here (the
+# CNN-autoencoder and other model-backed ones are shown without one); its save, the stepper's
+# JSON, a stepper button (it queues generation) and the image set's uploader.
+hit("get", f"/admin/studies/study/{study.pk}/distortions/?preset=real")
+hit("post", f"/admin/studies/study/{study.pk}/distortions/",
+    data={"use-jpeg": "on", "use-cnn_autoencoder": "on"})
+hit("post", f"/api/studies/{study.pk}/quotas/",
+    data={"kind": "2afc", "split": "val", "category": "traditional", "count": 2},
+    content_type="application/json")
+hit("get", f"/admin/studies/study/{study.pk}/change/")
+hit("get", f"/admin/studies/study/{study.pk}/steps/")
+hit("post", f"/admin/studies/study/{study.pk}/step/generate/")
+hit("get", f"/admin/studies/study/{study.pk}/change/")
+with open(sys.argv[2], "rb") as handle:
+    hit("post", f"/admin/studies/imageset/{image_set.pk}/upload/", data={"file": handle})
 
 print(json.dumps({
     "results": results,
@@ -214,6 +247,18 @@ def test_the_web_tier_serves_every_page_and_upload_without_importing_torch(tmp_p
         assert results[page] == 200, (page, results[page])
     changelists = [k for k in results if k.startswith("GET /admin/") and k.endswith("/change/")]
     assert len(changelists) >= 8 and all(results[k] == 200 for k in changelists), changelists
+    assert results["POST /api/duels/create/"] == 201
+    duel_pages = [k for k in results if k.startswith("GET /duels/")]
+    assert len(duel_pages) == 2 and all(results[k] == 200 for k in duel_pages), duel_pages
+    assert "duels.tasks.duel_prepare" in report["sent"]
     assert "analysis.tasks.validate_uploaded_metric" in report["sent"]
     assert {"analysis.tasks.score_metric", "analysis.tasks.export_dataset"} <= set(report["sent"])
+    study_pages = [
+        k
+        for k in results
+        if k.split(" ")[1].startswith("/admin/studies/study/")
+        and any(part in k for part in ("/distortions/", "/steps/", "/step/"))
+    ]
+    assert len(study_pages) == 4 and all(results[k] in (200, 302) for k in study_pages), results
+    assert "studies.tasks.generate_study" in report["sent"]
     assert report["torch"] == [], f"the web tier imported {report['torch']}"

@@ -78,6 +78,31 @@ function enableSorting() {
 
 const BASE = { responsive: true, maintainAspectRatio: false, animation: false };
 
+// Names beside scatter points (Chart.js plugin API: drawn after the points, on the same canvas).
+export const pointLabels = {
+  id: "plPointLabels",
+  afterDatasetsDraw(chart) {
+    const { ctx } = chart;
+    ctx.save();
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = "#333";
+    ctx.textBaseline = "middle";
+    chart.data.datasets.forEach((dataset, i) => {
+      if (!dataset.pointLabels) return;
+      chart.getDatasetMeta(i).data.forEach((point, j) => {
+        const label = dataset.data[j]?.label;
+        if (!label) return;
+        const right = point.x + 7 + ctx.measureText(label).width > chart.chartArea.right;
+        ctx.textAlign = right ? "right" : "left";
+        ctx.fillText(label, point.x + (right ? -7 : 7), point.y - 7);
+      });
+    });
+    ctx.restore();
+  },
+};
+
+// One metric per row (horizontal bars): long names stay readable and never overlap. The
+// interval is a whisker, a thin floating bar with caps ('line' points at both ends).
 function categoryChart(canvas, board) {
   const column = canvas.dataset.column;
   const label = board.columns.find((c) => c.key === column)?.label ?? column;
@@ -87,24 +112,38 @@ function categoryChart(canvas, board) {
   const human = board.rows.find((r) => r.kind === "human")?.cells[column];
   const scores = metrics.map((r) => pct(r.cells[column].score));
   const intervals = metrics.map((r) =>
-    r.cells[column].ci_low === null ? null : [pct(r.cells[column].ci_low), pct(r.cells[column].ci_high)]);
+    r.cells[column].ci_low === null || r.cells[column].ci_low === undefined
+      ? null : [pct(r.cells[column].ci_low), pct(r.cells[column].ci_high)]);
   const low = Math.min(...scores, ...intervals.filter(Boolean).map((ci) => ci[0]), human ? pct(human.score) : 100);
+  const names = metrics.map((r) => r.label);
+  const caps = (end) => intervals.map((ci, i) => (ci ? { x: ci[end], y: names[i] } : null)).filter(Boolean);
+  const ciLabel = `${Math.round(board.confidence * 100)}% interval`;
   const datasets = [
-    { type: "bar", label: `${Math.round(board.confidence * 100)}% CI`, data: intervals, backgroundColor: COLORS.ci,
-      barPercentage: 0.15, grouped: false, order: 0 },
-    { type: "bar", label: "2AFC score", data: scores, backgroundColor: COLORS.bar, grouped: false, order: 1 },
+    { type: "bar", label: "2AFC score", data: scores, backgroundColor: COLORS.bar, grouped: false, order: 2 },
+    { type: "bar", label: ciLabel, data: intervals, backgroundColor: COLORS.ci, barThickness: 2, grouped: false,
+      order: 1 },
+    { type: "scatter", label: `${ciLabel} ends`, data: [...caps(0), ...caps(1)], pointStyle: "line", rotation: 90,
+      radius: 6, borderWidth: 2, borderColor: COLORS.ci, order: 0 },
   ];
   if (human) {
-    datasets.push({ type: "line", label: "Human", data: metrics.map(() => pct(human.score)), borderColor: COLORS.human,
-      borderDash: [6, 4], pointRadius: 0, borderWidth: 2, order: -1 });
+    datasets.push({ type: "line", label: "Human", data: names.map((name) => ({ x: pct(human.score), y: name })),
+      borderColor: COLORS.human, borderDash: [6, 4], pointRadius: 0, borderWidth: 2, order: -1 });
   }
+  canvas.parentElement.style.height = `${Math.max(12, 5 + 1.9 * names.length)}rem`;
   return new Chart(canvas, {
     type: "bar",
-    data: { labels: metrics.map((r) => r.label), datasets },
+    data: { labels: names, datasets },
     options: {
       ...BASE,
-      plugins: { title: { display: true, text: `2AFC score ×100: ${label}` }, legend: { position: "bottom" } },
-      scales: { y: { min: Math.max(0, Math.floor(low / 5) * 5 - 5), max: 100 } },
+      indexAxis: "y",
+      plugins: {
+        title: { display: true, text: `2AFC score ×100: ${label}` },
+        legend: { position: "bottom", labels: { filter: (item) => !item.text.endsWith(" ends") } },
+      },
+      scales: {
+        x: { min: Math.max(0, Math.floor(low / 5) * 5 - 5), max: 100 },
+        y: { type: "category", ticks: { autoSkip: false } },
+      },
     },
   });
 }
@@ -116,7 +155,8 @@ function scatterChart(canvas, board) {
     .map((r) => ({ x: pct(r.jnd.all.score), y: pct(r.cells[twoafc].score), label: r.label }));
   return new Chart(canvas, {
     type: "scatter",
-    data: { datasets: [{ label: "metrics", data: points, backgroundColor: COLORS.ci, pointRadius: 5 }] },
+    data: { datasets: [{ label: "metrics", data: points, backgroundColor: COLORS.ci, pointRadius: 5, pointLabels: true }] },
+    plugins: [pointLabels],
     options: {
       ...BASE,
       plugins: {
@@ -149,7 +189,9 @@ function zooChart(canvas, board) {
     pointRadius: 0, showLine: true, label: `${p.label} interval` }));
   return new Chart(canvas, {
     type: "scatter",
-    data: { datasets: [{ label: "networks", data: points, backgroundColor: COLORS.human, pointRadius: 5 }, ...whiskers] },
+    data: { datasets: [{ label: "networks", data: points, backgroundColor: COLORS.human, pointRadius: 5,
+      pointLabels: true }, ...whiskers] },
+    plugins: [pointLabels],
     options: {
       ...BASE,
       plugins: {

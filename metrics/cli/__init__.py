@@ -4,9 +4,9 @@ Each subcommand is a module in this package with ``NAME``, ``HELP``, ``add_argum
 ``run(args) -> int``; it is registered by adding its dotted path to ``SUBCOMMANDS``. Modules import
 torch only inside ``run``, so ``--help`` and ``list`` stay fast.
 
-Errors meant for the user (``CLIError``, ``ValueError``, ``TypeError``, missing files) are printed
-as one ``metrics <subcommand>: error: ...`` line on stderr with exit status 2; argparse's own usage
-errors exit with 2 as well.
+Errors meant for the user (``CLIError``, ``ValueError``, ``TypeError``, missing files, a missing
+optional extra) are printed as one ``metrics <subcommand>: error: ...`` line on stderr with exit
+status 2; argparse's own usage errors exit with 2 as well.
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from metrics._extras import MissingExtraError
+
 SUBCOMMANDS = [
     "metrics.cli.list_metrics",
     "metrics.cli.weights",
     "metrics.cli.score_pairs",
     "metrics.cli.evaluate",
+    "metrics.cli.table5",
     "metrics.cli.train",
+    "metrics.cli.kmeans_init",
+    "metrics.cli.convert_trunk",
 ]
 
 USAGE_ERROR = 2
@@ -52,7 +57,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args._run(args))
-    except (CLIError, ValueError, TypeError, FileNotFoundError, NotADirectoryError) as exc:
+    except (
+        CLIError,
+        MissingExtraError,
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        NotADirectoryError,
+    ) as exc:
         print(f"metrics {args.command}: error: {exc}", file=sys.stderr)
         return USAGE_ERROR
 

@@ -64,8 +64,8 @@ class DeepFeatures(LPIPS):
         return "eager"
 
     def provenance(self) -> dict[str, Any]:
-        """``Metric.provenance`` plus ``net``, ``arch``, ``variant``, ``taps`` and
-        ``input_policy``."""
+        """``Metric.provenance`` plus ``net``, ``arch``, ``variant``, ``taps``,
+        ``input_policy`` and ``trunk`` (the trunk's declared supervision)."""
         return {
             **Metric.provenance(self),
             "net": self.spec.net,
@@ -74,6 +74,7 @@ class DeepFeatures(LPIPS):
             "taps": list(self.spec.taps),
             "input_policy": self.spec.input_policy,
             "engine_used": "eager",
+            "trunk": dict(self.trunk_declaration),
         }
 
 

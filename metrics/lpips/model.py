@@ -42,6 +42,7 @@ from metrics.base import Metric
 from metrics.lpips import options as lpips_options
 from metrics.lpips.lin import load_lin_weights
 from metrics.lpips.trunks import TRUNKS, build_trunk
+from metrics.supervision import trunk_declaration
 
 SHIFT = (-0.030, -0.088, -0.188)
 SCALE = (0.458, 0.448, 0.450)
@@ -97,7 +98,7 @@ class LPIPS(Metric):
         )
         if values["cpu_engine"] == "fast":
             trunk.install_fast_convolutions()
-        self._assemble(TRUNKS[net], trunk, values)
+        self._assemble(trunk.spec, trunk, values)  # the checkpoint's widths (alex)
 
     def _assemble(self, spec: Any, trunk: nn.Module, values: dict[str, Any]) -> None:
         """Everything after building the trunk, shared with ``metrics.deep.model.DeepFeatures``:
@@ -114,6 +115,8 @@ class LPIPS(Metric):
         self.cpu_engine: str = values["cpu_engine"]
         self.min_size = self.spec.min_size
         self.trunk = trunk
+        # What the trunk's supervision is declared to be (metrics.supervision); in provenance().
+        self.trunk_declaration = trunk_declaration(values["trunk_weights"])
         self.register_buffer("shift", torch.tensor(SHIFT).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("scale", torch.tensor(SCALE).view(1, 3, 1, 1), persistent=False)
         self.lin: nn.ParameterList | None = None
@@ -154,7 +157,8 @@ class LPIPS(Metric):
 
         Adds ``net``, ``version``, ``variant``, ``cpu_engine`` (the option), ``engine_used``
         (``engine_used()``) and ``fast_layers`` (the trunk layers that are ``FastConv3x3``
-        modules, e.g. ``["6", "8", "10"]`` for AlexNet; empty for the eager engine).
+        modules, e.g. ``["6", "8", "10"]`` for AlexNet; empty for the eager engine) and ``trunk``
+        (the trunk's declared supervision, ``metrics.supervision.trunk_declaration``).
         """
         return {
             **super().provenance(),
@@ -164,6 +168,7 @@ class LPIPS(Metric):
             "cpu_engine": self.cpu_engine,
             "engine_used": self.engine_used(),
             "fast_layers": self.trunk.fast_layers(),
+            "trunk": dict(self.trunk_declaration),
         }
 
     # ---- features ---------------------------------------------------------------------------

@@ -228,10 +228,45 @@ class Trunk(nn.Module):
     def load_checkpoint(self, path: str | os.PathLike[str]) -> None:
         """Load the ``features.*`` tensors of a torchvision checkpoint (classifier ignored).
 
+        An AlexNet checkpoint whose convolutions have other widths than torchvision's (e.g. a
+        CaffeNet-width self-supervised trunk from ``python -m metrics convert-trunk``: 96/256/
+        384/384/256) is accepted when its layers chain (each conv's inputs are the previous
+        one's filters, conv1 takes 3 channels) with torchvision's kernel sizes: the convolutions
+        are rebuilt to its widths and ``spec.channels`` follows.
+
         Raises:
             ValueError: When the file lacks a needed tensor or a shape differs.
         """
+        if self.spec.net == "alex":
+            self._fit_widths(path)
         load_checkpoint_into(self, path, self.spec.builder)
+
+    def _fit_widths(self, path: str | os.PathLike[str]) -> None:
+        """Rebuild AlexNet's convolutions to a checkpoint's consistent other widths."""
+        import dataclasses
+
+        state = _read_checkpoint(path)
+        if not isinstance(state, dict):
+            return
+        state = {_strip(str(k), ("module.",)): v for k, v in state.items()}
+        convs = [(i, m) for i, m in enumerate(self.features) if isinstance(m, nn.Conv2d)]
+        shapes = [getattr(state.get(f"features.{i}.weight"), "shape", None) for i, _ in convs]
+        if any(s is None or len(s) != 4 for s in shapes):
+            return  # the loader names what is missing
+        if all(tuple(s) == tuple(m.weight.shape) for s, (_, m) in zip(shapes, convs, strict=True)):
+            return
+        previous = 3
+        for shape, (_, conv) in zip(shapes, convs, strict=True):
+            if shape[1] != previous or tuple(shape[2:]) != conv.kernel_size:
+                return  # not a chain: the loader reports the first differing shape
+            previous = shape[0]
+        for shape, (i, conv) in zip(shapes, convs, strict=True):
+            self.features[i] = nn.Conv2d(
+                shape[1], shape[0], conv.kernel_size, conv.stride, conv.padding
+            ).requires_grad_(False)
+        taps = tuple(self.features[end - 1].out_channels for end in self.spec.tap_ends)
+        self.spec = dataclasses.replace(self.spec, channels=taps)
+        self._tap_bytes.clear()
 
 
 def _output_size(layer: nn.Conv2d | nn.MaxPool2d, size: int, axis: int = 0) -> int:

@@ -1,5 +1,6 @@
 """Researcher UI for analysis: studies to freeze, datasets (score, fit, export, publish, retry
-a failed import), fit runs with live progress, score runs, exports and uploaded metrics (retry).
+a failed import), fit runs with live progress, score runs, exports and uploaded metrics (retry),
+image sets to initialise a k-means trunk from, and k-means trunks (retry).
 
 Every action calls the same service as the API and reports the same message: a domain error
 becomes an error message naming the object, so the admin and the API never disagree.
@@ -9,16 +10,29 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
 
 from common.admin_mixins import ResearcherScopedAdmin
 from common.exceptions import DomainError
 from metrics.refs import IMAGENET_TRUNK, trunk_option
 from studies import selectors as study_selectors
 
-from . import datasets, exports, selectors, services
-from .models import Dataset, Export, FitRun, FreezableStudy, ScoreRun, UploadedMetric
+from . import datasets, display, exports, selectors, services
+from .leaderboard.selectors import metric_label
+from .models import (
+    Dataset,
+    Export,
+    FitRun,
+    FreezableStudy,
+    KMeansTrunk,
+    RunStatus,
+    ScoreRun,
+    TrunkImageSet,
+    UploadedMetric,
+)
+
+FIT_PAGE_REFRESH_SECONDS = 10
 
 
 def _trunk_options(metric: str) -> dict:
@@ -152,7 +166,11 @@ class DatasetAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelA
 
     @admin.display(description="leaderboard")
     def leaderboard(self, obj):
-        return format_html('<a href="/leaderboards/{}/">open</a>', obj.pk)
+        return format_html(
+            '<a href="{}">leaderboard</a> · <a href="{}">triplets</a>',
+            reverse("analysis-leaderboard", args=[obj.pk]),
+            reverse("analysis-triplets", args=[obj.pk]),
+        )
 
     @admin.display(description="manifest")
     def manifest_summary(self, obj):
@@ -271,13 +289,14 @@ class FitRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAd
         "history_table",
         "attempts",
         "worker",
-        "result",
-        "computed_with",
+        "result_text",
+        "computed_with_text",
         "error",
         "download",
     ]
     fields = readonly_fields
     actions = ["cancel", "retry"]
+    change_form_template = "admin/analysis/fitrun/change_form.html"
 
     def scoped_queryset(self, request):
         return selectors.fit_run_list(user=request.user)
@@ -287,37 +306,33 @@ class FitRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAd
 
     @admin.display(description="progress")
     def latest(self, obj):
-        p = obj.progress or {}
-        if not p:
-            return "-"
-        return (
-            f"epoch {p.get('epoch', '?')}/{p.get('epochs', '?')} loss {p.get('loss', '-')} "
-            f"val 2AFC {p.get('val_2afc', '-')}"
-        )
+        return display.fit_progress(obj)
 
     @admin.display(description="history")
     def history_table(self, obj):
-        rows = obj.history or []
-        if not rows:
-            return "-"
-        return format_html(
-            "<table><tr><th>epoch</th><th>lr</th><th>loss</th><th>train 2AFC</th><th>val 2AFC</th>"
-            "</tr>{}</table>",
-            format_html_join(
-                mark_safe(""),
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                (
-                    (
-                        r.get("epoch"),
-                        r.get("lr"),
-                        r.get("loss"),
-                        r.get("train_2afc"),
-                        r.get("val_2afc"),
-                    )
-                    for r in rows
-                ),
-            ),
-        )
+        return display.fit_history_table(obj.history or [])
+
+    @admin.display(description="result")
+    def result_text(self, obj):
+        return display.fit_result(obj.result or {})
+
+    @admin.display(description="computed with")
+    def computed_with_text(self, obj):
+        return display.key_values(obj.computed_with or {})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        run = self.get_object(request, object_id)
+        extra = {**(extra_context or {})}
+        if run is not None:
+            extra["fit_history"] = display.fit_history_points(run.history or [])
+            extra["leaderboard_url"] = reverse("analysis-leaderboard", args=[run.dataset_id])
+            # A fit still queued or running reloads itself: its curves grow epoch by epoch.
+            extra["refresh_seconds"] = (
+                FIT_PAGE_REFRESH_SECONDS
+                if run.status in (RunStatus.QUEUED, RunStatus.RUNNING)
+                else None
+            )
+        return super().change_view(request, object_id, form_url, extra)
 
     @admin.display(description="weights")
     def download(self, obj):
@@ -348,24 +363,68 @@ class FitRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAd
 
 @admin.register(ScoreRun)
 class ScoreRunAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
-    list_display = ["id", "dataset", "metric", "split", "status", "created_at"]
+    list_display = ["id", "dataset", "metric_label", "split", "status", "all_score", "created_at"]
     list_filter = ["status", "metric"]
     readonly_fields = [
         "dataset",
-        "metric",
-        "options",
+        "metric_label",
+        "stored_as",
+        "options_text",
         "split",
         "status",
-        "progress",
-        "result",
-        "computed_with",
+        "progress_text",
+        "twoafc_table",
+        "jnd_table",
+        "computed_with_text",
         "error",
+        "leaderboard",
     ]
     fields = readonly_fields
+
     actions = ["retry"]
 
     def scoped_queryset(self, request):
         return selectors.score_run_list(user=request.user)
+
+    @admin.display(description="metric")
+    def metric_label(self, obj):
+        return metric_label(obj)
+
+    @admin.display(description="stored as")
+    def stored_as(self, obj):
+        return format_html("<code>{}</code>", obj.metric)
+
+    @admin.display(description="2AFC All ×100")
+    def all_score(self, obj):
+        return display.report_headline(obj.result or {})
+
+    @admin.display(description="options")
+    def options_text(self, obj):
+        return display.key_values(obj.options or {}) if obj.options else "none"
+
+    @admin.display(description="progress")
+    def progress_text(self, obj):
+        return display.score_progress(obj)
+
+    @admin.display(description="2AFC per category")
+    def twoafc_table(self, obj):
+        return display.report_table((obj.result or {}).get("2afc"), kind="2afc")
+
+    @admin.display(description="JND per category")
+    def jnd_table(self, obj):
+        return display.report_table((obj.result or {}).get("jnd"), kind="jnd")
+
+    @admin.display(description="computed with")
+    def computed_with_text(self, obj):
+        return display.key_values(obj.computed_with or {})
+
+    @admin.display(description="leaderboard")
+    def leaderboard(self, obj):
+        return format_html(
+            '<a href="{}?split={}">open the leaderboard</a>',
+            reverse("analysis-leaderboard", args=[obj.dataset_id]),
+            obj.split,
+        )
 
     @admin.action(description="Retry a failed score run")
     def retry(self, request, queryset):
@@ -404,8 +463,6 @@ class ExportAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAd
 
     @admin.display(description="file")
     def download(self, obj):
-        from django.urls import reverse
-
         if obj.status != "ready":
             return "-"
         return format_html(
@@ -451,4 +508,113 @@ class UploadedMetricAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin
             lambda upload: services.uploaded_metric_retry(upload=upload),
             "Validation queued again",
             "upload(s)",
+        )
+
+
+@admin.register(TrunkImageSet)
+class TrunkImageSetAdmin(ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    """Image sets the researcher can see, with the action that initialises an AlexNet trunk by
+    stacked k-means from one (the same `kmeans_trunk_create` as the API; default settings)."""
+
+    list_display = ["name", "owner", "image_count", "trunks"]
+    list_display_links = None
+    actions = ["kmeans_trunk"]
+
+    def scoped_queryset(self, request):
+        return TrunkImageSet.objects.filter(
+            pk__in=study_selectors.image_set_list(user=request.user).values("pk")
+        ).select_related("owner")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="images")
+    def image_count(self, obj):
+        return obj.images.count()
+
+    @admin.display(description="k-means trunks")
+    def trunks(self, obj):
+        return obj.kmeans_trunks.count()
+
+    @admin.action(description="Initialise a trunk by k-means from this image set")
+    def kmeans_trunk(self, request, queryset):
+        for image_set in queryset:
+            try:
+                trunk = services.kmeans_trunk_create(owner=request.user, image_set=image_set)
+            except DomainError as exc:
+                self.message_user(request, f"{image_set}: {exc.message}", messages.ERROR)
+            else:
+                self.message_user(
+                    request,
+                    f"{image_set}: k-means trunk queued; once done, use trunk_weights "
+                    f"{trunk.trunk_ref}.",
+                    messages.SUCCESS,
+                )
+
+
+@admin.register(KMeansTrunk)
+class KMeansTrunkAdmin(ServiceActions, ReadOnly, ResearcherScopedAdmin, admin.ModelAdmin):
+    """AlexNet trunks initialised by k-means (queued from an image set); usable once done."""
+
+    list_display = ["id", "name", "image_set", "status", "trunk_weights", "owner", "created_at"]
+    list_filter = ["status"]
+    readonly_fields = [
+        "name",
+        "owner",
+        "image_set",
+        "seed",
+        "options",
+        "trunk_weights",
+        "status",
+        "progress",
+        "error",
+        "sha256",
+        "layers",
+        "computed_with",
+    ]
+    fields = readonly_fields
+    actions = ["retry"]
+
+    def scoped_queryset(self, request):
+        return selectors.kmeans_trunk_list(user=request.user).select_related("owner", "image_set")
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="trunk_weights")
+    def trunk_weights(self, obj):
+        return obj.trunk_ref
+
+    @admin.display(description="layers")
+    def layers(self, obj):
+        rows = (obj.report or {}).get("layers") or []
+        if not rows:
+            return "-"
+        return format_html(
+            "<table><tr><th>layer</th><th>filters</th><th>patch dim</th><th>k-means</th>"
+            "<th>between-layer factor</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (
+                        r.get("name"),
+                        r.get("filters"),
+                        r.get("patch_dim"),
+                        f"{float(r.get('kmeans_objective', 0)):.3f}",
+                        f"{float(r.get('between_factor', 1)):.3f}",
+                    )
+                    for r in rows
+                ),
+            ),
+        )
+
+    @admin.action(description="Retry a failed k-means trunk")
+    def retry(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda trunk: services.kmeans_trunk_retry(trunk=trunk),
+            "Queued again",
+            "k-means trunk(s)",
         )

@@ -7,17 +7,18 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from common.exceptions import ConflictError
 from common.fields import model_field
 from studies import selectors as study_selectors
 
 from . import datasets, exports, selectors, services
-from .models import Dataset, FitRun, ScoreRun, UploadedMetric
+from .models import Dataset, Export, FitRun, KMeansTrunk, ScoreRun, UploadedMetric
 
 
 class DatasetOutput(serializers.ModelSerializer):
@@ -395,6 +396,83 @@ class UploadedMetricRetryApi(APIView):
         return Response(UploadedMetricOutput(upload).data, status=status.HTTP_202_ACCEPTED)
 
 
+class KMeansTrunkOutput(serializers.ModelSerializer):
+    trunk_weights = serializers.CharField(source="trunk_ref", read_only=True)
+
+    class Meta:
+        model = KMeansTrunk
+        fields = [
+            "id",
+            "name",
+            "image_set",
+            "seed",
+            "options",
+            "status",
+            "progress",
+            "error",
+            "sha256",
+            "report",
+            "computed_with",
+            "trunk_weights",
+            "created_at",
+        ]
+
+
+class KMeansTrunkCreateApi(APIView):
+    """Initialise an AlexNet trunk by stacked k-means from this image set (202: a worker runs
+    it; once `status` is done, name it as `trunk_weights` = the output's `trunk_weights`)."""
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "KMeansTrunkInput"
+
+        name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+        seed = model_field(KMeansTrunk, "seed", default=0)
+        options = serializers.DictField(required=False, default=dict)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={202: KMeansTrunkOutput},
+        operation_id="image_sets_kmeans_trunk",
+    )
+    def post(self, request, pk: int):
+        image_set = study_selectors.image_set_get(user=request.user, pk=pk)
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        trunk = services.kmeans_trunk_create(
+            owner=request.user, image_set=image_set, **data.validated_data
+        )
+        return Response(KMeansTrunkOutput(trunk).data, status=status.HTTP_202_ACCEPTED)
+
+
+class KMeansTrunkListApi(APIView):
+    @extend_schema(responses=KMeansTrunkOutput(many=True), operation_id="kmeans_trunks_list")
+    def get(self, request):
+        trunks = selectors.kmeans_trunk_list(user=request.user).order_by("-created_at")
+        return Response(KMeansTrunkOutput(trunks, many=True).data)
+
+
+class KMeansTrunkDetailApi(APIView):
+    @extend_schema(responses=KMeansTrunkOutput, operation_id="kmeans_trunks_retrieve")
+    def get(self, request, pk: int):
+        return Response(
+            KMeansTrunkOutput(selectors.kmeans_trunk_get(user=request.user, pk=pk)).data
+        )
+
+
+class KMeansTrunkRetryApi(APIView):
+    """Queue a failed k-means trunk again (409 unless it failed)."""
+
+    @extend_schema(
+        request=None, responses={202: KMeansTrunkOutput}, operation_id="kmeans_trunks_retry"
+    )
+    def post(self, request, pk: int):
+        trunk = services.kmeans_trunk_retry(
+            trunk=selectors.kmeans_trunk_get(user=request.user, pk=pk)
+        )
+        return Response(KMeansTrunkOutput(trunk).data, status=status.HTTP_202_ACCEPTED)
+
+
 class MetricListApi(APIView):
     """Metrics that can be scored: the registry, finished fits and validated uploads the user
     may use."""
@@ -448,14 +526,15 @@ class ExportOutput(serializers.Serializer):
 
     id = serializers.IntegerField()
     dataset = serializers.IntegerField(source="dataset_id")
-    kind = serializers.CharField()
-    status = serializers.CharField()
+    kind = serializers.ChoiceField(choices=Export.Kind.choices)
+    status = serializers.ChoiceField(choices=Export.Status.choices)
     sha256 = serializers.CharField()
     size = serializers.IntegerField()
     error = serializers.CharField()
     download = serializers.SerializerMethodField()
 
     def get_download(self, obj) -> str:
+        """The file's URL (answers 409 until `status` is ready); token or session auth."""
         from django.urls import reverse
 
         return reverse("analysis-export-download", args=[obj.pk])
@@ -466,10 +545,17 @@ class ExportCreateApi(APIView):
         class Meta:
             ref_name = "ExportInput"
 
-        kind = serializers.CharField(max_length=16)
+        kind = serializers.ChoiceField(
+            choices=Export.Kind.choices,
+            help_text="bapps: BAPPS folder layout (.tar.gz); csv / parquet: one row per "
+            "judgment; datasheet: Markdown",
+        )
 
     @extend_schema(
-        request=InputSerializer, responses={202: ExportOutput}, operation_id="datasets_export"
+        request=InputSerializer,
+        responses={202: ExportOutput},
+        operation_id="datasets_export",
+        examples=[OpenApiExample("A CSV", value={"kind": "csv"}, request_only=True)],
     )
     def post(self, request, pk: int):
         dataset = selectors.dataset_get(user=request.user, pk=pk)
@@ -483,6 +569,30 @@ class ExportDetailApi(APIView):
     @extend_schema(responses=ExportOutput, operation_id="exports_retrieve")
     def get(self, request, pk: int):
         return Response(ExportOutput(selectors.export_get(user=request.user, pk=pk)).data)
+
+
+class ExportDownloadApi(APIView):
+    """The export's file (as `download` in an export names it): 409 until it is ready."""
+
+    @extend_schema(
+        responses={
+            (200, "application/octet-stream"): OpenApiTypes.BINARY,
+            409: OpenApiTypes.OBJECT,
+        },
+        operation_id="exports_download",
+    )
+    def get(self, request, pk: int):
+        export = selectors.export_get(user=request.user, pk=pk)
+        if export.status != Export.Status.READY or not export.file:
+            raise ConflictError(
+                f"Export {export.pk} is {export.status}, not ready to download.", code="not_ready"
+            )
+        return FileResponse(
+            export.file.open("rb"),
+            as_attachment=True,
+            filename=exports.export_filename(export),
+            content_type=exports.CONTENT_TYPES[export.kind],
+        )
 
 
 class ExportRetryApi(APIView):

@@ -10,3 +10,7 @@ class AnalysisConfig(AppConfig):
         from . import metric_resolvers
 
         metric_resolvers.register()
+        # The study page's freeze, fit/score and leaderboard steps (studies cannot import us).
+        from . import study_steps
+
+        study_steps.register()

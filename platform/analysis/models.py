@@ -15,7 +15,7 @@ from django.db import models
 
 from common.models import TimeStampedModel
 from metrics.refs import MetricRef
-from studies.models import Study
+from studies.models import ImageSet, Study
 
 SEED_MAX = 2**31 - 1  # seeds are stored in a 32-bit signed integer column
 
@@ -254,6 +254,71 @@ class UploadedMetric(TimeStampedModel):
     @property
     def metric_name(self) -> str:
         return str(MetricRef.uploaded(self.pk))
+
+
+KMEANS_PREFIX = "kmeans"  # a trunk_weights value "kmeans:<id>" names a KMeansTrunk
+
+
+class KMeansTrunk(TimeStampedModel):
+    """An AlexNet trunk initialised by stacked k-means on one of the researcher's image sets
+    (Krähenbühl et al., ICLR 2016; the LPIPS paper's unsupervised row), computed by a worker
+    (queue `gpu`). Once `done`, its owner names it as `trunk_weights` = `kmeans:<id>` in fits
+    and score runs of `lpips-alex` and `deep-alexnet`; nobody else can."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="kmeans_trunks"
+    )
+    # The checkpoint stands on its own: deleting the image set keeps the trunk (its report
+    # names the images' count and settings).
+    image_set = models.ForeignKey(
+        "studies.ImageSet",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="kmeans_trunks",
+    )
+    name = models.CharField(max_length=200)
+    seed = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(SEED_MAX)])
+    options = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="metrics.training.kmeans_init settings, e.g. "
+        '{"crop_size": 128, "n_crops": 256, "n_patches": 8192}',
+    )
+    status = models.CharField(max_length=10, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    progress = models.JSONField(default=dict, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    worker = models.CharField(max_length=200, blank=True)
+    weights = models.FileField(
+        upload_to="trunks/", blank=True, help_text="torchvision AlexNet features state dict"
+    )
+    sha256 = models.CharField(max_length=64, blank=True)
+    report = models.JSONField(
+        default=dict, blank=True, help_text="Settings and what each layer did (k-means, scaling)"
+    )
+    computed_with = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "k-means trunk"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.trunk_ref})"
+
+    @property
+    def trunk_ref(self) -> str:
+        return f"{KMEANS_PREFIX}:{self.pk}"
+
+
+class TrunkImageSet(ImageSet):
+    """An image set seen from analysis in the admin: where a researcher initialises a trunk by
+    k-means from it (the same `kmeans_trunk_create` as the API)."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "image set for a k-means trunk"
+        verbose_name_plural = "image sets for k-means trunks"
 
 
 class ScoreRun(TimeStampedModel):

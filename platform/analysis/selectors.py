@@ -1,6 +1,7 @@
 """Reads of analysis, with the access rule: a researcher sees datasets they own or collaborate
 on, or that belong to a study they can see, and everything hanging off those datasets (fit runs,
-score runs, exports); uploaded metrics are their owner's. Superusers see everything.
+score runs, exports); uploaded metrics and k-means trunks are their owner's. Superusers see
+everything.
 
 Objects outside that rule look exactly like missing ones (`NotFoundError`, or for a metric named
 in a request body the same `ApplicationError` as an unknown id), so ids do not leak.
@@ -14,7 +15,7 @@ from common.exceptions import ApplicationError, ConflictError, NotFoundError
 from metrics.refs import FITTED, UPLOADED, MetricRef
 from studies.selectors import study_list
 
-from .models import Dataset, Export, FitRun, RunStatus, ScoreRun, UploadedMetric
+from .models import Dataset, Export, FitRun, KMeansTrunk, RunStatus, ScoreRun, UploadedMetric
 
 
 def _missing(what: str) -> NotFoundError:
@@ -107,6 +108,21 @@ def uploaded_metric_get(*, user, pk) -> UploadedMetric:
 def usable_uploaded_metric_list(*, user) -> QuerySet[UploadedMetric]:
     """Uploads the user may score with (`uploaded:<id>`): their own, validated by a worker."""
     return uploaded_metric_list(user=user).filter(status=UploadedMetric.Status.READY)
+
+
+def kmeans_trunk_list(*, user) -> QuerySet[KMeansTrunk]:
+    qs = KMeansTrunk.objects.all()
+    return qs if user.is_superuser else qs.filter(owner=user)
+
+
+def kmeans_trunk_get(*, user, pk) -> KMeansTrunk:
+    return _get(kmeans_trunk_list(user=user), pk, "k-means trunk")
+
+
+def usable_kmeans_trunk_list(*, user) -> QuerySet[KMeansTrunk]:
+    """Trunks the user may name as `trunk_weights` (`kmeans:<id>`): their own, finished.
+    Superusers too use only their own (a trunk stays its owner's choice)."""
+    return KMeansTrunk.objects.filter(owner=user, status=RunStatus.DONE).exclude(weights="")
 
 
 def metric_ref_resolve(*, user, metric: str) -> MetricRef:

@@ -28,8 +28,16 @@ from common.tasks import requeue_failed
 from metrics.deep.archs import is_deep, zoo_nets
 
 from . import datasets, selectors
-from .models import SEED_MAX, Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
-from .weight_files import options_check, options_on_worker, weights_name_check, weights_on_worker
+from .models import SEED_MAX, Dataset, FitRun, KMeansTrunk, RunStatus, ScoreRun, UploadedMetric
+from .weight_files import (
+    KMEANS_METRICS,
+    KMEANS_NETS,
+    kmeans_trunk_pk,
+    options_check,
+    options_on_worker,
+    weights_name_check,
+    weights_on_worker,
+)
 
 UPLOAD_NETS = ("alex", "vgg", "squeeze")  # uploads are official-format LPIPS lin weights
 FIT_NETS = (*UPLOAD_NETS, *zoo_nets())  # plus every deep-<arch> zoo net (metrics.deep.archs)
@@ -78,6 +86,10 @@ def _check_metric_options(name: str, options: dict) -> None:
 
     try:
         resolve_options(metrics.get_metric_info(name), options)
+        if name == "cvvdp":  # its display model's values, checked torch-free (metrics.display)
+            from metrics.display import check_options
+
+            check_options(options)
     except (TypeError, ValueError) as exc:
         text = str(exc)
         raise ApplicationError(
@@ -102,9 +114,17 @@ def score_run_create(
     _check_ready(dataset)
     ref = selectors.metric_ref_resolve(user=by, metric=metric)
     options = dict(options or {})
+    if ref.is_registry and ref.key == "cvvdp" and dataset.study_id is not None:
+        # The display model's scale is the study's, unless the request says otherwise.
+        options.setdefault("display_scale", dataset.study.display_scale)
     if ref.is_registry:
         _check_metric_options(ref.key, options)
-    options_check(options)
+    options_check(options, user=by)
+    if kmeans_trunk_pk(options.get("trunk_weights")) is not None and ref.key not in KMEANS_METRICS:
+        raise ApplicationError(
+            f"A k-means trunk is an AlexNet: it fits {' and '.join(KMEANS_METRICS)}, not {ref}.",
+            fields={"options.trunk_weights": ["wrong net"]},
+        )
     splits = set(dataset.items.values_list("split", flat=True).distinct())
     if split not in splits:
         raise ApplicationError(
@@ -178,7 +198,12 @@ def fit_run_create(
             f"{net} applies the ImageNet normalisation: version must be 0.1.",
             fields={"version": ["invalid"]},
         )
-    weights_name_check(trunk_weights)
+    weights_name_check(trunk_weights, user=by)
+    if kmeans_trunk_pk(trunk_weights) is not None and net not in KMEANS_NETS:
+        raise ApplicationError(
+            f"A k-means trunk is an AlexNet: it fits nets {' and '.join(KMEANS_NETS)}, not {net}.",
+            fields={"trunk_weights": ["wrong net"]},
+        )
     if epochs + epochs_decay < 1:
         raise ApplicationError(
             "epochs + epochs_decay must be at least 1.", fields={"epochs": ["too few"]}
@@ -301,6 +326,158 @@ def fit_run_retry(*, run: FitRun) -> FitRun:
         enqueue=_enqueue_fit,
         cancel_requested=False,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# K-means trunks (the paper's unsupervised row)
+# ---------------------------------------------------------------------------------------------
+
+# Settings a researcher may give (metrics.training.kmeans_init.KMeansInitConfig), with bounds
+# that keep a job within a worker's memory and an hour or so of CPU.
+KMEANS_OPTIONS = {
+    "crop_size": (63, 512),
+    "n_crops": (1, 4096),
+    "n_patches": (384, 65536),
+    "kmeans_iterations": (1, 200),
+    "between_layer": None,  # a boolean
+}
+
+
+def _enqueue_kmeans(trunk: KMeansTrunk) -> None:
+    jobs.enqueue(
+        "analysis.tasks.fit_kmeans_trunk",
+        trunk.pk,
+        target=(KMeansTrunk, trunk.pk),
+        failed={"status": RunStatus.FAILED},
+    )
+
+
+def _check_kmeans_options(options: dict) -> dict:
+    if not isinstance(options, dict):
+        raise ApplicationError("options must be an object.", fields={"options": ["invalid"]})
+    unknown = sorted(set(options) - set(KMEANS_OPTIONS))
+    if unknown:
+        raise ApplicationError(
+            f"Unknown k-means option(s) {unknown}; allowed: {sorted(KMEANS_OPTIONS)}.",
+            fields={"options": ["unknown"]},
+        )
+    for name, value in options.items():
+        bounds = KMEANS_OPTIONS[name]
+        if bounds is None:
+            ok = isinstance(value, bool)
+            want = "true or false"
+        else:
+            ok = isinstance(value, int) and not isinstance(value, bool)
+            ok = ok and bounds[0] <= value <= bounds[1]
+            want = f"a whole number from {bounds[0]} to {bounds[1]}"
+        if not ok:
+            raise ApplicationError(
+                f"options.{name} must be {want}, got {value!r}.",
+                fields={f"options.{name}": ["invalid"]},
+            )
+    return dict(options)
+
+
+@transaction.atomic
+def kmeans_trunk_create(
+    *, owner, image_set, name: str = "", seed: int = 0, options: dict | None = None
+) -> KMeansTrunk:
+    """Queue initialising an AlexNet trunk by stacked k-means on `image_set` (one the owner can
+    see; the caller resolved it with `studies.selectors.image_set_get`). Usable as
+    `trunk_weights` = `kmeans:<id>` once done."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= SEED_MAX:
+        raise ApplicationError(
+            f"seed must be a whole number from 0 to {SEED_MAX}, got {seed!r}.",
+            fields={"seed": ["out of range"]},
+        )
+    options = _check_kmeans_options(options or {})
+    if not image_set.images.exists():
+        raise ApplicationError(
+            f"Image set {image_set} has no images to initialise a trunk from.",
+            code="no_images",
+            fields={"image_set": ["empty"]},
+        )
+    trunk = KMeansTrunk.objects.create(
+        owner=owner,
+        image_set=image_set,
+        name=(name or f"k-means on {image_set.name}")[:200],
+        seed=seed,
+        options=options,
+    )
+    _enqueue_kmeans(trunk)
+    return trunk
+
+
+@transaction.atomic
+def kmeans_trunk_retry(*, trunk: KMeansTrunk) -> KMeansTrunk:
+    """Queue a failed k-means trunk again (ConflictError unless it failed)."""
+    return requeue_failed(
+        trunk,
+        label=lambda t: f"K-means trunk {t.pk}",
+        kind="k-means trunk",
+        failed=RunStatus.FAILED,
+        queued=RunStatus.QUEUED,
+        enqueue=_enqueue_kmeans,
+    )
+
+
+def _image_tensors(image_set, limit: int) -> list:
+    """Up to `limit` images of the set as 3×H×W float tensors in [0, 1], in sha256 order (a
+    stable choice: the same set gives the same images)."""
+    import io
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    out = []
+    for image in image_set.images.order_by("sha256")[:limit]:
+        with image.file.open("rb") as handle, Image.open(io.BytesIO(handle.read())) as pil:
+            array = np.asarray(pil.convert("RGB"), dtype=np.uint8)
+        out.append(torch.from_numpy(array.copy()).permute(2, 0, 1).float().div_(255.0))
+    return out
+
+
+def kmeans_trunk_execute(
+    *, trunk: KMeansTrunk, worker: str = "", device: str | None = None, progress=None
+) -> KMeansTrunk:
+    """Worker side: run `metrics.training.kmeans_init` on the image set (CUDA when the worker
+    has it, else CPU) and store the checkpoint, its sha256 and the report."""
+    import torch
+
+    from metrics.training.kmeans_init import KMeansInitConfig, kmeans_init
+
+    KMeansTrunk.objects.filter(pk=trunk.pk).update(
+        status=RunStatus.RUNNING, worker=worker[:200], error="", attempts=trunk.attempts + 1
+    )
+    try:
+        config = KMeansInitConfig(seed=trunk.seed, **trunk.options)
+    except (TypeError, ValueError) as exc:
+        raise ApplicationError(f"Bad k-means settings: {exc}") from None
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    if trunk.image_set is None:
+        raise ApplicationError("The image set of this trunk was deleted.", code="no_images")
+    images = _image_tensors(trunk.image_set, config.n_crops)
+    if not images:
+        raise ApplicationError(f"Image set {trunk.image_set} has no images.", code="no_images")
+    try:
+        result = kmeans_init(images, config, device=device, progress=progress)
+    except ValueError as exc:  # settings the images cannot satisfy
+        raise ApplicationError(f"K-means initialisation failed: {exc}") from None
+    with scratch_dir(prefix=f"kmeans-{trunk.pk}-") as tmp:
+        path = Path(tmp) / "trunk.pt"
+        result.save(path)
+        data = path.read_bytes()
+    trunk.refresh_from_db()
+    trunk.weights.save(f"kmeans-{trunk.pk}-alexnet.pt", ContentFile(data), save=False)
+    trunk.sha256 = hashlib.sha256(data).hexdigest()
+    trunk.report = _plain(result.report())
+    trunk.computed_with = {"torch": torch.__version__, "device": str(device)}
+    trunk.status = RunStatus.DONE
+    trunk.save(
+        update_fields=["weights", "sha256", "report", "computed_with", "status", "updated_at"]
+    )
+    return trunk
 
 
 # ---------------------------------------------------------------------------------------------

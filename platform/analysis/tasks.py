@@ -9,7 +9,7 @@ re-queued by the entity's `<entity>_retry` service. A message for an object that
 already finished or failed, is skipped (a retry resets the status before it enqueues).
 
 Queues (by the `analysis.tasks.*` routes in settings, and the explicit queue below):
-fit and score on `gpu` (CUDA when the worker has it), acknowledged late and re-queued when their
+fit, k-means trunks and score on `gpu` (CUDA when the worker has it), acknowledged late and re-queued when their
 worker dies (a fit resumes from its last checkpoint in shared storage); upload validation on
 `gpu` too, as it loads the file with torch; imports, exports and the leaderboard's significance
 refresh (`analysis.leaderboard.tasks`) on `default`.
@@ -61,6 +61,26 @@ def score_metric(score_id: int) -> dict:
     with recording_failure(ScoreRun, score_id, status=RunStatus.FAILED) as failure:
         run = score_run_execute(run=run, progress=progress)
     return _outcome(failure, status=run.status)
+
+
+@shared_task(name="analysis.tasks.fit_kmeans_trunk", **LONG_TASK_OPTIONS)
+@tracked
+def fit_kmeans_trunk(trunk_id: int) -> dict:
+    """A k-means trunk (queue `gpu` by the `fit_*` route; CPU when the worker has no CUDA)."""
+    from .models import KMeansTrunk, RunStatus
+    from .services import kmeans_trunk_execute
+
+    trunk = KMeansTrunk.objects.filter(pk=trunk_id).first()
+    if trunk is None or trunk.status in (RunStatus.DONE, RunStatus.CANCELLED, RunStatus.FAILED):
+        return {"skipped": trunk.status if trunk else "missing"}
+
+    def progress(event: dict) -> None:
+        heartbeat()
+        KMeansTrunk.objects.filter(pk=trunk_id).update(progress=event)
+
+    with recording_failure(KMeansTrunk, trunk_id, status=RunStatus.FAILED) as failure:
+        trunk = kmeans_trunk_execute(trunk=trunk, worker=socket.gethostname(), progress=progress)
+    return _outcome(failure, status=trunk.status, sha256=trunk.sha256)
 
 
 @shared_task(name="analysis.tasks.validate_uploaded_metric", **LONG_TASK_OPTIONS)

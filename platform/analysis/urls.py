@@ -32,11 +32,30 @@ urlpatterns = [
     ),
     path("datasets/<int:pk>/exports/", apis.ExportCreateApi.as_view(), name="dataset-export"),
     path("exports/<int:pk>/", apis.ExportDetailApi.as_view(), name="export-detail"),
+    path(
+        "exports/<int:pk>/download/",
+        apis.ExportDownloadApi.as_view(),
+        name="analysis-export-download",
+    ),
     path("exports/<int:pk>/retry/", apis.ExportRetryApi.as_view(), name="export-retry"),
     path(
         "leaderboards/public/<str:slug>/",
         apis.PublicLeaderboardApi.as_view(),
         name="leaderboard-public",
+    ),
+    path(
+        "image-sets/<int:pk>/kmeans-trunk/",
+        apis.KMeansTrunkCreateApi.as_view(),
+        name="image-set-kmeans-trunk",
+    ),
+    path("kmeans-trunks/", apis.KMeansTrunkListApi.as_view(), name="kmeans-trunk-list"),
+    path(
+        "kmeans-trunks/<int:pk>/", apis.KMeansTrunkDetailApi.as_view(), name="kmeans-trunk-detail"
+    ),
+    path(
+        "kmeans-trunks/<int:pk>/retry/",
+        apis.KMeansTrunkRetryApi.as_view(),
+        name="kmeans-trunk-retry",
     ),
     path("metrics/", apis.MetricListApi.as_view(), name="metric-list"),
     path("metrics/upload/", apis.UploadedMetricCreateApi.as_view(), name="metric-upload"),

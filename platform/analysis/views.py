@@ -6,18 +6,23 @@ with their `http_status`."""
 
 from __future__ import annotations
 
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.core.files.storage import default_storage
+from django.core.paginator import Paginator
 from django.http import FileResponse, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
+from rest_framework.exceptions import AuthenticationFailed
 
-from common.exceptions import DomainError, NotFoundError, http_status
-from common.permissions import is_researcher
+from common.authentication import user_from_token
+from common.exceptions import ApplicationError, DomainError, http_status
 
-from . import exports, planning, selectors
-from .leaderboard import formats
+from . import planning
+from .leaderboard import formats, presets, triplets
 from .leaderboard import selectors as boards
-from .leaderboard.compute import sorted_rows
+from .leaderboard.compute import COLUMN_LABELS, sorted_rows
 from .models import Dataset, Export
 
 DOWNLOADS = {
@@ -139,9 +144,12 @@ def _board_response(request, dataset: Dataset, *, public: bool):
             fields={"format": ["unknown"]},
         )
     try:
+        preset = presets.check_preset(request.GET.get("preset"))
         board = boards.board_for(dataset=dataset, split=request.GET.get("split") or None)
     except DomainError as exc:
         return _domain_error(exc)
+    if preset == "table5":
+        return _table5_response(request, dataset, board, fmt=fmt, public=public)
     if fmt in DOWNLOADS:
         content_type, render_text = DOWNLOADS[fmt]
         response = HttpResponse(render_text(board), content_type=f"{content_type}; charset=utf-8")
@@ -155,8 +163,11 @@ def _board_response(request, dataset: Dataset, *, public: bool):
         "public": public,
         "confidence_pct": round(100 * board["confidence"]),
         "base_url": request.path,
+        "presets": presets.PRESETS,
     }
     if not public:
+        context.update(admin.site.each_context(request))  # the admin's header and navigation
+        context["title"] = f"Leaderboard: {dataset}"
         context["public_url"] = (
             request.build_absolute_uri(
                 reverse("analysis-public-leaderboard", kwargs={"slug": dataset.public_slug})
@@ -170,19 +181,141 @@ def _board_response(request, dataset: Dataset, *, public: bool):
         context["exports"] = list(
             dataset.exports.filter(status=Export.Status.READY).order_by("-created_at")
         )
-    response = render(request, "analysis/leaderboard.html", context)
+    template = "analysis/public_leaderboard.html" if public else "analysis/leaderboard.html"
+    response = render(request, template, context)
     if public:
         response["Referrer-Policy"] = "no-referrer"  # the slug is the only key to the board
     return response
 
 
+def _table5_response(request, dataset: Dataset, board: dict, *, fmt: str, public: bool):
+    """The "Table 5" preset (`leaderboard.presets`): the page, or its view as JSON."""
+    view = presets.board_table5(dataset=dataset, board=board)
+    if fmt not in ("html", "json"):
+        return _error(
+            f"The Table 5 preset is offered as the page or as json, not {fmt!r}.",
+            code="unknown_format",
+            fields={"format": ["unknown"]},
+        )
+    if fmt == "json":
+        response = JsonResponse(view, json_dumps_params={"indent": 2})
+        name = f"table5-{dataset.pk}-v{dataset.version}-{board['split']}.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+    columns = [{"key": c, "label": COLUMN_LABELS.get(c, c)} for c in view["columns"]]
+    groups = [
+        {
+            "title": group["title"],
+            "lines": [
+                {
+                    **line,
+                    "cells": [
+                        {
+                            "ours": _pct(line["ours"].get(c["key"])),
+                            "paper": "" if not line["paper"] else f"{line['paper'][c['key']]:.1f}",
+                            "partial": c["key"] in line["partial"],
+                        }
+                        for c in columns
+                    ],
+                }
+                for line in group["lines"]
+            ],
+        }
+        for group in view["groups"]
+    ]
+    response = render(
+        request,
+        "analysis/leaderboard_table5.html",
+        {
+            "dataset": dataset,
+            "board": board,
+            "view": view,
+            "columns": columns,
+            "groups": groups,
+            "public": public,
+            "presets": presets.PRESETS,
+            "base_url": request.path,
+        },
+    )
+    if public:
+        response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _researcher_dataset(request, dataset_id: int):
+    """(dataset, None) for a researcher who can see it (session or `Authorization: Token`), else
+    (None, the answer): a login redirect for an anonymous browser, 401 for a bad token, 404 for
+    everyone else (as for a missing id)."""
+    try:
+        user = user_from_token(request) or request.user
+    except AuthenticationFailed as exc:
+        return None, _error(str(exc.detail), code="not_authenticated", status=401)
+    if not user.is_authenticated:
+        return None, redirect_to_login(request.get_full_path(), reverse("admin:login"))
+    try:
+        return boards.dataset_for_user(user=user, dataset_id=dataset_id), None
+    except DomainError as exc:
+        return None, _domain_error(exc)
+
+
 @require_GET
 def leaderboard_page(request, dataset_id: int):
+    dataset, refusal = _researcher_dataset(request, dataset_id)
+    if refusal is not None:
+        return refusal
+    return _board_response(request, dataset, public=False)
+
+
+@require_GET
+def triplets_page(request, dataset_id: int):
+    """The per-triplet explorer (`leaderboard.triplets`), 50 triplets a page."""
+    dataset, refusal = _researcher_dataset(request, dataset_id)
+    if refusal is not None:
+        return refusal
     try:
-        dataset = boards.dataset_for_user(user=request.user, dataset_id=dataset_id)
+        split = request.GET.get("split") or boards.default_split(dataset)
+        if not dataset.items.filter(kind="2afc", split=split).exists():
+            raise ApplicationError(
+                f"This dataset has no 2AFC triplets on split {split!r}.",
+                code="unknown_split",
+                fields={"split": ["unknown"]},
+            )
     except DomainError as exc:
         return _domain_error(exc)
-    return _board_response(request, dataset, public=False)
+    data = triplets.explore(
+        dataset=dataset,
+        split=split,
+        category=request.GET.get("category", ""),
+        sort=request.GET.get("sort", ""),
+    )
+    page = Paginator(data["rows"], triplets.PAGE_SIZE).get_page(request.GET.get("page"))
+    query = {"split": split, "category": data["category"], "sort": data["sort"]}
+    context = {
+        **admin.site.each_context(request),
+        "title": f"Triplets of {dataset}",
+        "dataset": dataset,
+        "data": data,
+        "page": page,
+        "sorts": triplets.SORTS,
+        "query": query,
+        "leaderboard_url": reverse("analysis-leaderboard", args=[dataset.pk]) + f"?split={split}",
+    }
+    return render(request, "analysis/triplets.html", context)
+
+
+@require_GET
+def triplet_image(request, dataset_id: int, item_id: int, slot: str):
+    """One image of a dataset item (ref, p0 or p1), for researchers who can see the dataset."""
+    dataset, refusal = _researcher_dataset(request, dataset_id)
+    if refusal is not None:
+        return refusal
+    item = dataset.items.filter(pk=item_id).first()
+    name = getattr(item, slot, "") if item is not None and slot in ("ref", "p0", "p1") else ""
+    if not name or not default_storage.exists(name):
+        return _error("No such image.", code="not_found", status=404)
+    response = FileResponse(default_storage.open(name, "rb"), content_type="image/png")
+    response["Cache-Control"] = "private, max-age=86400"  # dataset images never change
+    return response
 
 
 @require_GET
@@ -192,26 +325,3 @@ def public_leaderboard_page(request, slug: str):
     except DomainError as exc:
         return _domain_error(exc)
     return _board_response(request, dataset, public=True)
-
-
-@require_GET
-def export_download(request, export_id: int):
-    """Stream a finished export to a researcher who can see its dataset (404 otherwise)."""
-    try:
-        if not is_researcher(request.user):
-            raise NotFoundError("No such export.")
-        export = selectors.export_get(user=request.user, pk=export_id)
-    except DomainError as exc:
-        return _domain_error(exc)
-    if export.status != Export.Status.READY or not export.file:
-        return _error(
-            f"Export {export.pk} is {export.status}, not ready to download.",
-            code="not_ready",
-            status=409,
-        )
-    return FileResponse(
-        export.file.open("rb"),
-        as_attachment=True,
-        filename=exports.export_filename(export),
-        content_type=exports.CONTENT_TYPES[export.kind],
-    )

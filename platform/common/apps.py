@@ -3,7 +3,7 @@ from django.apps import AppConfig
 
 class CommonConfig(AppConfig):
     name = "common"
-    verbose_name = "Common"
+    verbose_name = "Your account"
 
     def ready(self) -> None:
         from celery.signals import worker_ready

@@ -98,12 +98,14 @@ def _first_message(detail: Any) -> str:
     return str(detail)
 
 
+def error_body(exc: DomainError) -> dict[str, Any]:
+    """The API's error shape for a domain error (its status: `http_status`)."""
+    return {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}}
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DomainError):
-        return Response(
-            {"error": {"code": exc.code, "message": exc.message, "fields": exc.fields}},
-            status=http_status(exc),
-        )
+        return Response(error_body(exc), status=http_status(exc))
     if isinstance(exc, DjangoValidationError):
         fields = exc.message_dict if hasattr(exc, "error_dict") else {}
         exc = exceptions.ValidationError(detail=fields or {"non_field_errors": exc.messages})

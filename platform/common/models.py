@@ -1,5 +1,6 @@
 """Base models shared by every app."""
 
+from django.conf import settings
 from django.db import models
 
 
@@ -68,3 +69,40 @@ class WorkerSeen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.hostname} at {self.seen_at:%Y-%m-%d %H:%M:%S}"
+
+
+class ApiToken(models.Model):
+    """A researcher's API key, stored as its sha256 only: the key itself is shown once, when it
+    is created or rotated (`common.tokens`), and cannot be read back by anyone afterwards.
+
+    sha256 without a salt is enough here: keys are 32 random bytes (not passwords a dictionary
+    could guess), and a lookup by digest stays one indexed query per request."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
+        verbose_name="owner",
+    )
+    name = models.CharField(
+        max_length=100, help_text="What the token is for, e.g. “laptop” or “CI pipeline”"
+    )
+    prefix = models.CharField(
+        max_length=12, help_text="The key's first characters, to recognise it in a list"
+    )
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None

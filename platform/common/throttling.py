@@ -9,12 +9,16 @@ CACHES) bound how long a request can wait on an unreachable Redis.
 The limit is a fixed-window counter (one atomic increment per request) rather than DRF's sliding
 window, which reads and rewrites the list of every request's timestamp in the window: at the
 answer limit of 600 a minute that is up to 600 floats unpickled and pickled per answer, on the
-hottest path of the platform. A fixed window lets a client use up to twice the rate across a
-window boundary, which is enough for throttling abuse.
+hottest path of the platform. On Redis the increment and the key's expiry are one round trip (a
+pipeline); other caches use `incr` and `add`. A fixed window lets a client use up to twice the
+rate across a window boundary, which is enough for throttling abuse.
 """
 
 from __future__ import annotations
 
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.redis import RedisCache
 from rest_framework.throttling import SimpleRateThrottle
 
 from common.cache import CACHE_ERRORS, log_outage
@@ -43,6 +47,19 @@ class DegradingRateThrottle(SimpleRateThrottle):
         return count <= self.num_requests
 
     def _increment(self, key: str) -> int:
+        backend = self.cache
+        if backend is default_cache:  # a proxy to the default cache
+            backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            # One round trip: INCR creates the key at 1, EXPIRE lets it go after its window.
+            # Django's Redis cache stores integers as themselves, so `cache.get` reads the count.
+            full_key = backend.make_and_validate_key(key)
+            client = backend._cache.get_client(full_key, write=True)
+            with client.pipeline(transaction=False) as pipe:
+                pipe.incr(full_key)
+                pipe.expire(full_key, int(self.duration) + 1)
+                count, _ = pipe.execute()
+            return count
         try:
             return self.cache.incr(key)
         except ValueError:  # the window's first request (or its key just expired)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import admin, messages
+from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html, format_html_join
@@ -52,6 +53,16 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
                 name="crowd_studycollection_progress",
             ),
             path(
+                "<int:pk>/monitor/",
+                self.admin_site.admin_view(self.monitor_view),
+                name="crowd_studycollection_monitor",
+            ),
+            path(
+                "<int:pk>/monitor/data/",
+                self.admin_site.admin_view(self.monitor_data_view),
+                name="crowd_studycollection_monitor_data",
+            ),
+            path(
                 "<int:pk>/pilot/",
                 self.admin_site.admin_view(self.pilot_view),
                 name="crowd_studycollection_pilot",
@@ -77,8 +88,9 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
     @admin.display(description="")
     def links(self, obj):
         return format_html(
-            '<a href="{}">progress</a> · <a href="{}">pilot</a>',
+            '<a href="{}">progress</a> · <a href="{}">monitor</a> · <a href="{}">pilot</a>',
             reverse("admin:crowd_studycollection_progress", args=[obj.pk]),
+            reverse("admin:crowd_studycollection_monitor", args=[obj.pk]),
             reverse("admin:crowd_studycollection_pilot", args=[obj.pk]),
         )
 
@@ -101,6 +113,28 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
             "opts": self.model._meta,
         }
         return TemplateResponse(request, "admin/crowd/progress.html", context)
+
+    def monitor_view(self, request, pk: int):
+        """The collection monitor: judgments over time with the projected finish, QC outcomes,
+        participants answering now; the page polls `monitor_data_view` and redraws itself."""
+        study = get_or_404(study_selectors.study_get, user=request.user, pk=pk)
+        context = {
+            **self.admin_site.each_context(request),
+            "study": study,
+            "monitor": selectors.study_monitor(study),
+            "data_url": reverse("admin:crowd_studycollection_monitor_data", args=[study.pk]),
+            "progress_url": reverse("admin:crowd_studycollection_progress", args=[study.pk]),
+            "every": MONITOR_REFRESH_SECONDS,
+            "title": f"Collection monitor: {study.name}",
+            "opts": self.model._meta,
+        }
+        return TemplateResponse(request, "admin/crowd/monitor.html", context)
+
+    def monitor_data_view(self, request, pk: int):
+        study = get_or_404(study_selectors.study_get, user=request.user, pk=pk)
+        response = JsonResponse(selectors.study_monitor(study))
+        response["Cache-Control"] = "no-store"
+        return response
 
     def pilot_view(self, request, pk: int):
         """Pilot mode: the study's real timeline in the worker app, simulated by jsPsych
@@ -134,6 +168,8 @@ class StudyCollectionAdmin(ReadOnlyMixin, ResearcherScopedAdmin, admin.ModelAdmi
         response["Referrer-Policy"] = "no-referrer"
         return response
 
+
+MONITOR_REFRESH_SECONDS = 15
 
 # jsPsych's simulation modes, with what the pilot page calls them.
 PILOT_MODES = {

@@ -12,3 +12,7 @@ class CrowdConfig(AppConfig):
         from .receivers import open_collection
 
         study_status_changed.connect(open_collection, dispatch_uid="crowd.open_collection")
+        # The study page's collection links and numbers (studies cannot import crowd).
+        from . import study_steps
+
+        study_steps.register()

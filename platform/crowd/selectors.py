@@ -8,6 +8,7 @@ not in the assignment, is `NotFoundError`. Researchers reach a study's collectio
 from __future__ import annotations
 
 import random
+import re
 import statistics
 from datetime import timedelta
 
@@ -381,3 +382,69 @@ def participant_answers_table(participant: Participant) -> list[dict]:
         }
         for r in rows
     ]
+
+
+MONITOR_POINTS = 120  # at most this many points on the judgments-over-time line
+
+
+def study_monitor(study: Study, *, now=None) -> dict:
+    """What the collection monitor draws: `study_progress` plus valid judgments over time (hours
+    since the first one, cumulative, at most MONITOR_POINTS points), QC outcomes (participants
+    per status and per QC reason) and participants answering now (an active, unexpired lease)."""
+    now = now or timezone.now()
+    progress = study_progress(study, now=now)
+    times = list(
+        Response.objects.filter(assignment__study=study, item__counts=True)
+        .exclude(participant__status=Participant.Status.EXCLUDED)
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+    )
+    timeline = []
+    if times:
+        start = times[0]
+        step = max(1, len(times) // MONITOR_POINTS)
+        picks = list(range(step - 1, len(times), step))
+        if picks[-1] != len(times) - 1:
+            picks.append(len(times) - 1)
+        timeline = [{"hours": 0.0, "valid": 0}] + [
+            {"hours": (times[i] - start).total_seconds() / 3600, "valid": i + 1} for i in picks
+        ]
+        if progress["eta_hours"] is not None:
+            timeline.append({"hours": (now - start).total_seconds() / 3600, "valid": len(times)})
+    statuses = progress["participants_by_status"]
+    reasons: dict[str, int] = {}
+    for qc_reasons in Participant.objects.filter(study=study).values_list("qc_reasons", flat=True):
+        for reason in qc_reasons or []:
+            head = re.split(r"\s\d", str(reason).split(":")[0])[0].strip()
+            reasons[head] = reasons.get(head, 0) + 1
+    qc = [
+        {"label": label, "count": statuses.get(value, 0)}
+        for value, label in Participant.Status.choices
+    ] + [{"label": f"reason: {r}", "count": n} for r, n in sorted(reasons.items())]
+    active = (
+        Assignment.objects.filter(
+            study=study, status=Assignment.Status.ACTIVE, lease_expires_at__gte=now
+        )
+        .values("participant")
+        .distinct()
+        .count()
+    )
+    return {
+        "at": now.isoformat(),
+        "study": study.pk,
+        "status": study.status,
+        "needed": progress["needed"],
+        "valid": progress["valid"],
+        "percent": progress["percent"],
+        "judgments_last_hour": progress["judgments_last_hour"],
+        "eta_hours": progress["eta_hours"],
+        "qc_pass_rate": progress["qc_pass_rate"],
+        "participants": progress["participants"],
+        "active_participants": active,
+        "timeline": timeline,
+        "qc": qc,
+        "groups": [
+            {k: g[k] for k in ("kind", "split", "category", "trials", "needed", "valid", "leased")}
+            for g in progress["groups"]
+        ],
+    }

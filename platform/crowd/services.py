@@ -16,15 +16,19 @@ transactions (settings). The load rows exist from the moment the study goes live
 
 from __future__ import annotations
 
+import functools
+import json
 import random
+import threading
 import time
 import uuid
+import weakref
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F, Q, Sum
 from django.utils import timezone
 
@@ -403,10 +407,14 @@ class AnswerResult:
 
 
 def _choice(item: AssignmentItem, answer: str) -> str:
-    if item.trial.kind == TrialKind.JND:
+    return _choice_of(item.trial.kind, item.swapped, answer)
+
+
+def _choice_of(kind: str, swapped: bool, answer: str) -> str:
+    if kind == TrialKind.JND:
         return answer
     # Not swapped: p0 on the left. Swapped: p1 on the left.
-    left, right = ("p1", "p0") if item.swapped else ("p0", "p1")
+    left, right = ("p1", "p0") if swapped else ("p0", "p1")
     return left if answer == "left" else right
 
 
@@ -435,8 +443,26 @@ def response_record(
     answers that can exclude a participant before the end), a hidden repeat, and the last item;
     completion runs it once more with the final rules. Between checkpoints the stored QC stats
     and flags (too fast, side bias) wait for the next one.
+
+    On PostgreSQL a new answer is stored by `_answer_pg` instead: the four statements as one
+    prepared statement, in autocommit for a regular answer and with QC in one transaction at a
+    checkpoint. It stores nothing for anything else (an error, a retry), which then takes the
+    transaction above, so both give the same results.
     """
     now = now or timezone.now()
+    if connection.vendor == "postgresql":
+        result = _answer_pg(
+            assignment_token=assignment_token,
+            client_uuid=client_uuid,
+            position=position,
+            answer=answer,
+            rt_ms=rt_ms,
+            display=display,
+            timing=timing,
+            now=now,
+        )
+        if result is not None:
+            return result
     try:
         with transaction.atomic():
             item = (
@@ -516,6 +542,235 @@ def response_record(
     )
 
 
+# An answer on PostgreSQL: the four statements of the transaction above as one statement (one
+# round trip instead of four, and no ORM compilation). It locks the assignment (as every writer
+# of its items does first), then the item, so that `counts` is read as it is once the locks are
+# held: a statement reads the tables as they were when it started, except the rows it locks,
+# which it reads again after waiting for them, and an exclusion that committed while this
+# statement waited for the assignment cleared `counts` on the participant's open items. It stores
+# nothing and returns no row unless the assignment is active, the item exists, the answer is valid
+# for the trial's kind, and no response exists for this item or this client UUID (ON CONFLICT DO
+# NOTHING; the updates write only when the insert did). With `qc_free` it also stores nothing for
+# an answer at a QC checkpoint (a sentinel, a hidden repeat, the last item).
+_ANSWER_SQL = """
+WITH a AS (
+    SELECT a.id, a.participant_id, a.study_id, a.answered, a.total, a.status, s.lease_minutes
+    FROM {assignment} a JOIN {study} s ON s.id = a.study_id
+    WHERE a.token = %(token)s
+    FOR UPDATE OF a
+), i AS (
+    SELECT i.id, i.trial_id, i.swapped, i.counts, a.id AS assignment_id, a.participant_id,
+           a.study_id, a.answered, a.total, a.lease_minutes,
+           t.is_sentinel OR i.is_repeat OR a.answered + 1 >= a.total AS checkpoint
+    FROM {item} i JOIN a ON a.id = i.assignment_id JOIN {trial} t ON t.id = i.trial_id
+    WHERE i.position = %(position)s AND a.status = %(active)s AND t.kind = %(kind)s
+      AND NOT (%(qc_free)s AND (t.is_sentinel OR i.is_repeat OR a.answered + 1 >= a.total))
+    FOR UPDATE OF i
+), ins AS (
+    INSERT INTO {response} (item_id, assignment_id, participant_id, trial_id, client_uuid,
+                            choice, side, rt_ms, display, timing, received_at)
+    SELECT i.id, i.assignment_id, i.participant_id, i.trial_id, %(client_uuid)s::uuid,
+           CASE WHEN i.swapped THEN %(choice_swapped)s ELSE %(choice_straight)s END,
+           %(answer)s, %(rt_ms)s, %(display)s::jsonb, %(timing)s::jsonb, %(received_at)s
+    FROM i
+    ON CONFLICT DO NOTHING
+    RETURNING id, item_id, assignment_id, participant_id, trial_id, choice
+), load AS (
+    UPDATE {load} l SET leased_count = l.leased_count - 1, valid_count = l.valid_count + 1
+    FROM i WHERE l.trial_id = i.trial_id AND i.counts AND EXISTS (SELECT FROM ins)
+), counted AS (
+    UPDATE {assignment} a SET answered = i.answered + 1,
+        lease_expires_at = %(now)s + make_interval(mins => i.lease_minutes), updated_at = %(now)s
+    FROM i WHERE a.id = i.assignment_id AND EXISTS (SELECT FROM ins)
+    RETURNING a.answered, a.total
+)
+SELECT ins.id, ins.item_id, ins.assignment_id, ins.participant_id, ins.trial_id, ins.choice,
+       counted.answered, counted.total, i.study_id, i.checkpoint
+FROM ins, counted, i
+"""
+
+
+# `_ANSWER_SQL` is prepared once per database connection (PREPARE; a prepared statement lives as
+# long as its session, whatever becomes of the transaction it was prepared in): parsing and
+# planning it took more of PostgreSQL's time than running it. The parameters' types, in order.
+_ANSWER_PARAMS = {
+    "token": "text",
+    "position": "integer",
+    "active": "text",
+    "kind": "text",
+    "qc_free": "boolean",
+    "client_uuid": "uuid",
+    "choice_swapped": "text",
+    "choice_straight": "text",
+    "answer": "text",
+    "rt_ms": "integer",
+    "display": "jsonb",
+    "timing": "jsonb",
+    "received_at": "timestamptz",
+    "now": "timestamptz",
+}
+_ANSWER_STATEMENT = "crowd_answer"
+UNKNOWN_PREPARED_STATEMENT = "26000"  # PostgreSQL's SQLSTATE: invalid_sql_statement_name
+_prepared_on: weakref.WeakSet = weakref.WeakSet()  # the connections that have it
+_prepared_lock = threading.Lock()
+
+
+@functools.cache
+def _answer_prepare_sql() -> str:
+    sql = _sql(_ANSWER_SQL)
+    for number, name in enumerate(_ANSWER_PARAMS, start=1):
+        sql = sql.replace(f"%({name})s", f"${number}")
+    types = ", ".join(_ANSWER_PARAMS.values())
+    return f"PREPARE {_ANSWER_STATEMENT} ({types}) AS {sql}"
+
+
+_ANSWER_EXECUTE = f"EXECUTE {_ANSWER_STATEMENT} ({', '.join(['%s'] * len(_ANSWER_PARAMS))})"
+
+
+def _answer_execute(cursor, params: dict):
+    """Run `_ANSWER_SQL` (preparing it first on a new connection); its row or None.
+
+    Should the session have lost the statement (`DEALLOCATE`, a pooler's reset), it is prepared
+    again: at once in autocommit; inside a transaction, which the error aborted, on the
+    connection's next request."""
+    raw = connection.connection
+    with _prepared_lock:
+        prepared = raw in _prepared_on
+    if not prepared:
+        cursor.execute(_answer_prepare_sql())
+        with _prepared_lock:
+            _prepared_on.add(raw)
+    values = [params[name] for name in _ANSWER_PARAMS]
+    try:
+        cursor.execute(_ANSWER_EXECUTE, values)
+    except OperationalError as exc:
+        if getattr(exc.__cause__, "pgcode", None) != UNKNOWN_PREPARED_STATEMENT:
+            raise
+        with _prepared_lock:
+            _prepared_on.discard(raw)
+        if connection.in_atomic_block:
+            raise
+        cursor.execute(_answer_prepare_sql())
+        with _prepared_lock:
+            _prepared_on.add(raw)
+        cursor.execute(_ANSWER_EXECUTE, values)
+    return cursor.fetchone()
+
+
+def _answer_pg(
+    *, assignment_token, client_uuid, position, answer, rt_ms, display, timing, now
+) -> AnswerResult | None:
+    """Store an answer with `_ANSWER_SQL` (PostgreSQL). A regular answer is one statement in
+    autocommit; an answer at a QC checkpoint is that statement and QC in one transaction. None
+    when nothing was stored (an unknown item, a closed assignment, an invalid answer, a retry):
+    the ORM path then gives the stored answer or the error, with its own checks."""
+    kinds = [kind for kind, answers in ANSWERS.items() if answer in answers]
+    if len(kinds) != 1 or not 0 <= rt_ms <= MAX_RT_MS or not 0 <= position < 2**31:
+        return None
+    kind = kinds[0]
+    params = {
+        "token": assignment_token,
+        "position": position,
+        "active": Assignment.Status.ACTIVE.value,
+        "kind": str(kind),
+        "qc_free": True,
+        "client_uuid": str(client_uuid),
+        "choice_swapped": _choice_of(kind, True, answer),
+        "choice_straight": _choice_of(kind, False, answer),
+        "answer": answer,
+        "rt_ms": rt_ms,
+        "display": json.dumps(display),
+        "timing": json.dumps(timing),
+        "received_at": timezone.now(),
+        "now": now,
+    }
+    with connection.cursor() as cursor:
+        row = _answer_execute(cursor, params)
+    if row is None:
+        params["qc_free"] = False
+        row = _checkpoint_answer_pg(params)
+        if row is None:
+            return None
+    response_id, item_id, assignment_id, participant_id, trial_id, choice, answered, total = row[:8]
+    response = Response(
+        id=response_id,
+        item_id=item_id,
+        assignment_id=assignment_id,
+        participant_id=participant_id,
+        trial_id=trial_id,
+        client_uuid=client_uuid,
+        choice=choice,
+        side=answer,
+        rt_ms=rt_ms,
+        display=display,
+        timing=timing,
+        received_at=params["received_at"],
+    )
+    response._state.adding = False
+    return AnswerResult(response=response, duplicate=False, answered=answered, total=total)
+
+
+DEADLOCK_DETECTED = "40P01"  # PostgreSQL's SQLSTATE
+# Tries of a checkpoint's transaction that PostgreSQL aborted to break a deadlock: its answer's
+# load row is updated before QC, and an exclusion updates the loads of all the participant's
+# counted answers (in trial order), so two exclusions at once can wait on each other's rows.
+DEADLOCK_TRIES = 3
+
+
+def _checkpoint_answer_pg(params: dict):
+    """`_ANSWER_SQL` and, at a QC checkpoint, QC, in one transaction; tried again when
+    PostgreSQL aborts it to break a deadlock (all of it was rolled back, nothing acknowledged)."""
+    for attempt in range(1, DEADLOCK_TRIES + 1):
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                row = _answer_execute(cursor, params)
+                if row is not None and row[9]:  # at a checkpoint (unless the item changed since)
+                    cursor.execute(_sql(_PARTICIPANT_LOCK_SQL), [row[3]])
+                    status, excluded, reinstated, *thresholds = cursor.fetchone()
+                    participant = Participant(
+                        id=row[3],
+                        status=status,
+                        excluded_manually=excluded,
+                        reinstated_manually=reinstated,
+                    )
+                    _qc_update(
+                        participant=participant, final=False, thresholds=qc.Thresholds(*thresholds)
+                    )
+                return row
+        except OperationalError as exc:
+            # Tried again: a deadlock, or a statement the session lost (prepared again now).
+            code = getattr(exc.__cause__, "pgcode", None)
+            again = code in (DEADLOCK_DETECTED, UNKNOWN_PREPARED_STATEMENT)
+            if not again or attempt == DEADLOCK_TRIES or connection.in_atomic_block:
+                raise
+    return None  # not reached
+
+
+# A participant's QC state and their study's thresholds (in `qc.Thresholds`' order), locking the
+# participant as `Participant.objects.select_for_update()` does.
+_PARTICIPANT_LOCK_SQL = """
+SELECT p.status, p.excluded_manually, p.reinstated_manually, s.qc_min_sentinel_accuracy,
+       s.qc_rt_floor_ms, s.qc_max_fast_share, s.qc_max_side_bias
+FROM {participant} p JOIN {study} s ON s.id = p.study_id
+WHERE p.id = %s
+FOR UPDATE OF p
+"""
+
+
+@functools.cache
+def _sql(template: str) -> str:
+    """`template` with the crowd tables' names."""
+    return template.format(
+        assignment=Assignment._meta.db_table,
+        study=Study._meta.db_table,
+        item=AssignmentItem._meta.db_table,
+        trial=Trial._meta.db_table,
+        response=Response._meta.db_table,
+        load=TrialLoad._meta.db_table,
+        participant=Participant._meta.db_table,
+    )
+
+
 def _stored(client_uuid: uuid.UUID) -> Response | None:
     return Response.objects.filter(client_uuid=client_uuid).select_related("assignment").first()
 
@@ -560,23 +815,14 @@ def thresholds_for(study: Study) -> qc.Thresholds:
 
 def participant_answers(participant: Participant) -> tuple[list[qc.Answer], int]:
     """The participant's answers in the order received, and the number of sentinels their
-    assignments hold (answered or not): one query over their items."""
-    rows = (
-        AssignmentItem.objects.filter(assignment__participant=participant)
-        .order_by("response__received_at", "response__id")
-        .values_list(
-            "trial_id",
-            "trial__is_sentinel",
-            "trial__expected",
-            "is_repeat",
-            "response__id",
-            "response__choice",
-            "response__side",
-            "response__rt_ms",
-        )
-    )
+    assignments hold (answered or not): one query over their items (plain SQL: this runs at every
+    QC checkpoint, and compiling it with the ORM took longer than running it)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql(_PARTICIPANT_ANSWERS_SQL), [participant.pk])
+        rows = cursor.fetchall()
     answers, sentinels = [], 0
     for trial_id, is_sentinel, expected, is_repeat, response_id, choice, side, rt_ms in rows:
+        is_sentinel, is_repeat = bool(is_sentinel), bool(is_repeat)  # SQLite gives 0 and 1
         sentinels += is_sentinel
         if response_id is None:
             continue
@@ -594,12 +840,29 @@ def participant_answers(participant: Participant) -> tuple[list[qc.Answer], int]
     return answers, sentinels
 
 
-def _qc_update(*, participant: Participant, final: bool) -> qc.Verdict:
+_PARTICIPANT_ANSWERS_SQL = """
+SELECT i.trial_id, t.is_sentinel, t.expected, i.is_repeat, r.id, r.choice, r.side, r.rt_ms
+FROM {item} i
+JOIN {assignment} a ON a.id = i.assignment_id
+JOIN {trial} t ON t.id = i.trial_id
+LEFT JOIN {response} r ON r.item_id = i.id
+WHERE a.participant_id = %s
+ORDER BY r.received_at, r.id
+"""
+
+
+def _qc_update(
+    *, participant: Participant, final: bool, thresholds: qc.Thresholds | None = None
+) -> qc.Verdict:
     """Recompute a participant's QC; exclude them (and free their quota) when the rules say so.
-    Manual decisions by a researcher win over the automatic rules."""
+    Manual decisions by a researcher win over the automatic rules. `thresholds`: their study's
+    (`thresholds_for`), when the caller has read them."""
     answers, planned = participant_answers(participant)
     verdict = qc.evaluate(
-        answers, thresholds_for(participant.study), sentinels_planned=planned, final=final
+        answers,
+        thresholds or thresholds_for(participant.study),
+        sentinels_planned=planned,
+        final=final,
     )
     status = verdict.status
     if participant.excluded_manually:

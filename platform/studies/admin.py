@@ -6,7 +6,9 @@ same `studies.services` call the API makes, so both produce the same rows and th
 a domain error is shown as an error message and nothing of the request is saved (see
 `common.admin_mixins.ServiceAdmin`). Inline forms are validated by the services' `*_check`
 functions, so their errors appear on the form. A study's status changes only through the
-transition actions, which call `services.study_transition`.
+transition actions and the study page's stepper buttons (`studies.admin_pages`), which call
+`services.study_transition`. Distortions are chosen on the picker page (`admin_pages`), images
+added with the image set page's uploader; both call the same services as the API.
 """
 
 from __future__ import annotations
@@ -30,10 +32,24 @@ from common.admin_mixins import (
 from common.exceptions import DomainError
 from common.markdown import render_markdown
 
-from . import selectors, services
-from .models import DistortionSpec, ImageSet, ReferenceImage, Study, Trial, TrialQuota
+from . import admin_pages, generation, selectors, services
+from .models import ImageSet, ReferenceImage, Study, Trial, TrialQuota
 
 QUOTA_FIELDS = ["kind", "split", "category", "count"]
+THUMBNAIL_GRID_MAX = 200  # thumbnails on an image set's page (the rest: its images list)
+
+
+def _admin_path(modeladmin, route: str, view, name: str):
+    """A page of `modeladmin` at `route`, named admin:<app>_<model>_<name>; `view` is
+    `view(modeladmin, request, **kwargs)` (the upload limit of the admin applies to it)."""
+
+    def bound(request, **kwargs):
+        return view(modeladmin, request, **kwargs)
+
+    wrapped = modeladmin.admin_site.admin_view(bound)
+    wrapped.model_admin = modeladmin
+    opts = modeladmin.model._meta
+    return path(route, wrapped, name=f"{opts.app_label}_{opts.model_name}_{name}")
 
 
 def _researchers():
@@ -49,41 +65,7 @@ def _thumb(image: ReferenceImage, size: int = 64) -> str:
     )
 
 
-class ReferenceImageInline(admin.TabularInline):
-    model = ReferenceImage
-    extra = 0
-    can_delete = False
-    fields = [
-        "preview",
-        "original_name",
-        "width",
-        "height",
-        "original_mode",
-        "conversion",
-        "sha256",
-    ]
-    readonly_fields = fields
-    show_change_link = True
-
-    @admin.display(description="image")
-    def preview(self, obj):
-        return _thumb(obj) if obj.pk else ""
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-
 class ImageSetForm(forms.ModelForm):
-    upload = forms.FileField(
-        required=False, help_text="An image, or a .zip of images, to add to the set."
-    )
-    upload_source = forms.CharField(
-        required=False, max_length=500, label="Source of uploaded images"
-    )
-    upload_licence = forms.CharField(
-        required=False, max_length=200, label="Licence of uploaded images"
-    )
-
     class Meta:
         model = ImageSet
         fields = ["name", "description", "min_side", "collaborators"]
@@ -120,6 +102,7 @@ def _record_formset(formset, new=(), changed=(), deleted=()) -> None:
 @admin.register(ImageSet)
 class ImageSetAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
     form = ImageSetForm
+    fields = ["name", "description", "min_side", "collaborators", "thumbnails"]
     list_display = ["name", "owner", "image_count", "created_at"]
     # The upload field's body limit, enforced while it streams in (`common.uploads`).
     upload_limit_setting = "PERCEPTLAB_MAX_ZIP_BYTES"
@@ -129,8 +112,9 @@ class ImageSetAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         return max(settings.PERCEPTLAB_MAX_IMAGE_BYTES, settings.PERCEPTLAB_MAX_ZIP_BYTES)
 
     search_fields = ["name"]
-    inlines = [ReferenceImageInline]
     filter_horizontal = ["collaborators"]
+    readonly_fields = ["thumbnails"]
+    change_form_template = "admin/studies/imageset/change_form.html"
 
     def scoped_queryset(self, request):
         return selectors.image_set_list(user=request.user)
@@ -143,30 +127,71 @@ class ImageSetAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         data = _changed(form, services.IMAGE_SET_FIELDS)
         if change:
             image_set = ImageSet.objects.get(pk=obj.pk)  # `obj` already holds the new values
-            image_set = services.image_set_update(image_set=image_set, data=data, by=request.user)
+            services.image_set_update(image_set=image_set, data=data, by=request.user)
         else:
-            image_set = services.image_set_create(owner=request.user, **data)
-            _adopt(obj, image_set)
-        upload = form.cleaned_data.get("upload")
-        if upload:
-            result = services.reference_images_upload(
-                image_set=image_set,
-                file=upload,
-                name=upload.name,
-                source=form.cleaned_data.get("upload_source", ""),
-                licence=form.cleaned_data.get("upload_licence", ""),
-            )
-            self.message_user(
-                request,
-                f"Added {len(result.created)} image(s); "
-                f"{len(result.duplicates)} duplicate(s) skipped.",
-                messages.SUCCESS,
-            )
+            _adopt(obj, services.image_set_create(owner=request.user, **data))
 
     def save_related(self, request, form, formsets, change):
-        # Collaborators were saved by the service; the images inline is read-only.
-        for formset in formsets:
-            _record_formset(formset)
+        pass  # collaborators were saved by the service (only the owner may change them)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Straight to the set's page, where its images are uploaded.
+        if "_addanother" not in request.POST and "_popup" not in request.POST:
+            request.POST = request.POST.copy()
+            request.POST["_continue"] = "1"
+        return super().response_add(request, obj, post_url_continue)
+
+    def get_urls(self):
+        return [
+            _admin_path(self, "<int:pk>/upload/", admin_pages.image_set_upload, "upload"),
+            *super().get_urls(),
+        ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["upload_url"] = reverse("admin:studies_imageset_upload", args=[obj.pk])
+            context["images_url"] = (
+                reverse("admin:studies_referenceimage_changelist")
+                + f"?image_set__id__exact={obj.pk}"
+            )
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="images")
+    def thumbnails(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the set first; then upload images or a zip here."
+        images = list(obj.images.order_by("pk")[:THUMBNAIL_GRID_MAX])
+        if not images:
+            return "No images yet: upload some below."
+        total = obj.images.count()
+        more = (
+            format_html(
+                '<p>Showing {} of {} images: <a href="{}">all images</a>.</p>',
+                len(images),
+                total,
+                reverse("admin:studies_referenceimage_changelist")
+                + f"?image_set__id__exact={obj.pk}",
+            )
+            if total > len(images)
+            else ""
+        )
+        tiles = format_html_join(
+            "",
+            '<a class="pl-thumb" href="{}" title="{} ({}×{})"><img src="/api/images/{}/thumbnail/" '
+            'alt="{}" loading="lazy"></a>',
+            (
+                (
+                    reverse("admin:studies_referenceimage_change", args=[i.pk]),
+                    i.original_name,
+                    i.width,
+                    i.height,
+                    i.pk,
+                    i.original_name,
+                )
+                for i in images
+            ),
+        )
+        return format_html('<div class="pl-thumbs">{}</div>{}', tiles, more)
 
     def delete_model(self, request, obj):
         services.image_set_delete(image_set=obj, by=request.user)
@@ -265,15 +290,6 @@ class StudyForm(forms.ModelForm):
             )
 
 
-def _distortion_choices():
-    import experiments
-
-    groups: dict[str, list[tuple[str, str]]] = {}
-    for info in experiments.list_distortions():
-        groups.setdefault(info.family, []).append((info.name, info.name.replace("_", " ")))
-    return [(family, sorted(names)) for family, names in sorted(groups.items())]
-
-
 class _StudyRowForm(forms.ModelForm):
     """An inline row of a study; `study` is the (possibly not yet saved) study being edited."""
 
@@ -282,28 +298,15 @@ class _StudyRowForm(forms.ModelForm):
         self.study = study
 
 
-class DistortionSpecForm(_StudyRowForm):
-    name = forms.ChoiceField(choices=_distortion_choices)
-
-    class Meta:
-        model = DistortionSpec
-        fields = services.SPEC_FIELDS
-
-    def clean(self):
-        data = super().clean()
-        if self.errors or data.get("DELETE"):
-            return data
-        service_errors_to_form(
-            self,
-            services.distortion_spec_check,
-            study=self.study,
-            spec=self.instance if self.instance.pk else None,
-            **{f: data[f] for f in services.SPEC_FIELDS},
-        )
-        return data
-
-
 class TrialQuotaForm(_StudyRowForm):
+    # The scoring categories come from the registry (no free text).
+    category = forms.ChoiceField(
+        choices=lambda: [(c, c) for c in generation.registry_categories()],
+        initial="traditional",
+        label="Scoring category",
+        help_text="Scoring category of the trials (the distortions chosen for it are drawn)",
+    )
+
     class Meta:
         model = TrialQuota
         fields = QUOTA_FIELDS
@@ -349,35 +352,11 @@ class FrozenAfterDraftInline(admin.TabularInline):
         return True
 
 
-class DistortionSpecInline(FrozenAfterDraftInline):
-    model = DistortionSpec
-    form = DistortionSpecForm
-    extra = 1
-
-
 class TrialQuotaInline(FrozenAfterDraftInline):
     model = TrialQuota
     form = TrialQuotaForm
     fields = QUOTA_FIELDS
     extra = 1
-
-
-def _save_specs(study: Study, formset) -> None:
-    new, changed, deleted = [], [], []
-    for form in formset.forms:
-        spec = form.instance
-        if form in formset.deleted_forms:
-            if spec.pk:
-                services.distortion_spec_remove(spec=DistortionSpec.objects.get(pk=spec.pk))
-                deleted.append(spec)
-        elif not spec.pk and form.has_changed():
-            values = {f: form.cleaned_data[f] for f in services.SPEC_FIELDS}
-            new.append(services.distortion_spec_add(study=study, **values))
-        elif spec.pk and form.has_changed():
-            data = {f: form.cleaned_data[f] for f in form.changed_data if f in services.SPEC_FIELDS}
-            current = DistortionSpec.objects.get(pk=spec.pk)  # `spec` already holds the new values
-            changed.append((services.distortion_spec_update(spec=current, data=data), list(data)))
-    _record_formset(formset, new, changed, deleted)
 
 
 def _save_quotas(study: Study, formset) -> None:
@@ -425,12 +404,13 @@ def _transition_action(target: str, label: str):
 @admin.register(Study)
 class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
     form = StudyForm
-    list_display = ["name", "kind", "status_badge", "image_set", "owner", "created_at"]
+    list_display = ["name", "kind", "status_badge", "image_set", "owner", "created_at", "links"]
     list_filter = ["status", "kind"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["collaborators"]
-    inlines = [DistortionSpecInline, TrialQuotaInline]
+    inlines = [TrialQuotaInline]
+    change_form_template = "admin/studies/study/change_form.html"
     actions = [
         _transition_action(Study.Status.GENERATING, "Generate stimuli (draft → generating)"),
         "retry_generation",
@@ -459,8 +439,56 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
                 self.admin_site.admin_view(self.preview_view),
                 name="studies_study_preview",
             ),
+            _admin_path(
+                self, "<int:pk>/distortions/", admin_pages.distortion_picker, "distortions"
+            ),
+            _admin_path(self, "<int:pk>/steps/", admin_pages.steps_json, "steps"),
+            _admin_path(self, "<int:pk>/step/<slug:key>/", admin_pages.step_action, "step"),
             *super().get_urls(),
         ]
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None and obj.pk is not None:
+            context.update(admin_pages.stepper_context(study=obj, user=request.user))
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        # Straight to the new study's page: its stepper says what comes next.
+        if "_addanother" not in request.POST and "_popup" not in request.POST:
+            request.POST = request.POST.copy()
+            request.POST["_continue"] = "1"
+        return super().response_add(request, obj, post_url_continue)
+
+    @admin.display(description="distortions")
+    def distortions(self, obj):
+        if obj is None or obj.pk is None:
+            return "Save the study first; then choose its distortions."
+        specs = list(obj.distortion_specs.all())
+        url = reverse("admin:studies_study_distortions", args=[obj.pk])
+        if not specs:
+            return format_html('None chosen yet: <a href="{}">choose distortions</a>.', url)
+        by_category: dict[str, list[str]] = {}
+        for spec in specs:
+            by_category.setdefault(spec.category, []).append(spec.name.replace("_", " "))
+        return format_html(
+            '{} · <a href="{}">{}</a>',
+            format_html_join(
+                "; ",
+                "<strong>{}</strong> ({}): {}",
+                ((c, len(n), ", ".join(n)) for c, n in by_category.items()),
+            ),
+            url,
+            "change" if obj.status == Study.Status.DRAFT else "view",
+        )
+
+    @admin.display(description="")
+    def links(self, obj):
+        return format_html(
+            '<a href="{}">open</a> · <a href="{}">collection progress</a> · <a href="{}">datasets</a>',
+            reverse("admin:studies_study_change", args=[obj.pk]),
+            reverse("admin:crowd_studycollection_progress", args=[obj.pk]),
+            reverse("admin:analysis_dataset_changelist") + f"?study__id__exact={obj.pk}",
+        )
 
     def preview_view(self, request, pk: int):
         import base64
@@ -547,6 +575,7 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
             "history",
             "instructions_preview",
             "owner",
+            "distortions",
         ]
         if obj is not None:
             readonly.append("slug")
@@ -574,10 +603,16 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
                     ]
                 },
             ),
-            ("Design (frozen once generation starts)", {"fields": services.STUDY_FROZEN_FIELDS}),
-            ("Presentation, recruitment and quality control", {"fields": settings_}),
+            (
+                "Design (frozen once generation starts)",
+                {"fields": [*services.STUDY_FROZEN_FIELDS, "distortions"]},
+            ),
+            (
+                "Presentation, recruitment and quality control",
+                {"fields": settings_, "classes": ["collapse"]},
+            ),
             ("Instructions", {"fields": ["instructions", "instructions_preview"]}),
-            ("Status history", {"fields": ["history"]}),
+            ("Status history", {"fields": ["history"], "classes": ["collapse"]}),
         ]
 
     @admin.display(description="status")
@@ -636,8 +671,6 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         for formset in formsets:
             if not draft:
                 _record_formset(formset)
-            elif formset.model is DistortionSpec:
-                _save_specs(study, formset)
             elif formset.model is TrialQuota:
                 _save_quotas(study, formset)
             else:  # pragma: no cover - every inline is listed above
@@ -647,13 +680,16 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         services.study_delete(study=obj, by=request.user)
 
 
-def _stimulus_img(stimulus, label: str = "") -> str:
+def _stimulus_img(stimulus, label: str = "", size: int = 48) -> str:
     if stimulus is None:
         return ""
     return format_html(
-        '<img src="/api/stimuli/{}/file/" width="64" height="64" style="image-rendering:pixelated" '
-        'title="{}" alt="">',
+        '<img src="/api/stimuli/{}/file/" width="{}" height="{}" loading="lazy" '
+        'style="image-rendering:pixelated;display:inline-block" title="{}" alt="{}">',
         stimulus.pk,
+        size,
+        size,
+        label,
         label,
     )
 
@@ -681,6 +717,7 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
         "is_practice",
     ]
     list_select_related = ["ref", "p0", "p1"]
+    list_per_page = 50  # one compact row per trial (three 48-pixel thumbnails side by side)
     readonly_fields = [
         "study",
         "kind",
@@ -712,7 +749,7 @@ class TrialAdmin(ResearcherScopedAdmin, admin.ModelAdmin):
     @admin.display(description="ref · p0 · p1")
     def images(self, obj):
         return format_html(
-            "{} {} {}",
+            '<span style="white-space:nowrap">{} {} {}</span>',
             _stimulus_img(obj.ref, "reference"),
             _stimulus_img(obj.p0, "p0"),
             _stimulus_img(obj.p1, "p1"),

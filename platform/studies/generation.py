@@ -266,14 +266,38 @@ def generation_prepare(*, study: Study, model_steps: int | None = None) -> list[
     return blocks
 
 
+def sentinel_design(study: Study, *, regular: int) -> dict[str, dict]:
+    """The designs of a study whose regular 2AFC trials another app stores (`studies.generators`):
+    `"sentinels-2afc"` plans `regular` trials plus the study's share of sentinels and keeps only
+    the sentinels (trial indices `regular …`; indices `0 … regular-1` are the app's own trials),
+    and `"practice-2afc"` the practice trials, exactly as for a standard 2AFC study."""
+    ex = _experiments()
+    data = design_dicts(study)[TrialKind.TWOAFC]
+    if not data["categories"]:
+        raise ApplicationError(
+            "Choose at least one distortion.", fields={"distortion_specs": ["none"]}
+        )
+    first = sorted(data["categories"])[0]
+    data = {**data, "counts": {Split.VAL: {first: max(regular, 1)}}}
+    try:
+        return {
+            "sentinels-2afc": ex.TrialDesign.from_dict(data).to_dict(),
+            "practice-2afc": ex.TrialDesign.from_dict(_practice_dict(data)).to_dict(),
+        }
+    except ValueError as exc:
+        raise ApplicationError(f"Invalid design: {exc}", code="invalid_design") from None
+
+
 def plan_blocks(designs: dict[str, dict]) -> list[Block]:
     ex = _experiments()
     blocks, offset = [], 0
-    for name in ("2afc", "jnd", "practice-2afc", "practice-jnd"):
+    for name in ("2afc", "jnd", "sentinels-2afc", "practice-2afc", "practice-jnd"):
         if name not in designs:
             continue
         design = ex.TrialDesign.from_dict(designs[name])
-        practice_from = design.regular_trials if name == "practice-2afc" else 0
+        # Practice blocks and the sentinel block of generator studies keep only their sentinels.
+        keeps_sentinels = name in ("practice-2afc", "sentinels-2afc")
+        practice_from = design.regular_trials if keeps_sentinels else 0
         blocks.append(Block(name, offset, design.total_trials, practice_from))
         offset += design.total_trials
     return blocks
@@ -303,6 +327,12 @@ def _store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimu
     stimulus.save()
     cache[digest] = stimulus
     return stimulus
+
+
+def store_stimulus(study: Study, rendered, cache: dict[str, Stimulus]) -> Stimulus:
+    """Store a rendered image (`.png()` bytes and `.provenance`) as a stimulus of `study`,
+    content-addressed; for apps that design trials of their own (`studies.generators`)."""
+    return _store_stimulus(study, rendered, cache)
 
 
 def _split(plan, *, practice: bool) -> str:
@@ -389,10 +419,17 @@ def chunks(blocks: list[Block], size: int = CHUNK) -> list[tuple[int, int]]:
 
 
 def generation_progress(*, study: Study) -> tuple[int, int]:
-    """(trials made, trials planned); stores the count as `Study.generation_done`."""
-    if not study.design:
+    """(trials made, trials planned); stores the count as `Study.generation_done`. A generator
+    study (`studies.generators`) plans `Study.generation_total`, which its generator sets once
+    its own trials are chosen (0 until then)."""
+    if study.generator:
+        planned = Study.objects.filter(pk=study.pk).values_list("generation_total", flat=True)[0]
+        if not study.design:
+            planned = 0
+    elif not study.design:
         return Trial.objects.filter(study=study).count(), 0
-    planned = sum(b.total - b.practice_from for b in plan_blocks(study.design))
+    else:
+        planned = sum(b.total - b.practice_from for b in plan_blocks(study.design))
     made = Trial.objects.filter(study=study).count()
     Study.objects.filter(pk=study.pk).update(generation_done=made)
     study.generation_done = made
@@ -532,3 +569,87 @@ def preview_trials(*, study: Study, per_category: int = 4) -> tuple[list[Preview
                 )
             )
     return out, skipped
+
+
+# ---------------------------------------------------------------------------------------------
+# Samples for the distortion picker
+# ---------------------------------------------------------------------------------------------
+
+SAMPLE_SEVERITY = 0.6
+
+
+def distortion_needs_model(name: str) -> bool:
+    """Whether `name` draws from networks trained during generation (no sample before it)."""
+    return _experiments().get_distortion(name).info.model_kind is not None
+
+
+def sample_patch_pixels(study: Study) -> np.ndarray | None:
+    """The centre patch (`patch_size`, at most the image) of the first image of the study's set,
+    or None when the set has no images."""
+    if study.image_set is None:
+        return None
+    image = ReferenceImage.objects.filter(image_set=study.image_set).order_by("pk").first()
+    if image is None:
+        return None
+    pixels = _image_pixels(image.file.name)
+    side = min(study.patch_size, pixels.shape[0], pixels.shape[1])
+    top, left = (pixels.shape[0] - side) // 2, (pixels.shape[1] - side) // 2
+    return np.ascontiguousarray(pixels[top : top + side, left : left + side])
+
+
+def distortion_sample_png(
+    *, study: Study, name: str | None, severity: float = SAMPLE_SEVERITY
+) -> bytes | None:
+    """A PNG of the study's sample patch distorted by `name` at `severity` (None: the
+    reference patch), drawn from the study's seed; None when there is nothing to draw (no
+    image, or a distortion that needs the study's trained networks)."""
+    ex = _experiments()
+    patch = sample_patch_pixels(study)
+    if patch is None:
+        return None
+    if name is not None:
+        distortion = ex.get_distortion(name)
+        if distortion.info.model_kind is not None:
+            return None
+        params = distortion.sample_params(np.random.default_rng(study.seed), severity)
+        patch = distortion.apply(patch, **params)
+    return ex.encode_png(patch)
+
+
+# BAPPS's scoring category of a real-algorithm task (the registry's `task`).
+REAL_TASK_CATEGORIES = {
+    "superres": "superres",
+    "deblur": "deblur",
+    "colorize": "color",
+    "frameinterp": "frameinterp",
+}
+
+
+def registry_category(info) -> str:
+    """The scoring category a distortion belongs to, from the registry: traditional and cnn
+    as registered; a real algorithm by its task, as BAPPS names it (superres, deblur, color,
+    frameinterp)."""
+    if info.category == "real":
+        return REAL_TASK_CATEGORIES.get(info.task or "", "real")
+    return info.category
+
+
+def distortion_catalog() -> list[dict]:
+    """Every registered distortion, in the registry's family order, with its category."""
+    return [
+        {
+            "name": info.name,
+            "label": info.name.replace("_", " "),
+            "family": info.family,
+            "category": registry_category(info),
+            "description": info.description,
+            "severity": info.severity,
+            "needs_model": info.model_kind is not None,
+        }
+        for info in _experiments().list_distortions()
+    ]
+
+
+def registry_categories() -> list[str]:
+    """The scoring categories the registry's distortions fall into, in first-seen order."""
+    return list(dict.fromkeys(entry["category"] for entry in distortion_catalog()))

@@ -40,13 +40,22 @@ class ImageSet(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="image_sets"
     )
     collaborators = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="shared_image_sets"
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_image_sets",
+        help_text="Researchers who may use and change this set (only the owner may change this list)",
     )
-    name = models.CharField(max_length=200)
-    description = models.TextField(blank=True)
+    name = models.CharField(max_length=200, help_text="A name for you; participants never see it")
+    description = models.TextField(
+        blank=True, help_text="Where the pictures come from, what they show"
+    )
     # Shorter side an image must have to be accepted: the largest patch size studies may ask for.
     min_side = models.PositiveIntegerField(
-        default=64, validators=[MinValueValidator(8), MaxValueValidator(4096)]
+        "smallest side (pixels)",
+        default=64,
+        validators=[MinValueValidator(8), MaxValueValidator(4096)],
+        help_text="Uploads with a shorter side are refused: at least the largest patch size of "
+        "the studies that will use the set",
     )
 
     class Meta:
@@ -76,17 +85,30 @@ class ReferenceImage(TimeStampedModel):
     image_set = models.ForeignKey(ImageSet, on_delete=models.CASCADE, related_name="images")
     file = models.FileField(upload_to=_image_path)
     thumbnail = models.FileField(upload_to=_thumb_path, blank=True)
-    sha256 = models.CharField(max_length=64, db_index=True)
-    original_name = models.CharField(max_length=255, blank=True)
-    original_mode = models.CharField(max_length=16, help_text="Pillow mode of the uploaded file")
-    original_format = models.CharField(max_length=16, blank=True)
+    sha256 = models.CharField(
+        "pixel hash (SHA-256)",
+        max_length=64,
+        db_index=True,
+        help_text="Of the decoded pixels: the same picture re-encoded has the same hash",
+    )
+    original_name = models.CharField(
+        "file name", max_length=255, blank=True, help_text="The uploaded file's name"
+    )
+    original_mode = models.CharField(
+        "uploaded colour mode", max_length=16, help_text="Pillow mode of the uploaded file"
+    )
+    original_format = models.CharField(
+        "uploaded format", max_length=16, blank=True, help_text="PNG, JPEG, TIFF, …"
+    )
     conversion = models.CharField(
         max_length=255, blank=True, help_text="How the upload was converted to 8-bit RGB, if it was"
     )
-    width = models.PositiveIntegerField()
-    height = models.PositiveIntegerField()
+    width = models.PositiveIntegerField(help_text="Pixels")
+    height = models.PositiveIntegerField(help_text="Pixels")
     source = models.CharField(max_length=500, blank=True, help_text="Where the picture comes from")
-    licence = models.CharField(max_length=200, blank=True)
+    licence = models.CharField(
+        max_length=200, blank=True, help_text="Under which terms it may be used, e.g. CC BY 4.0"
+    )
 
     class Meta:
         ordering = ["image_set", "id"]
@@ -120,57 +142,105 @@ class Study(TimeStampedModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="studies"
     )
     collaborators = models.ManyToManyField(
-        settings.AUTH_USER_MODEL, blank=True, related_name="shared_studies"
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="shared_studies",
+        help_text="Researchers who may see and change this study (only the owner may change "
+        "this list)",
     )
-    name = models.CharField(max_length=200)
-    slug = models.SlugField(max_length=80, unique=True)
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.TWOAFC)
+    name = models.CharField(max_length=200, help_text="A name for you; participants never see it")
+    slug = models.SlugField(
+        "link name",
+        max_length=80,
+        unique=True,
+        help_text="Part of the participants' link (/s/link-name/); fixed once created",
+    )
+    kind = models.CharField(
+        "study kind",
+        max_length=8,
+        choices=Kind.choices,
+        default=Kind.TWOAFC,
+        help_text="Which judgments participants make (2AFC: which of two is closer to the "
+        "reference; JND: same or different)",
+    )
     status = models.CharField(
         max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False
     )
     image_set = models.ForeignKey(
-        ImageSet, on_delete=models.PROTECT, related_name="studies", null=True, blank=True
+        ImageSet,
+        on_delete=models.PROTECT,
+        related_name="studies",
+        null=True,
+        blank=True,
+        help_text="The photographs the patches are cut from",
     )
     seed = models.PositiveIntegerField(
+        "random seed",
         default=_random_seed,
         validators=[MaxValueValidator(2**31 - 1)],
-        help_text="Seeds every random draw of the study",
+        help_text="Seeds every random draw of the study: the same seed and design give the same "
+        "stimuli",
     )
     patch_size = models.PositiveIntegerField(
-        default=64, validators=[MinValueValidator(16), MaxValueValidator(512)]
+        "patch size (pixels)",
+        default=64,
+        validators=[MinValueValidator(16), MaxValueValidator(512)],
+        help_text="Side of the square patches cut from the images (BAPPS: 64)",
     )
     display_scale = models.PositiveSmallIntegerField(
+        "display magnification",
         default=4,
         validators=[MinValueValidator(1), MaxValueValidator(8)],
         help_text="Integer upscaling in device pixels (nearest neighbour)",
     )
     judgments_train = models.PositiveSmallIntegerField(
-        default=2, validators=[MinValueValidator(1), MaxValueValidator(50)]
+        "judgments per training trial",
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many participants judge each 2AFC trial of the train split (BAPPS: 2)",
     )
     judgments_val = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(50)]
+        "judgments per validation trial",
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many participants judge each 2AFC trial of the val split (BAPPS: 5)",
     )
     judgments_jnd = models.PositiveSmallIntegerField(
-        default=3, validators=[MinValueValidator(1), MaxValueValidator(50)]
+        "judgments per JND pair",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many participants judge each same/different pair (BAPPS: 3)",
     )
     assignment_size = models.PositiveIntegerField(
+        "trials per assignment",
         default=100,
         validators=[MinValueValidator(1), MaxValueValidator(2000)],
-        help_text="Trials per assignment, sentinels included",
+        help_text="Trials one participant does in one sitting, sentinels included",
     )
     sentinel_rate = models.FloatField(
+        "share of sentinel trials",
         default=0.1,
         validators=[MinValueValidator(0.0), MaxValueValidator(0.5)],
-        help_text="Share of an assignment's trials that are sentinels",
+        help_text="Share of an assignment's trials that are sentinels (obvious answers, for "
+        "quality control), 0–0.5",
     )
     jnd_first_ms = models.PositiveIntegerField(
-        default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)]
+        "JND: first image shown (ms)",
+        default=1000,
+        validators=[MinValueValidator(50), MaxValueValidator(10000)],
+        help_text="How long the first image of a same/different pair is shown",
     )
     jnd_gap_ms = models.PositiveIntegerField(
-        default=250, validators=[MinValueValidator(0), MaxValueValidator(10000)]
+        "JND: blank gap (ms)",
+        default=250,
+        validators=[MinValueValidator(0), MaxValueValidator(10000)],
+        help_text="The blank between the two images of a pair",
     )
     jnd_second_ms = models.PositiveIntegerField(
-        default=1000, validators=[MinValueValidator(50), MaxValueValidator(10000)]
+        "JND: second image shown (ms)",
+        default=1000,
+        validators=[MinValueValidator(50), MaxValueValidator(10000)],
+        help_text="How long the second image of a pair is shown",
     )
     instructions = models.TextField(
         blank=True,
@@ -179,34 +249,45 @@ class Study(TimeStampedModel):
         help_text="Markdown shown to participants (rendered safely)",
     )
     jnd_identical_share = models.FloatField(
+        "JND: share of identical pairs",
         default=0.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(0.9)],
         help_text="Share of JND pairs (non-sentinel) that are identical",
     )
     # Recruitment and completion
     max_assignments_per_participant = models.PositiveSmallIntegerField(
-        default=1, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+        "assignments per participant",
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text="How many assignments one participant may do",
     )
     lease_minutes = models.PositiveIntegerField(
+        "assignment lease (minutes)",
         default=45,
         validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="An assignment idle this long returns its trials to the pool",
     )
     completion_url = models.URLField(
+        "completion link",
         blank=True,
         help_text="Where participants go after finishing; {code} is replaced "
         "by the completion code (e.g. https://app.prolific.com/submissions/complete?cc={code})",
     )
     completion_code = models.CharField(
-        max_length=40, default=_completion_code, help_text="Code for participants who pass QC"
+        "completion code (passed)",
+        max_length=40,
+        default=_completion_code,
+        help_text="Code for participants who pass QC",
     )
     completion_code_failed = models.CharField(
+        "completion code (failed QC)",
         max_length=40,
         default=_completion_code,
         help_text="Code for participants who fail QC (a distinct Prolific code)",
     )
     # What the consent page tells a worker before they agree (with the number of trials)
     estimated_minutes = models.PositiveSmallIntegerField(
+        "estimated minutes",
         null=True,
         blank=True,
         validators=[MinValueValidator(1), MaxValueValidator(600)],
@@ -216,32 +297,43 @@ class Study(TimeStampedModel):
         max_length=100, blank=True, help_text="Shown on the consent page, e.g. “£2.50”"
     )
     contact = models.CharField(
+        "contact",
         max_length=200,
         blank=True,
         help_text="Who workers can ask about the study (shown on the consent page), e.g. an email",
     )
     desktop_only = models.BooleanField(
+        "computers and tablets only",
         default=False,
         help_text="Phones get a friendly refusal before consent (tablets and computers may take part)",
     )
     break_every = models.PositiveIntegerField(
+        "break every (trials)",
         default=50,
         validators=[MaxValueValidator(10_000)],
         help_text="Offer a break after this many trials (0: never)",
     )
     # Quality control (see crowd.qc)
     qc_min_sentinel_accuracy = models.FloatField(
-        default=0.93, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+        "QC: lowest sentinel accuracy",
+        default=0.93,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Participants who get a smaller share of sentinels right fail QC (0–1)",
     )
     qc_rt_floor_ms = models.PositiveIntegerField(
+        "QC: too-fast answer (ms)",
         default=250,
         validators=[MaxValueValidator(60_000)],
         help_text="Answers faster than this count as too fast",
     )
     qc_max_fast_share = models.FloatField(
-        default=0.2, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+        "QC: most too-fast answers",
+        default=0.2,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Participants with a larger share of too-fast answers fail QC (0–1)",
     )
     qc_max_side_bias = models.FloatField(
+        "QC: most answers on one side",
         default=0.85,
         validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
         help_text="Flag when more than this share of answers picks one side",
@@ -258,6 +350,10 @@ class Study(TimeStampedModel):
         editable=False,
         help_text="The frozen trial designs generation used (experiments.TrialDesign dicts)",
     )
+    # Blank: the standard generation (`studies.generation`, from distortions and quotas).
+    # Otherwise the name of a generator another app registered (`studies.generators`), e.g.
+    # "duel": that app designs the regular trials; studies still makes sentinels and practice.
+    generator = models.CharField(max_length=20, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -321,22 +417,35 @@ class DistortionSpec(TimeStampedModel):
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="distortion_specs")
     name = models.CharField(
-        max_length=80, help_text="Registry name from experiments.list_distortions()"
+        "distortion",
+        max_length=80,
+        help_text="Registry name from experiments.list_distortions()",
     )
     family = models.CharField(max_length=20, editable=False, blank=True)
     category = models.SlugField(
+        "scoring category",
         max_length=40,
         default="traditional",
         db_index=False,
         help_text="Scoring category (BAPPS: traditional, cnn, superres, deblur, color, frameinterp)",
     )
     severity_min = models.FloatField(
-        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+        "lowest severity",
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="0 (weakest) to 1 (strongest)",
     )
     severity_max = models.FloatField(
-        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+        "highest severity",
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="0 (weakest) to 1 (strongest); at least the lowest",
     )
-    weight = models.FloatField(default=1.0, validators=[MinValueValidator(0.0)])
+    weight = models.FloatField(
+        default=1.0,
+        validators=[MinValueValidator(0.0)],
+        help_text="How often it is drawn relative to the category's other distortions",
+    )
 
     class Meta:
         ordering = ["study", "id"]
@@ -354,14 +463,31 @@ class TrialQuota(models.Model):
     """How many trials of a kind, split and category the study generates."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="quotas")
-    kind = models.CharField(max_length=8, choices=TrialKind.choices)
-    split = models.CharField(max_length=8, choices=Split.choices, default=Split.VAL)
-    category = models.SlugField(max_length=40, default="traditional", db_index=False)
+    kind = models.CharField(
+        "trial kind", max_length=8, choices=TrialKind.choices, help_text="2AFC triplet or JND pair"
+    )
+    split = models.CharField(
+        max_length=8,
+        choices=Split.choices,
+        default=Split.VAL,
+        help_text="train (for fitting metrics) or val (for scoring them)",
+    )
+    category = models.SlugField(
+        "scoring category",
+        max_length=40,
+        default="traditional",
+        db_index=False,
+        help_text="The distortions chosen for this category are drawn",
+    )
     count = models.PositiveIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)]
+        "trials",
+        validators=[MinValueValidator(1), MaxValueValidator(1_000_000)],
+        help_text="How many trials of this kind, split and category to generate",
     )
 
     class Meta:
+        verbose_name = "trial count"
+        verbose_name_plural = "trial counts"
         ordering = ["study", "kind", "split", "category"]
         constraints = [
             models.UniqueConstraint(
@@ -441,26 +567,34 @@ class Trial(models.Model):
     reaches a participant's browser except as practice feedback."""
 
     study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
-    kind = models.CharField(max_length=8, choices=TrialKind.choices)
+    kind = models.CharField("trial kind", max_length=8, choices=TrialKind.choices)
     split = models.CharField(
         max_length=8,
         choices=Split.choices,
         blank=True,
         help_text="train / val; blank for practice and sentinel trials, which are in no split",
     )
-    category = models.CharField(max_length=40)
-    index = models.PositiveIntegerField(help_text="Position in the study's generation plan")
+    category = models.CharField("scoring category", max_length=40)
+    index = models.PositiveIntegerField(
+        "position", help_text="Position in the study's generation plan"
+    )
     ref = models.ForeignKey(
         Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
     p0 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
     p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
-    is_sentinel = models.BooleanField(default=False)
-    is_practice = models.BooleanField(default=False)
-    expected = models.CharField(
-        max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different"
+    is_sentinel = models.BooleanField(
+        "sentinel", default=False, help_text="An obvious trial for quality control"
     )
-    judgments_needed = models.PositiveSmallIntegerField(default=0)
+    is_practice = models.BooleanField(
+        "practice", default=False, help_text="Shown with feedback before the real trials"
+    )
+    expected = models.CharField(
+        "expected answer", max_length=10, blank=True, help_text="2AFC: p0/p1; JND: same/different"
+    )
+    judgments_needed = models.PositiveSmallIntegerField(
+        "judgments needed", default=0, help_text="How many valid judgments the trial collects"
+    )
     # Random tie-breaker among trials with the same load, fixed at generation. (The load itself,
     # judgments collected and leased, is crowd's: `crowd.TrialLoad`.)
     sort_key = models.PositiveIntegerField(default=_sort_key)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from django.core.files.base import ContentFile
 
-from analysis.models import Dataset, DatasetItem, FitRun, RunStatus, UploadedMetric
+from analysis.models import Dataset, DatasetItem, FitRun, KMeansTrunk, RunStatus, UploadedMetric
 
 OFFICIAL_ALEX = Path(__file__).resolve().parents[2] / "metrics" / "weights" / "v0.1" / "alex.pth"
 
@@ -47,3 +47,16 @@ def upload(owner, *, status: str = UploadedMetric.Status.READY, data: bytes | No
     metric.weights.save("lin.pth", ContentFile(data or OFFICIAL_ALEX.read_bytes()), save=False)
     metric.save()
     return metric
+
+
+def finished_kmeans_trunk(owner, image_set, *, status: str = RunStatus.DONE) -> KMeansTrunk:
+    """A k-means trunk row (its file is a placeholder: nothing here loads it)."""
+    import hashlib
+
+    trunk = KMeansTrunk.objects.create(owner=owner, image_set=image_set, name="km", status=status)
+    if status == RunStatus.DONE:
+        data = b"placeholder trunk"
+        trunk.weights.save(f"kmeans-{trunk.pk}.pt", ContentFile(data), save=False)
+        trunk.sha256 = hashlib.sha256(data).hexdigest()
+        trunk.save()
+    return trunk

@@ -211,7 +211,7 @@ def test_the_task_skips_a_finished_export(dataset, run_export):
 
 
 @pytest.mark.parametrize(
-    ("persona", "status"), [("alice", 200), ("bob", 200), ("charlie", 404), ("anonymous", 404)]
+    ("persona", "status"), [("alice", 200), ("bob", 200), ("charlie", 404), ("anonymous", 401)]
 )
 def test_export_download_is_streamed_to_researchers_of_the_dataset(
     client, dataset, run_export, researchers, persona, status
@@ -220,7 +220,7 @@ def test_export_download_is_streamed_to_researchers_of_the_dataset(
     export = run_export(dataset, "csv")
     if persona != "anonymous":
         client.force_login(researchers[persona])
-    response = client.get(f"/exports/{export.pk}/download/")
+    response = client.get(f"/api/exports/{export.pk}/download/")
     assert response.status_code == status
     if status == 200:
         assert response.streaming and b"".join(response.streaming_content) == _read(export)
@@ -230,5 +230,5 @@ def test_export_download_is_streamed_to_researchers_of_the_dataset(
 def test_downloading_an_unfinished_export_is_409(client, dataset, alice):
     export = Export.objects.create(dataset=dataset, kind="csv")
     client.force_login(alice)
-    response = client.get(f"/exports/{export.pk}/download/")
+    response = client.get(f"/api/exports/{export.pk}/download/")
     assert response.status_code == 409 and response.json()["error"]["code"] == "not_ready"

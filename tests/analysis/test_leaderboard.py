@@ -121,7 +121,7 @@ def test_only_the_latest_finished_run_per_metric_and_options_counts(dataset):
     board = leaderboard.board_data(dataset=dataset)
     metric_rows = [r for r in board["rows"] if r["kind"] == "metric"]
     assert sorted(r["run"] for r in metric_rows) == sorted([newer.pk, other_options.pk])
-    assert row(board, "m", {"version": "0.0"})["label"] == "m [version=0.0]"
+    assert row(board, "m", {"version": "0.0"})["label"] == "m (v0.0)"
 
 
 def test_best_metric_and_paired_significance_from_the_credits(dataset):

@@ -57,7 +57,7 @@ def _get(client, user, url):
         ("bob", 200),
         ("root", 200),
         ("charlie", 404),
-        ("anonymous", 404),
+        ("anonymous", 302),
     ],
 )
 def test_private_board_is_seen_by_its_researchers_only(
@@ -69,6 +69,8 @@ def test_private_board_is_seen_by_its_researchers_only(
     if status == 200:
         assert b"Human" in response.content and b"agree" in response.content
         assert b"Private" in response.content
+    if status == 302:  # an anonymous visitor is asked to log in, then comes back
+        assert response["Location"] == f"/admin/login/?next=/leaderboards/{dataset.pk}/"
 
 
 @pytest.mark.parametrize("persona", ["alice", "charlie", "anonymous"])
@@ -85,7 +87,8 @@ def test_a_published_board_is_public_by_slug_only(client, dataset, researchers):
     public = _get(client, None, f"/leaderboards/public/{dataset.public_slug}/")
     assert public.status_code == 200 and b"Human" in public.content
     assert b"Private" not in public.content and b"Exports" not in public.content
-    assert _get(client, None, f"/leaderboards/{dataset.pk}/").status_code == 404  # ids stay private
+    # The id's page stays private: a login first, and only its researchers after that.
+    assert _get(client, None, f"/leaderboards/{dataset.pk}/").status_code == 302
     assert _get(client, researchers["charlie"], f"/leaderboards/{dataset.pk}/").status_code == 404
     assert _get(client, None, "/leaderboards/public/not-a-slug/").status_code == 404
     owner_view = _get(client, researchers["alice"], f"/leaderboards/{dataset.pk}/")

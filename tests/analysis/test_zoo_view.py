@@ -37,8 +37,8 @@ def test_zoo_rows_carry_their_network_and_imagenet_top1(client, alice):
     zoo = {row["label"]: row["zoo"] for row in board["rows"] if row["kind"] == "metric"}
     assert board["has_zoo"] is True
     assert zoo["deep-resnet18"] == {"net": "deep-resnet18", "imagenet_top1": 69.758}
-    assert zoo[f"deep-vgg16-lin (fit {fit.pk})"] == {"net": "deep-vgg16", "imagenet_top1": 71.592}
-    assert zoo["l2"] is None
+    assert zoo[f"deep-vgg16-lin, fit {fit.pk}"] == {"net": "deep-vgg16", "imagenet_top1": 71.592}
+    assert zoo["L2"] is None
     client.force_login(alice)
     page = client.get(f"/leaderboards/{dataset.pk}/").content.decode()
     assert 'id="zoo-chart"' in page and "ImageNet top-1" in page

@@ -38,18 +38,6 @@ STUDY_FORM = {
     "qc_rt_floor_ms": 0,
     "qc_max_fast_share": 1.0,
     "qc_max_side_bias": 1.0,
-    "distortion_specs-TOTAL_FORMS": 2,
-    "distortion_specs-INITIAL_FORMS": 0,
-    "distortion_specs-0-name": "gaussian_blur",
-    "distortion_specs-0-category": "traditional",
-    "distortion_specs-0-severity_min": 0.2,
-    "distortion_specs-0-severity_max": 1.0,
-    "distortion_specs-0-weight": 1,
-    "distortion_specs-1-name": "jpeg",
-    "distortion_specs-1-category": "traditional",
-    "distortion_specs-1-severity_min": 0.2,
-    "distortion_specs-1-severity_max": 1.0,
-    "distortion_specs-1-weight": 1,
     "quotas-TOTAL_FORMS": 1,
     "quotas-INITIAL_FORMS": 0,
     "quotas-0-kind": "2afc",
@@ -66,6 +54,17 @@ def test_admin_study_generated_live_and_completed_by_a_bot_and_a_person(
     response = client.post("/admin/studies/study/add/", {**STUDY_FORM, "image_set": image_set.pk})
     assert response.status_code == 302, response.content.decode()[:3000]
     study = Study.objects.get(slug="admin-made")
+    # The distortion picker (one checkbox and severity range per registry distortion).
+    response = client.post(
+        f"/admin/studies/study/{study.pk}/distortions/",
+        {
+            **{f"use-{n}": "on" for n in ("gaussian_blur", "jpeg")},
+            **{f"min-{n}": 0.2 for n in ("gaussian_blur", "jpeg")},
+            **{f"max-{n}": 1.0 for n in ("gaussian_blur", "jpeg")},
+        },
+    )
+    assert response.status_code == 302
+    assert study.distortion_specs.count() == 2
     # Admin actions; generation runs in the (eager) stimuli task once the transition commits.
     client.post(
         "/admin/studies/study/",

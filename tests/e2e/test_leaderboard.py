@@ -108,8 +108,11 @@ def test_board_renders_charts_and_sorts(page, live_server, board, alice):
     assert rows.nth(0).locator("td.label").inner_text() == "Human"  # the reference row stays on top
 
 
-def test_private_board_is_404_to_a_visitor_and_public_once_published(page, live_server, board):
-    assert page.goto(f"{live_server.url}/leaderboards/{board.pk}/").status == 404
+def test_private_board_asks_a_visitor_to_log_in_and_is_public_once_published(
+    page, live_server, board
+):
+    page.goto(f"{live_server.url}/leaderboards/{board.pk}/")
+    assert page.url == f"{live_server.url}/admin/login/?next=/leaderboards/{board.pk}/"
     assert page.goto(f"{live_server.url}/leaderboards/public/{board.public_slug}/").status == 404
     board.is_public = True
     board.save()

@@ -134,6 +134,8 @@ def test_registering_a_metric_checks_its_name_and_factory():
 
 
 def _build(name: str) -> Metric:
+    if name == "cvvdp":  # the optional `vdp` extra; tests/metrics/test_vdp.py covers it fully
+        pytest.importorskip("pycvvdp", reason="the optional 'vdp' extra (cvvdp) is not installed")
     options = {"device": "cpu"}
     if name.startswith(("lpips-", "deep-")) or name == "dists":
         options["trunk_weights"] = None

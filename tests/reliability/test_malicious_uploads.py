@@ -273,35 +273,31 @@ def test_the_image_upload_api(api, alice, image_set, corpus_settings, label):
 
 
 # ---------------------------------------------------------------------------------------------
-# The admin's image-set form
+# The admin's image-set uploader
 # ---------------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("label", list(CORPUS))
-def test_the_admin_image_set_form(client, alice, image_set, corpus_settings, label):
+def test_the_admin_image_set_uploader(client, alice, image_set, corpus_settings, label):
     case = CORPUS[label]
     client.force_login(alice)
     rows, files = ReferenceImage.objects.count(), _media(corpus_settings)
     response = client.post(
-        f"/admin/studies/imageset/{image_set.pk}/change/",
-        {
-            "name": image_set.name,
-            "min_side": image_set.min_side,
-            "upload": SimpleUploadedFile(case.name, case.make()),
-        },
-        follow=True,
+        f"/admin/studies/imageset/{image_set.pk}/upload/",
+        {"file": SimpleUploadedFile(case.name, case.make())},
     )
     assert response.status_code < 500
-    page = response.content.decode()
+    result = response.json()
     if not case.accepted:
-        if case.name == "empty.png":  # Django's form refuses an empty file itself
-            assert "The submitted file is empty" in page
+        assert response.status_code == 400
+        if case.name == "empty.png":
+            assert "the file is empty" in result["error"]
         else:
-            assert case.expect in page.replace("&#x27;", "'"), page[-3000:]
+            assert case.expect in result["error"], result
         assert ReferenceImage.objects.count() == rows
         assert _media(corpus_settings) == files
         return
-    assert "Added 1 image(s)" in page
+    assert response.status_code == 200 and len(result["accepted"]) == 1
     assert ReferenceImage.objects.count() == rows + 1
     _check_stored(ReferenceImage.objects.order_by("-pk").first(), case, case.name)
 

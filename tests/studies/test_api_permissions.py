@@ -195,10 +195,9 @@ def test_non_staff_user_gets_403(api, django_user_model, objects, name):
 
 
 def test_token_auth_works(api, alice):
-    from rest_framework.authtoken.models import Token
+    from tests.factories import api_key
 
-    token = Token.objects.create(user=alice)
-    api.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_key(alice)}")
     assert api.get("/api/studies/").status_code == 200
 
 

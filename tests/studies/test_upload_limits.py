@@ -13,11 +13,11 @@ import zipfile
 
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
-from rest_framework.authtoken.models import Token
 
 from analysis.models import UploadedMetric
 from studies.models import ReferenceImage
 from tests.conftest import make_png
+from tests.factories import api_key
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -119,7 +119,7 @@ def _post(path: str, body: LazyMultipart, token: str) -> tuple[int, bytes, int]:
 
 @pytest.fixture
 def token(alice):
-    return Token.objects.create(user=alice).key
+    return api_key(alice)
 
 
 def _media_files(settings) -> list:
@@ -201,12 +201,8 @@ def test_the_admin_upload_form_is_refused_with_413_naming_the_limit(
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     response = client.post(
-        f"/admin/studies/imageset/{image_set.pk}/change/",
-        {
-            "name": image_set.name,
-            "min_side": image_set.min_side,
-            "upload": SimpleUploadedFile("big.zip", b"x" * (256 * 1024)),
-        },
+        f"/admin/studies/imageset/{image_set.pk}/upload/",
+        {"file": SimpleUploadedFile("big.zip", b"x" * (256 * 1024))},
     )
     assert response.status_code == 413
     assert b"PERCEPTLAB_MAX_ZIP_BYTES" in response.content

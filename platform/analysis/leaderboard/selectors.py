@@ -25,11 +25,11 @@ from metrics.refs import FITTED, UPLOADED, MetricRef
 from ..board_models import BoardSignificance
 from ..models import Dataset, FitRun, RunStatus, ScoreRun, UploadedMetric
 from ..selectors import dataset_list
-from . import compute
+from . import compute, labels
 
 log = logging.getLogger(__name__)
 
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3  # 3: readable row labels
 _CACHE_SECONDS = 24 * 3600
 _REFRESH_ASKED_SECONDS = 300
 
@@ -108,8 +108,8 @@ def default_split(dataset: Dataset) -> str:
 
 
 def metric_label(run: ScoreRun) -> str:
-    """The row label: the metric name, a fitted or uploaded metric's own name, then options."""
-    label = run.metric
+    """The row label in words (`labels`): "LPIPS alex (random trunk)", a fitted or uploaded
+    metric's own name, then the options that change what is scored."""
     try:
         ref = MetricRef.parse(run.metric)
     except ValueError:  # a registry metric this version no longer has: keep the stored name
@@ -117,14 +117,20 @@ def metric_label(run: ScoreRun) -> str:
     if ref is not None and ref.kind == FITTED:
         fit = FitRun.objects.filter(pk=ref.pk).first()
         if fit is not None:
-            label = f"{fit.net}-{fit.variant} (fit {fit.pk})"
+            return labels.fit_label(
+                net=fit.net,
+                variant=fit.variant,
+                pk=fit.pk,
+                trunk_weights=fit.trunk_weights,
+                options=run.options,
+            )
     elif ref is not None and ref.kind == UPLOADED:
         upload = UploadedMetric.objects.filter(pk=ref.pk).first()
         if upload is not None:
-            label = f"{upload.name} (uploaded {upload.pk})"
-    if run.options:
-        label += " [" + ", ".join(f"{k}={v}" for k, v in sorted(run.options.items())) + "]"
-    return label
+            return labels.with_notes(
+                f"{upload.name} (uploaded {upload.pk})", labels.options_text(run.options)
+            )
+    return labels.registry_label(run.metric, run.options)
 
 
 def run_data(run: ScoreRun, *, label: str = "") -> compute.RunData:

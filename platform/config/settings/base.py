@@ -58,13 +58,13 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "common",
     "studies",
     "crowd",
     "analysis",
+    "duels",
     "demo",
 ]
 
@@ -245,7 +245,8 @@ PERCEPTLAB_BASELINE_METRICS = env_list(
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an anonymous request then gets 401 with a WWW-Authenticate header.
-        "rest_framework.authentication.TokenAuthentication",
+        # Keys are stored hashed (common.tokens); DRF's authtoken kept them in clear.
+        "common.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["common.permissions.IsResearcher"],
@@ -283,6 +284,8 @@ SPECTACULAR_SETTINGS = {
         "StudyStatusEnum": "studies.models.Study.Status",
         "DatasetStatusEnum": "analysis.models.Dataset.Status",
         "RunStatusEnum": "analysis.models.RunStatus",
+        "ExportKindEnum": "analysis.models.Export.Kind",
+        "ExportStatusEnum": "analysis.models.Export.Status",
     },
 }
 
@@ -334,6 +337,7 @@ CELERY_TASK_ROUTES = {
     "analysis.tasks.score_*": {"queue": "gpu"},
     "analysis.tasks.validate_*": {"queue": "gpu"},  # uploaded weights are loaded with torch
     "analysis.tasks.*": {"queue": "default"},
+    "duels.tasks.*": {"queue": "stimuli"},  # pool rendering, scoring and MAD synthesis (torch)
 }
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 4 * 3600, minimum=10)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 4 * 3600 - 60, minimum=5)

@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from common.exceptions import ApplicationError, ConflictError
 from common.utils import model_update
 
-from .. import generation, selectors
+from .. import generation, generators, selectors
 from ..models import Study, StudyStatusChange
 from ..signals import study_status_changed
 from ._access import require_owner
@@ -147,7 +147,7 @@ def study_delete(*, study: Study, by: AbstractBaseUser | None = None) -> None:
             f"Only draft, failed or ready studies can be deleted (this one is {study.status}).",
             code="not_deletable",
         )
-    generation.generation_discard(study=study)  # stored stimulus and model files too
+    _discard(study)  # stored stimulus and model files too
     study.delete()
 
 
@@ -179,7 +179,11 @@ def study_transition(
                 "Choose an image set before generating stimuli.", fields={"image_set": ["required"]}
             )
         if to == Study.Status.GENERATING:
-            generation.validate_design(locked)  # a bad design is refused before anything is written
+            # A bad design is refused before anything is written.
+            if locked.generator:
+                generators.get(locked.generator).validate(locked)
+            else:
+                generation.validate_design(locked)
         if to == Study.Status.READY:
             made, planned = generation.generation_progress(study=locked)
             if not planned or made < planned:
@@ -188,7 +192,7 @@ def study_transition(
                     code="not_generated",
                 )
         if to == Study.Status.DRAFT:
-            generation.generation_discard(study=locked)
+            _discard(locked)
         if (
             to == Study.Status.LIVE
             and not locked.trials.filter(is_sentinel=False, is_practice=False).exists()
@@ -205,15 +209,27 @@ def study_transition(
         locked.save(update_fields=["status", "error", "updated_at"])
         study_status_changed.send(sender=Study, study=locked, from_status=from_status, to_status=to)
         if to == Study.Status.GENERATING:
-            _enqueue_generation(locked.pk)
+            _enqueue_generation(locked.pk, generator=locked.generator)
     study.status = locked.status
     return locked
 
 
-def _enqueue_generation(study_id: int) -> None:
+def _discard(study: Study) -> None:
+    if study.generator:
+        discard = generators.get(study.generator).discard
+        if discard is not None:
+            discard(study)
+    generation.generation_discard(study=study)
+
+
+def _enqueue_generation(study_id: int, *, generator: str = "") -> None:
     from common import jobs
 
     from ..models import GeneratingStudy
+
+    if generator:
+        generators.get(generator).enqueue(study_id)
+        return
 
     jobs.enqueue(
         "studies.tasks.generate_study",
@@ -239,7 +255,7 @@ def study_generation_retry(*, study: Study, by: AbstractBaseUser | None = None) 
             )
         locked.error = ""
         locked.save(update_fields=["error", "updated_at"])
-        _enqueue_generation(locked.pk)
+        _enqueue_generation(locked.pk, generator=locked.generator)
     return locked
 
 

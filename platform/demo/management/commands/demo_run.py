@@ -1,6 +1,9 @@
 """The demo's pipeline, run against the live platform: generate the demo study on the worker,
 go live, let simulated participants take part through the HTTP interface, freeze a dataset, fit
-LPIPS-lin on the worker, score the baselines and the fitted metric, and print the leaderboard URL.
+LPIPS-lin on the worker, score the baselines, the fitted metric and the rows of the paper's Table 5
+that need no downloaded weights, then generate the demo duel (L2 vs SSIM vs PSNR, docs/duels.md)
+and let bots that judge by L2 answer it, and print the leaderboard's URLs (all metrics, and its
+"Table 5" preset) and the duel results URL.
 
 Every heavy step runs in the Celery worker; this command only enqueues and waits (with progress
 bars), so it never imports torch. Running it again continues where the demo stands.
@@ -18,6 +21,18 @@ from metrics.refs import trunk_option
 from studies.models import Study
 
 DEMO_SLUG = "demo-study"
+DUEL_SLUG = "demo-duel"
+DUEL_BOTS = 20  # more than the duel needs: the last ones find it full
+DUEL_BOT_SEED = 17
+
+
+def log_mse(a, b) -> float:
+    """The duel bots' judgment: L2 as log MSE (so their noise is relative, Weber-like)."""
+    import math
+
+    from experiments.observers import mse
+
+    return math.log(mse(a, b) + 1e-6)
 
 
 def _wait(label: str, total_fn, done_fn, finished_fn, *, timeout: float = 1800, poll: float = 1.0):
@@ -38,6 +53,26 @@ def _wait(label: str, total_fn, done_fn, finished_fn, *, timeout: float = 1800, 
                     "see var/log/worker.log)"
                 )
             time.sleep(poll)
+
+
+def table5_rows(*, random_trunk: bool, display_scale: int) -> list[tuple[str, dict]]:
+    """Further score runs for the leaderboard's "Table 5" preset: the paper's low-level rows as
+    the official baselines compute them, ColorVideoVDP when its extra is installed (checked
+    without importing it), the random (Gaussian) AlexNet, and the supervised nets with uniform
+    weights (on a random trunk when the deployment has no ImageNet weights; the preset says so)."""
+    import importlib.util
+
+    rows = [
+        ("l2-lab", {}),
+        ("ssim", {"preset": "lpips-baseline"}),
+        ("fsimc", {}),
+        ("lpips-alex", {"variant": "baseline", "trunk_weights": None}),
+    ]
+    if importlib.util.find_spec("pycvvdp") is not None:
+        rows.append(("cvvdp", {"display_scale": display_scale}))  # the study's
+    if not random_trunk:
+        rows += [(f"lpips-{net}", {"variant": "baseline"}) for net in ("squeeze", "alex", "vgg")]
+    return rows
 
 
 class Command(BaseCommand):
@@ -61,14 +96,47 @@ class Command(BaseCommand):
         dataset = self._freeze(study)
         fit = self._fit(dataset)
         self._score(dataset, fit)
+        duel = self._duel(base_url)
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo pipeline finished.\n"
                 f"  Leaderboard:  {base_url}/leaderboards/{dataset.pk}/\n"
-                f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
+                f"  Table 5:      {base_url}/leaderboards/{dataset.pk}/?preset=table5\n"
+                + (f"  Duel results: {base_url}/duels/{duel.pk}/results/\n" if duel else "")
+                + f"  Worker link:  {base_url}/s/{study.slug}/   (open it in a browser to take part)\n"
                 f"  Progress:     {base_url}/admin/crowd/studycollection/{study.pk}/progress/\n"
             )
         )
+
+    def _duel(self, base_url: str) -> Study | None:
+        """The demo duel (L2 vs SSIM vs PSNR): generate on the worker, go live, and let bots that
+        judge by L2 (log MSE plus noise) answer it through the HTTP interface."""
+        from experiments.observers import fill_study, summarise
+
+        duel = Study.objects.filter(slug=DUEL_SLUG).first()
+        if duel is None:
+            self.stdout.write("  No demo duel (run `manage.py demo_setup` again to create it).")
+            return None
+        self._generate(duel)
+        self._go_live(duel)
+        if duel.participants.filter(external_id__startswith="bot-").exists():
+            return duel
+        with tqdm(
+            total=DUEL_BOTS, desc="Duel: simulated participants (HTTP)", unit="participant"
+        ) as bar:
+            results = fill_study(
+                base_url,
+                duel.slug,
+                participants=DUEL_BOTS,
+                careless_share=0.0,
+                seed=DUEL_BOT_SEED,
+                concurrency=2,
+                observer_kwargs={"metric": log_mse, "noise": 0.25, "lapse": 0.02},
+                progress=lambda _r: bar.update(1),
+            )
+        summary = summarise(results)
+        self.stdout.write(f"  Duel: {summary['completed']} completed, {summary['answers']} answers")
+        return duel
 
     def _generate(self, study: Study) -> None:
         from studies import services
@@ -174,19 +242,25 @@ class Command(BaseCommand):
         from analysis import services
         from analysis.models import ScoreRun
 
-        wanted = [*settings.PERCEPTLAB_BASELINE_METRICS, fit.metric_name]
+        random_trunk = trunk_option(settings.PERCEPTLAB_DEFAULT_TRUNK) is None
+        wanted = []
+        for metric in [*settings.PERCEPTLAB_BASELINE_METRICS, fit.metric_name]:
+            random = metric.startswith("lpips-") and random_trunk
+            wanted.append((metric, {"trunk_weights": None} if random else {}))
+        wanted += table5_rows(random_trunk=random_trunk, display_scale=dataset.study.display_scale)
         runs = []
-        for metric in wanted:
-            run = (
-                ScoreRun.objects.filter(dataset=dataset, metric=metric)
-                .exclude(status="failed")
-                .first()
+        for metric, options in wanted:
+            run = next(
+                (
+                    r
+                    for r in ScoreRun.objects.filter(dataset=dataset, metric=metric)
+                    .exclude(status="failed")
+                    .order_by("pk")
+                    if r.options == options
+                ),
+                None,
             )
             if run is None:
-                options = {}
-                random_trunk = trunk_option(settings.PERCEPTLAB_DEFAULT_TRUNK) is None
-                if metric.startswith("lpips-") and random_trunk:
-                    options = {"trunk_weights": None}
                 run = services.score_run_create(
                     dataset=dataset, metric=metric, by=dataset.owner, options=options
                 )

@@ -18,6 +18,32 @@ from studies.models import Study
 
 DEMO_USERNAME = "researcher"
 DEMO_STUDY_SLUG = "demo-study"
+DEMO_DUEL_SLUG = "demo-duel"
+# The demo duel (docs/duels.md): L2, SSIM and PSNR, gMAD selection from a pool of every sample
+# image's patches × four families × 48 severities (3,456 candidates); answered by bots that
+# judge by L2.
+DEMO_DUEL = {
+    "metrics": ["l2", "ssim", "psnr"],
+    "distortions": [
+        {"name": name, "severity_min": 0.1, "severity_max": 1.0}
+        for name in ("gaussian_blur", "gaussian_white_noise", "lightness_shift", "jpeg")
+    ],
+    "method": "selection",
+    "levels": 3,
+    "pairs_per_level": 3,
+    "tolerance": 0.01,
+    "severity_steps": 48,
+    "patches_per_image": 2,
+    "seed": 2018,
+    "patch_size": 64,
+    "judgments_val": 3,
+    "assignment_size": 40,
+    "sentinel_rate": 0.1,
+    "instructions": (
+        "## Which patch is closer?\n\nYou see a *reference* patch in the middle and two versions "
+        "left and right: choose the one closer to the reference (click, or press ← / →)."
+    ),
+}
 
 
 def _demo_password() -> str:
@@ -115,10 +141,22 @@ class Command(BaseCommand):
         study = Study.objects.filter(slug=DEMO_STUDY_SLUG).first()
         if study is None:
             study = self._create_study(user, image_set)
+        duel = Study.objects.filter(slug=DEMO_DUEL_SLUG).first()
+        if duel is None:
+            from duels.services import duel_study_create
+
+            duel = duel_study_create(
+                owner=user,
+                name="Demo duel: L2 vs SSIM vs PSNR",
+                slug=DEMO_DUEL_SLUG,
+                image_set=image_set,
+                **DEMO_DUEL,
+            ).study
         self.stdout.write(
             self.style.SUCCESS(
                 f"\nDemo ready.\n  Admin:    {settings.SITE_URL}/admin/\n  Login:    {DEMO_USERNAME} / {password}\n"
                 f"  Study:    {study.name} ({study.status}) with {image_set.images.count()} sample images\n"
+                f"  Duel:     {duel.name} ({duel.status})\n"
                 f"  API docs: {settings.SITE_URL}/api/docs/\n"
             )
         )

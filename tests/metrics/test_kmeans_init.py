@@ -1,0 +1,290 @@
+"""Stacked k-means initialisation (``metrics.training.kmeans_init``, ``python -m metrics
+kmeans-init``): deterministic for a seed; conv1's filters are the unit cluster centres of the
+whitened patches (checked against an independent k-means on the same patches); layers keep
+comparable variance; LPIPS on the trunk scores a tiny BAPPS folder; and the comparison with a
+random trunk on a task where structure matters (it fails today: see the xfail's reason)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+import metrics
+from metrics.cli import main
+from metrics.training import kmeans_init as km
+
+# Kept small: 96-pixel crops give conv3-5 5×5 positions; 1024 patches (≥ conv1's 363 dims, so
+# conv1 is whitened at full rank); 10 k-means steps; 5 between-layer steps.
+CONFIG = km.KMeansInitConfig(
+    seed=4, crop_size=96, n_crops=64, n_patches=1024, kmeans_iterations=10, between_steps=5,
+    batch_size=16,
+)  # fmt: skip
+TINY = {"crop_size": 64, "n_crops": 90, "n_patches": 384, "kmeans_iterations": 3}
+# The band of mean pre-activation variance (over r_k²) on images it was not fitted on.
+BAND_NEW = (1 / 16, 2.0)
+
+
+def structured_image(g: torch.Generator, size: int) -> torch.Tensor:
+    """Flat discs and bars over a smooth colour field: edges and regions, like photographs
+    seen by a small network (3×size×size in [0, 1])."""
+    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
+    image = torch.rand(3, 1, 1, generator=g) * torch.ones(3, size, size)
+    for _ in range(int(torch.randint(4, 10, (1,), generator=g))):
+        colour = torch.rand(3, 1, 1, generator=g)
+        cy, cx = torch.randint(0, size, (2,), generator=g).tolist()
+        r = int(torch.randint(size // 10, size // 3, (1,), generator=g))
+        if torch.rand(1, generator=g) < 0.5:
+            mask = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
+        else:
+            mask = ((yy - cy).abs() < r) & ((xx - cx).abs() < r // 2 + 1)
+        image = torch.where(mask, colour, image)
+    field = torch.rand(1, 3, size // 4, size // 4, generator=g)
+    field = F.interpolate(field, size=(size, size), mode="bicubic", align_corners=False)[0]
+    return (0.6 * image + 0.4 * field).clamp(0, 1)
+
+
+def images(n: int, size: int, seed: int) -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return [structured_image(g, size) for _ in range(n)]
+
+
+@pytest.fixture(scope="module")
+def trunk():
+    return km.kmeans_init(images(32, 128, seed=123), CONFIG)
+
+
+# ---- determinism and the CLI -----------------------------------------------------------------
+
+
+def test_the_cli_and_the_library_give_the_same_bytes_for_a_seed(tmp_path, capsys):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i, image in enumerate(images(3, 100, seed=9)):
+        array = (image.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+        Image.fromarray(array).save(folder / f"{i}.png")
+    out = tmp_path / "km.pt"
+    argv = ["kmeans-init", str(folder), str(out), "--seed", "7", "--crop-size", "64",
+            "--crops", "90", "--patches", "384", "--iterations", "3", "--no-between-layer",
+            "--no-progress"]  # fmt: skip
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "wrote" in printed and "conv5" in printed
+    report = json.loads((tmp_path / "km.json").read_text())
+    assert report["config"]["seed"] == 7 and len(report["layers"]) == 5
+
+    from metrics.images import list_images, load_image
+
+    again = km.kmeans_init(
+        [load_image(p) for p in list_images(folder)],
+        km.KMeansInitConfig(seed=7, **TINY, between_layer=False),
+    )
+    (tmp_path / "again").mkdir()
+    again.save(tmp_path / "again" / "km.pt")  # torch.save names the archive after the file
+    assert (tmp_path / "again" / "km.pt").read_bytes() == out.read_bytes()
+    state = torch.load(out, weights_only=True)
+    assert sorted(state) == sorted(
+        f"features.{i}.{p}" for i in (0, 3, 6, 8, 10) for p in ("weight", "bias")
+    )
+    # refused: an existing OUT, a folder without images, a missing folder (nothing written)
+    assert main(argv) == 2 and "exists" in capsys.readouterr().err
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["kmeans-init", str(empty), str(tmp_path / "e.pt")]) == 2
+    assert "holds no images" in capsys.readouterr().err
+    assert main(["kmeans-init", str(tmp_path / "nope"), str(tmp_path / "n.pt")]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+    assert not (tmp_path / "e.pt").exists() and not (tmp_path / "n.pt").exists()
+
+
+def test_bad_settings_and_too_few_positions_are_clear_errors():
+    with pytest.raises(ValueError, match="crop_size ≥ 63"):
+        km.KMeansInitConfig(crop_size=32)
+    with pytest.raises(ValueError, match="seed must be"):
+        km.KMeansInitConfig(seed=-1)
+    with pytest.raises(ValueError, match="conv3 sees 3×3 positions per 64-pixel crop"):
+        km.kmeans_init(images(1, 80, seed=0), km.KMeansInitConfig(**{**TINY, "n_crops": 10}))
+    with pytest.raises(ValueError, match="at least one image"):
+        km.kmeans_init([], CONFIG)
+    with pytest.raises(ValueError, match="outside"):
+        km.kmeans_init([torch.full((3, 70, 70), 2.0)], CONFIG)
+
+
+# ---- the recipe ---------------------------------------------------------------------------------
+
+
+def _lloyd(unit: np.ndarray, start: np.ndarray, steps: int) -> np.ndarray:
+    """A direct spherical k-means (NumPy), from given initial centres."""
+    centres = unit[start].copy()
+    for _ in range(steps):
+        assign = (unit @ centres.T).argmax(1)
+        sums = np.zeros_like(centres)
+        np.add.at(sums, assign, unit)
+        assert (np.bincount(assign, minlength=len(centres)) > 0).all()
+        centres = sums / np.linalg.norm(sums, axis=1, keepdims=True)
+    return centres
+
+
+def test_conv1_filters_are_the_unit_centres_of_a_direct_kmeans_on_the_whitened_patches(trunk):
+    cfg = trunk.config
+    g = torch.Generator().manual_seed(cfg.seed)
+    crops = km.normalise(
+        km.random_crops(images(32, 128, seed=123), n=cfg.n_crops, size=cfg.crop_size, generator=g)
+    )
+    layer_gen = torch.Generator().manual_seed(cfg.seed * 1000003)
+    conv = torch.nn.Conv2d(3, 64, 11, stride=4, padding=2)
+    patches = km.sample_patches(crops, conv, n=cfg.n_patches, generator=layer_gen)
+    assert patches.shape == (cfg.n_patches, 363)
+    whitening = km.zca(patches, eps=cfg.zca_eps)
+    white = whitening.apply(patches)
+    # whitened: covariance ≈ λ/(λ+ε) per direction, so ≤ 1 and near 1 in the strong ones
+    cov = torch.linalg.eigvalsh(torch.cov(white.T))
+    assert float(cov.max()) < 1.001 and float(cov[-20:].min()) > 0.8
+    unit = (white / white.norm(dim=1, keepdim=True)).numpy()
+    start = torch.randperm(cfg.n_patches, generator=layer_gen)[:64].numpy()
+    direct = _lloyd(unit, start, cfg.kmeans_iterations)
+
+    # Undo the whitening (Z⁻¹ on its full-rank span) and the scalings: unit centres remain.
+    w = trunk.state_dict["features.0.weight"].double().reshape(64, -1)
+    back = ((w @ whitening.vectors) / whitening.scales) @ whitening.vectors.T
+    recovered = (back / back.norm(dim=1, keepdim=True)).numpy()
+    cosine = (recovered * direct).sum(1)
+    assert cosine.min() > 0.999, cosine.min()
+    assert trunk.layers[0].reseeded == 0
+    # k-means did its job: the centres serve the patches better than the initial ones
+    initial = float((unit @ unit[start].T).max(1).mean())
+    assert trunk.layers[0].kmeans_objective == pytest.approx(
+        float((unit @ direct.T).max(1).mean()), abs=1e-4
+    )
+    assert trunk.layers[0].kmeans_objective > initial + 0.02
+    # and the bias makes w·x + b the dot product with the centre in whitened space (scaled)
+    x = patches[:5]
+    scale = back.norm(dim=1)  # = σ / r: what the within- and between-layer steps applied
+    pre = x @ w.T + trunk.state_dict["features.0.bias"].double()
+    centred = torch.from_numpy(direct) @ whitening.matrix_times(x - whitening.mean).T  # k×5
+    mean_shift = pre / scale - centred.T  # constant per filter (−m, the within-layer shift)
+    assert torch.allclose(mean_shift, mean_shift[:1].expand_as(mean_shift), atol=1e-3)
+
+
+def test_layers_keep_comparable_variance(trunk):
+    """Within-layer scaling sets every channel to zero mean and unit variance on the fitting
+    crops; between-layer scaling then multiplies layer k by r_k (its variance by r_k²), with
+    every r_k within [1/8, 8]. On the fitting crops the mean channel variance of layer k is
+    r_k² within 10 %; on new images of the same kind it stays within BAND_NEW of r_k² (the
+    deeper layers lose variance there: at these small test settings conv2-5 are whitened from
+    fewer patches than they have dimensions)."""
+    cfg = trunk.config
+    factors = [layer.between_factor for layer in trunk.layers]
+    assert all(1 / 8 <= r <= 8 for r in factors), factors
+    g = torch.Generator().manual_seed(cfg.seed)
+    crops = km.random_crops(images(32, 128, seed=123), n=cfg.n_crops, size=96, generator=g)
+    fitted = km.preactivation_variances(trunk.state_dict, crops)
+    ratios = [v / r**2 for v, r in zip(fitted, factors, strict=True)]
+    assert all(0.9 <= v <= 1.1 for v in ratios), ratios
+    new = km.preactivation_variances(trunk.state_dict, torch.stack(images(16, 96, seed=77)))
+    ratios = [v / r**2 for v, r in zip(new, factors, strict=True)]
+    assert all(BAND_NEW[0] <= v <= BAND_NEW[1] for v in ratios), ratios
+
+
+# ---- LPIPS on the trunk ---------------------------------------------------------------------------
+
+
+def test_lpips_and_the_zoo_on_the_trunk_score_a_tiny_bapps_folder(trunk, tmp_path, capsys):
+    from metrics.training.synthetic import write_synthetic_bapps
+
+    path = tmp_path / "kmeans-alexnet.pt"
+    trunk.save(path)
+    root = tmp_path / "bapps"
+    write_synthetic_bapps(root, train={"mix": 2}, val={"traditional": 12, "cnn": 12}, size=64)
+    out = tmp_path / "r.json"
+    code = main(["evaluate", str(root), "--metric", "lpips-alex", "-o", f"trunk_weights={path}",
+                 "-o", "variant=baseline", "--resamples", "0", "--no-progress",
+                 "--json", str(out)])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    result = json.loads(out.read_text())["results"][0]["2afc"]["categories"]
+    assert set(result) == {"traditional", "cnn"}
+    assert all(0 <= cat["score"] <= 1 for cat in result.values())
+    zoo = metrics.create_metric("deep-alexnet", trunk_weights=str(path), device="cpu")
+    lpips = metrics.create_metric(
+        "lpips-alex", variant="baseline", trunk_weights=str(path), device="cpu"
+    )
+    g = torch.Generator().manual_seed(1)
+    x0, x1 = (torch.rand(3, 3, 64, 64, generator=g) * 2 - 1 for _ in range(2))
+    assert torch.allclose(zoo(x0, x1), lpips(x0, x1), atol=1e-6)
+
+
+def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    k = int(2 * round(3 * sigma) + 1)
+    t = torch.arange(k, dtype=torch.float32) - k // 2
+    w = torch.exp(-(t**2) / (2 * sigma**2))
+    w = w / w.sum()
+    x = F.pad(x[None], (k // 2,) * 4, mode="reflect")
+    x = F.conv2d(x, w.view(1, 1, 1, k).repeat(3, 1, 1, 1), groups=3)
+    return F.conv2d(x, w.view(1, 1, k, 1).repeat(3, 1, 1, 1), groups=3)[0]
+
+
+def _distort(x: torch.Tensor, kind: str, s: float, g: torch.Generator) -> torch.Tensor:
+    if kind == "blur":
+        return _blur(x, 0.5 + 2 * s)
+    if kind == "noise":
+        return (x + (0.01 + 0.1 * s) * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    if kind == "contrast":
+        return (0.5 + (x - 0.5) * (1 - 0.6 * s)).clamp(0, 1)
+    if kind == "blocks":
+        k = 2 + int(4 * s)
+        h = x.shape[-1] // k * k
+        out = x.clone()
+        out[:, :h, :h] = F.interpolate(F.avg_pool2d(x[None, :, :h, :h], k), size=(h, h))[0]
+        return out
+    return torch.roll(x, shifts=(1 + int(2 * s),), dims=(2,))  # shift
+
+
+def structural_task(n: int, seed: int):
+    """Triplets (ref, p0, p1) with two different distortions of random strength, judged by a
+    bot that prefers the one SSIM finds more similar (judge = 1 when p1 is)."""
+    g = torch.Generator().manual_seed(seed)
+    kinds = ("blur", "noise", "contrast", "blocks", "shift")
+    refs, p0, p1 = [], [], []
+    for _ in range(n):
+        ref = structured_image(g, 64)
+        a, b = torch.randperm(5, generator=g)[:2].tolist()
+        p0.append(_distort(ref, kinds[a], float(torch.rand(1, generator=g)), g))
+        p1.append(_distort(ref, kinds[b], float(torch.rand(1, generator=g)), g))
+        refs.append(ref)
+    refs, p0, p1 = torch.stack(refs), torch.stack(p0), torch.stack(p1)
+    ssim = metrics.create_metric("ssim")  # a distance (1 − SSIM)
+    judge = (ssim(refs, p1) < ssim(refs, p0)).float()
+    return refs, p0, p1, judge
+
+
+def _agreement(metric, refs, p0, p1, judge) -> float:
+    d0, d1 = metric(refs * 2 - 1, p0 * 2 - 1), metric(refs * 2 - 1, p1 * 2 - 1)
+    return float(((d1 < d0).float() * judge + (d1 > d0).float() * (1 - judge)).mean())
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="measured, not assumed: on this SSIM-judged mixed-distortion task, LPIPS (baseline) on "
+    "the k-means trunk agrees with the bot less often than on random trunks (200 triplets: "
+    "0.880 against 0.915 and 0.885 for random seeds 0 and 1, mean 0.900); see "
+    "docs/reproducing-the-paper.md. Strict: remove the mark when the recipe starts to win.",
+)
+def test_the_kmeans_trunk_beats_random_trunks_where_structure_matters(trunk, tmp_path):
+    path = tmp_path / "km.pt"
+    trunk.save(path)
+    task = structural_task(200, seed=11)
+    ours = _agreement(
+        metrics.create_metric("lpips-alex", variant="baseline", trunk_weights=str(path)), *task
+    )
+    random = [
+        _agreement(
+            metrics.create_metric("lpips-alex", variant="baseline", trunk_weights=None, seed=s),
+            *task,
+        )
+        for s in range(2)
+    ]
+    assert ours > sum(random) / len(random), (ours, random)
