@@ -248,19 +248,26 @@ def synthesize_mad_pairs(
         rms = math.sqrt(x[0].numel())
         steps_run = 0
         for _ in range(steps):
-            active = eta >= step_size * CONVERGED
-            if not bool(active.any()):
+            # Converged searches drop out: each step works on the active rows only.
+            act = torch.nonzero(eta >= step_size * CONVERGED).flatten()
+            if act.numel() == 0:
                 break
             steps_run += 1
-            y = _propose(x, sign * g_b, g_a, eta, rms, generator, b)
-            y, a_y, g_ay = _project(y, f_a, target, tol, projection_steps)
-            b_y, g_by = f_b(y)
-            ok = active & ((a_y - target).abs() <= tol) & (sign.view(-1) * (b_y - b) > 0)
-            keep = ok.view(-1, 1, 1, 1)
-            x = torch.where(keep, y, x)
-            g_a, g_b = torch.where(keep, g_ay, g_a), torch.where(keep, g_by, g_b)
-            a, b = torch.where(ok, a_y, a), torch.where(ok, b_y, b)
-            eta = torch.where(ok, (eta * GROWTH).clamp(max=step_size * MAX_GROWTH), eta * 0.5)
+            s_act = sign[act]
+            y = _propose(x[act], s_act * g_b[act], g_a[act], eta[act], rms, generator, b[act])
+            y, a_y, g_ay = _project(y, f_a, target[act], tol[act], projection_steps, act)
+            ok = torch.zeros(act.numel(), dtype=torch.bool, device=where)
+            # B is evaluated only where A stayed within tolerance.
+            within = torch.nonzero((a_y - target[act]).abs() <= tol[act]).flatten()
+            if within.numel():
+                b_y, g_by = f_b(y[within], act[within])
+                better = s_act.view(-1)[within] * (b_y - b[act[within]]) > 0
+                good, rows = within[better], act[within[better]]
+                x[rows], g_a[rows], a[rows] = y[good], g_ay[good], a_y[good]
+                g_b[rows], b[rows] = g_by[better], b_y[better]
+                ok[good] = True
+            grown = (eta[act] * GROWTH).clamp(max=step_size * MAX_GROWTH)
+            eta[act] = torch.where(ok, grown, eta[act] * 0.5)
 
     x = x.cpu()
     a_, b_, a0, b0 = a.cpu().tolist(), b.cpu().tolist(), target.cpu().tolist(), b_start.tolist()
@@ -314,12 +321,14 @@ def _project(
     target: torch.Tensor,
     tol: torch.Tensor,
     projection_steps: int,
+    rows: torch.Tensor,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Newton steps along ∇A back to A = target; returns y, A(y), ∇A(y).
 
-    Only the samples still further than tolerance/2 from the target are evaluated again.
+    ``y`` holds the batch rows ``rows``. Only the samples still further than tolerance/2 from
+    the target are evaluated again.
     """
-    a_y, g_y = f_a(y)
+    a_y, g_y = f_a(y, rows)
     for _ in range(projection_steps):
         err = a_y - target
         todo = torch.nonzero(err.abs() > tol / 2).flatten()
@@ -332,7 +341,7 @@ def _project(
         g_free = g.masked_fill(_free(down, yt, 0.0, 1.0) == 0, 0.0)
         delta = -(e / _dot(g_free, g_free).to(torch.float64).clamp_min(1e-30)).to(y.dtype)
         yt = (yt + delta.view(-1, 1, 1, 1) * g_free).clamp(0.0, 1.0)
-        a_t, g_t = f_a(yt, todo)
+        a_t, g_t = f_a(yt, rows[todo])
         y, a_y, g_y = (
             y.index_copy(0, todo, yt),
             a_y.index_copy(0, todo, a_t),

@@ -63,7 +63,9 @@ FLAGGED_TRUE = [
 
 def test_flags():
     flags = {i.name: i.differentiable for i in metrics.list_metrics()}
-    assert [n for n, f in flags.items() if not f] == ["fsim", "fsimc", "vsi"]
+    # cvvdp wraps an optional package not installed here, so its gradients are unchecked and it
+    # keeps the registry's default (False).
+    assert {n for n, f in flags.items() if not f} - {"cvvdp"} == {"fsim", "fsimc", "vsi"}
     assert all(is_differentiable(n) == f for n, f in flags.items())
 
 
