@@ -85,7 +85,8 @@ class AnswerApi(WorkerApi):
         wrapping, content negotiation and serializer (a third of the answer's time once its
         writes were one statement); anything else (another media type or Accept, a body that is
         not a valid answer, a refusal by the rate limit) goes through DRF, which gives the same
-        answers and errors as before. Both give byte-identical responses."""
+        answers and errors as before. Both give the same statuses, bodies and headers
+        (tests/crowd/test_answer_paths.py)."""
         if request.method == "POST":
             response = self._post_direct(request, kwargs)
             if response is not None:
