@@ -10,10 +10,13 @@ from __future__ import annotations
 from metrics._registry import MetricInfo, OptionInfo, register_metric
 from metrics.lpips.options import LPIPS_OPTIONS
 
-# ``differentiable``: autograd gives a gradient that MAD synthesis can follow. False for FSIM/FSIMc
-# (median noise threshold and soft thresholding of phase congruency), SR-SIM and VSI (saliency
-# maps normalised by their maximum): their autograd gradients are exact only within ~1e-5 of the
-# point and disagree with 1e-3 differences by 2× or in sign (measured, see docs/duels.md).
+# ``differentiable``: MAD synthesis may follow the metric's autograd gradient. Every built-in
+# metric is made of torch ops with exact gradients almost everywhere (tests/metrics/
+# test_duels_pool.py checks each True flag against float64 central differences). FSIM, FSIMc and
+# VSI are flagged False by design: FSIM's phase congruency thresholds its energy by a sorted median
+# noise estimate (clamp at a data-dependent level), VSI normalises saliency by its maximum and
+# raises the chroma term to the power 0.02 (an unbounded derivative near 0); at the scale of a
+# synthesis step their first-order model fails most often of all (docs/duels.md has the figures).
 UNIT = (0.0, 1.0)
 SYMMETRIC = (-1.0, 1.0)
 
@@ -226,7 +229,7 @@ register_metric(
         options=(),
         summary="1 − SR-SIM (Zhang & Li 2012): spectral-residual saliency and gradient "
         "similarity of the luma; at least 40×40",
-        differentiable=False,
+        differentiable=True,
         factory="metrics.srsim:build_srsim",
     )
 )

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from metrics.batched import score_pairs
+from metrics.images import to_range
 
 # Pairs per score_pairs call, in batches: large enough that the call overhead vanishes.
 CHUNK_BATCHES = 8
@@ -61,6 +62,7 @@ def score_pool(
     *,
     batch_size: int = 64,
     progress: bool = False,
+    unit_range: bool = False,
 ) -> np.ndarray:
     """Distances d(ref_r, candidate_rc) of a whole pool, batched.
 
@@ -70,6 +72,8 @@ def score_pool(
         candidates: R×C×3×H×W, or one C_r×3×H×W tensor per reference (counts may differ).
         batch_size: Pairs per batch.
         progress: Show a tqdm bar over the pool.
+        unit_range: ``refs`` and ``candidates`` hold [0, 1] images; each chunk is mapped onto the
+            metric's input range (``2x − 1`` for LPIPS), so one pool serves every metric.
 
     Returns:
         R×C float64 array (C: the largest count; the cells of absent candidates are NaN).
@@ -92,9 +96,10 @@ def score_pool(
         for start in range(0, flat.shape[0], chunk):
             stop = min(start + chunk, flat.shape[0])
             a = refs.index_select(0, ref_of[start:stop].to(refs.device))
-            scores.append(
-                score_pairs(metric, a, flat[start:stop], batch_size=batch_size, progress=False)
-            )
+            b = flat[start:stop]
+            if unit_range:
+                a, b = to_range(a, metric.info.input_range), to_range(b, metric.info.input_range)
+            scores.append(score_pairs(metric, a, b, batch_size=batch_size, progress=False))
             bar.update(stop - start)
     values = torch.cat(scores).double().numpy()
     out[ref_of.numpy(), col_of.numpy()] = values
