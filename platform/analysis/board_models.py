@@ -22,21 +22,45 @@ class BoardSignificance(TimeStampedModel):
     paired test or None}}} (see `analysis.leaderboard.compute.significance`)."""
 
     dataset = models.ForeignKey(
-        "analysis.Dataset", on_delete=models.CASCADE, related_name="board_significance"
+        "analysis.Dataset",
+        on_delete=models.CASCADE,
+        related_name="board_significance",
+        help_text="The dataset whose leaderboard this is",
     )
-    split = models.CharField(max_length=16)
+    split = models.CharField(
+        max_length=16,
+        help_text="The dataset split the leaderboard scores (train or val)",
+    )
     runs = models.JSONField(default=dict, blank=True, help_text="Score runs it was computed from")
     columns = models.JSONField(default=dict, blank=True, help_text="Paired tests per 2AFC column")
-    n_resamples = models.PositiveIntegerField(default=0)
-    confidence = models.FloatField(default=0.0)
-    seed = models.PositiveIntegerField(default=0)
-    computed_at = models.DateTimeField(null=True, blank=True)
+    n_resamples = models.PositiveIntegerField(
+        default=0,
+        verbose_name="bootstrap resamples",
+        help_text="Number of paired bootstrap resamples",
+    )
+    confidence = models.FloatField(
+        default=0.0,
+        verbose_name="confidence level",
+        help_text="Confidence level of the intervals, e.g. 0.95",
+    )
+    seed = models.PositiveIntegerField(
+        default=0,
+        verbose_name="random seed",
+        help_text="Seed of the bootstrap resampling",
+    )
+    computed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the tests were last computed",
+    )
     error = models.TextField(blank=True, help_text="Why the last refresh failed")
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "split"], name="unique_board_significance")
         ]
+        verbose_name = "leaderboard significance"
+        verbose_name_plural = "leaderboard significance"
 
     def __str__(self) -> str:
         return f"significance of {self.dataset_id}/{self.split}"

@@ -25,9 +25,18 @@ class DuelMethod(models.TextChoices):
 
 
 class DuelStudy(TimeStampedModel):
-    study = models.OneToOneField(Study, on_delete=models.CASCADE, related_name="duel")
+    study = models.OneToOneField(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="duel",
+        help_text="The 2AFC study that serves the duel's pairs",
+    )
     metrics = models.JSONField(help_text="Metric references (l2, fitted:42, uploaded:7), ≥ 2")
-    method = models.CharField(max_length=10, choices=DuelMethod.choices)
+    method = models.CharField(
+        max_length=10,
+        choices=DuelMethod.choices,
+        help_text="gMAD selection from a candidate pool, MAD synthesis, or both",
+    )
     levels = models.PositiveSmallIntegerField(
         default=3,
         validators=[MinValueValidator(1), MaxValueValidator(20)],
@@ -54,7 +63,9 @@ class DuelStudy(TimeStampedModel):
         help_text="Reference patches drawn from each image of the image set",
     )
     synthesis_steps = models.PositiveIntegerField(
-        default=200, validators=[MinValueValidator(1), MaxValueValidator(5000)]
+        default=200,
+        validators=[MinValueValidator(1), MaxValueValidator(5000)],
+        help_text="Gradient steps per synthesised image (MAD)",
     )
     pool = models.JSONField(
         default=dict,
@@ -62,7 +73,11 @@ class DuelStudy(TimeStampedModel):
         editable=False,
         help_text="The frozen candidate pool: reference patches and (family, severity) columns",
     )
-    assembled = models.BooleanField(default=False, editable=False)
+    assembled = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="The pairs have been turned into the study's trials",
+    )
 
     class Meta:
         verbose_name = "duel study"
@@ -83,12 +98,25 @@ class DuelStudy(TimeStampedModel):
 class DuelChunk(models.Model):
     """One unit of generation: `score:<metric index>` or `synth:<fixed>:<moved>`."""
 
-    duel = models.ForeignKey(DuelStudy, on_delete=models.CASCADE, related_name="chunks")
-    key = models.CharField(max_length=40)
-    done = models.BooleanField(default=False)
+    duel = models.ForeignKey(
+        DuelStudy,
+        on_delete=models.CASCADE,
+        related_name="chunks",
+        verbose_name="duel study",
+        help_text="The duel this generation unit belongs to",
+    )
+    key = models.CharField(
+        max_length=40,
+        help_text="Which unit: score:<metric index> or synth:<fixed>:<moved>",
+    )
+    done = models.BooleanField(
+        default=False,
+        help_text="The unit has finished",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["duel", "key"], name="unique_duel_chunk")]
+        verbose_name = "duel generation unit"
 
     def __str__(self) -> str:
         return f"{self.key} ({'done' if self.done else 'pending'})"
@@ -97,9 +125,20 @@ class DuelChunk(models.Model):
 class DuelPoolScore(models.Model):
     """One metric's distances on the pool: `values[r][c]` = metric(ref r, candidate c)."""
 
-    duel = models.ForeignKey(DuelStudy, on_delete=models.CASCADE, related_name="pool_scores")
-    metric = models.CharField(max_length=120)
-    values = models.JSONField()
+    duel = models.ForeignKey(
+        DuelStudy,
+        on_delete=models.CASCADE,
+        related_name="pool_scores",
+        verbose_name="duel study",
+        help_text="The duel whose pool was scored",
+    )
+    metric = models.CharField(
+        max_length=120,
+        help_text="Metric reference (l2, fitted:42, uploaded:7)",
+    )
+    values = models.JSONField(
+        help_text="Distances: values[r][c] = metric(reference r, candidate c)",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["duel", "metric"], name="unique_pool_score")]
@@ -113,23 +152,69 @@ class DuelPair(models.Model):
     reference; people choosing that side side with the attacker. For synthesis the defender is
     the metric held fixed and the attacker the one moved (to its max and its min)."""
 
-    duel = models.ForeignKey(DuelStudy, on_delete=models.CASCADE, related_name="pairs")
+    duel = models.ForeignKey(
+        DuelStudy,
+        on_delete=models.CASCADE,
+        related_name="pairs",
+        verbose_name="duel study",
+        help_text="The duel this pair belongs to",
+    )
     method = models.CharField(
         max_length=10,
         choices=[(DuelMethod.SELECTION, "selection"), (DuelMethod.SYNTHESIS, "synthesis")],
+        help_text="How the pair was found: gMAD selection or MAD synthesis",
     )
-    defender = models.CharField(max_length=120)
-    attacker = models.CharField(max_length=120)
-    level = models.PositiveSmallIntegerField()
-    ref = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
-    p0 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
-    p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
-    attacker_prefers = models.CharField(max_length=2, choices=[("p0", "p0"), ("p1", "p1")])
+    defender = models.CharField(
+        max_length=120,
+        help_text="Metric that rates the pair (nearly) equal; held fixed in synthesis",
+    )
+    attacker = models.CharField(
+        max_length=120,
+        help_text="Metric that rates the pair most differently; moved in synthesis",
+    )
+    level = models.PositiveSmallIntegerField(
+        help_text="Quality level of the defender (quantile bin, from 0)",
+    )
+    ref = models.ForeignKey(
+        Stimulus,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="reference",
+        help_text="The reference patch",
+    )
+    p0 = models.ForeignKey(
+        Stimulus,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="patch 0",
+        help_text="First distorted patch",
+    )
+    p1 = models.ForeignKey(
+        Stimulus,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="patch 1",
+        help_text="Second distorted patch",
+    )
+    attacker_prefers = models.CharField(
+        max_length=2,
+        choices=[("p0", "p0"), ("p1", "p1")],
+        help_text="The patch the attacker rates closer to the reference",
+    )
     defender_scores = models.JSONField(help_text="[defender(ref, p0), defender(ref, p1)]")
     attacker_scores = models.JSONField(help_text="[attacker(ref, p0), attacker(ref, p1)]")
-    info = models.JSONField(default=dict, blank=True)
+    info = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Further details of how the pair was chosen or synthesised",
+    )
     trial = models.OneToOneField(
-        Trial, on_delete=models.SET_NULL, related_name="duel_pair", null=True, blank=True
+        Trial,
+        on_delete=models.SET_NULL,
+        related_name="duel_pair",
+        null=True,
+        blank=True,
+        help_text="The study trial that shows this pair, once assembled",
     )
 
     class Meta:

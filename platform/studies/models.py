@@ -37,7 +37,10 @@ class ImageSet(TimeStampedModel):
     """A named collection of reference photographs that studies draw patches from."""
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="image_sets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="image_sets",
+        help_text="The researcher who owns the set",
     )
     collaborators = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -82,9 +85,21 @@ class ReferenceImage(TimeStampedModel):
     and stimuli provenance can name their source independently of file encodings.
     """
 
-    image_set = models.ForeignKey(ImageSet, on_delete=models.CASCADE, related_name="images")
-    file = models.FileField(upload_to=_image_path)
-    thumbnail = models.FileField(upload_to=_thumb_path, blank=True)
+    image_set = models.ForeignKey(
+        ImageSet,
+        on_delete=models.CASCADE,
+        related_name="images",
+        help_text="The image set the photograph belongs to",
+    )
+    file = models.FileField(
+        upload_to=_image_path,
+        help_text="The photograph as canonical 8-bit RGB PNG",
+    )
+    thumbnail = models.FileField(
+        upload_to=_thumb_path,
+        blank=True,
+        help_text="A small preview for lists",
+    )
     sha256 = models.CharField(
         "pixel hash (SHA-256)",
         max_length=64,
@@ -139,7 +154,10 @@ class Study(TimeStampedModel):
     }
 
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="studies"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="studies",
+        help_text="The researcher who owns the study",
     )
     collaborators = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
@@ -164,7 +182,11 @@ class Study(TimeStampedModel):
         "reference; JND: same or different)",
     )
     status = models.CharField(
-        max_length=16, choices=Status.choices, default=Status.DRAFT, editable=False
+        max_length=16,
+        choices=Status.choices,
+        default=Status.DRAFT,
+        editable=False,
+        help_text="Where the study stands: draft, generating, failed, ready, live or closed",
     )
     image_set = models.ForeignKey(
         ImageSet,
@@ -339,11 +361,23 @@ class Study(TimeStampedModel):
         help_text="Flag when more than this share of answers picks one side",
     )
     # Generation progress (written by the stimuli task)
-    generation_total = models.PositiveIntegerField(default=0, editable=False)
-    generation_done = models.PositiveIntegerField(default=0, editable=False)
+    generation_total = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Trials the generation will make",
+    )
+    generation_done = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Trials generated so far",
+    )
     # Why the study's generation failed (status `failed`), as `common.tasks.recording_failure`
     # stores it; cleared when generation is retried or discarded.
-    error = models.TextField(blank=True, editable=False)
+    error = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Why generation failed",
+    )
     design = models.JSONField(
         default=dict,
         blank=True,
@@ -353,7 +387,13 @@ class Study(TimeStampedModel):
     # Blank: the standard generation (`studies.generation`, from distortions and quotas).
     # Otherwise the name of a generator another app registered (`studies.generators`), e.g.
     # "duel": that app designs the regular trials; studies still makes sentinels and practice.
-    generator = models.CharField(max_length=20, blank=True, default="", editable=False)
+    generator = models.CharField(
+        max_length=20,
+        blank=True,
+        default="",
+        editable=False,
+        help_text="App that designs the regular trials, e.g. duel (blank: the standard generation)",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -390,14 +430,36 @@ class GeneratingStudy(Study):
 class StudyStatusChange(models.Model):
     """Audit trail of status transitions."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="status_changes")
-    from_status = models.CharField(max_length=16)
-    to_status = models.CharField(max_length=16)
-    by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="status_changes",
+        help_text="The study whose status changed",
     )
-    at = models.DateTimeField(auto_now_add=True)
-    note = models.CharField(max_length=500, blank=True)
+    from_status = models.CharField(
+        max_length=16,
+        help_text="Status before the change",
+    )
+    to_status = models.CharField(
+        max_length=16,
+        help_text="Status after the change",
+    )
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        help_text="Who made the change; empty for the system",
+    )
+    at = models.DateTimeField(
+        auto_now_add=True,
+        help_text="When the change happened",
+    )
+    note = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Why, in a few words",
+    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -415,13 +477,23 @@ class DistortionSpec(TimeStampedModel):
     """One distortion a study draws from: a registry name (see `experiments.list_distortions()`),
     a severity range in [0, 1], a category label for scoring, and a relative weight."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="distortion_specs")
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="distortion_specs",
+        help_text="The study that uses the distortion",
+    )
     name = models.CharField(
         "distortion",
         max_length=80,
         help_text="Registry name from experiments.list_distortions()",
     )
-    family = models.CharField(max_length=20, editable=False, blank=True)
+    family = models.CharField(
+        max_length=20,
+        editable=False,
+        blank=True,
+        help_text="Distortion family, filled in from the registry",
+    )
     category = models.SlugField(
         "scoring category",
         max_length=40,
@@ -462,7 +534,12 @@ class DistortionSpec(TimeStampedModel):
 class TrialQuota(models.Model):
     """How many trials of a kind, split and category the study generates."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="quotas")
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="quotas",
+        help_text="The study the quota belongs to",
+    )
     kind = models.CharField(
         "trial kind", max_length=8, choices=TrialKind.choices, help_text="2AFC triplet or JND pair"
     )
@@ -503,11 +580,30 @@ class ModelArtifact(TimeStampedModel):
     """A network trained for a study's stimuli (CNN autoencoder, SR net, colouriser): weights and
     hyper-parameters, content-addressed so provenance can name it."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="model_artifacts")
-    sha256 = models.CharField(max_length=64)
-    kind = models.CharField(max_length=40)
-    file = models.FileField(upload_to="models/")
-    params = models.JSONField(default=dict)
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="model_artifacts",
+        help_text="The study whose stimuli the network makes",
+    )
+    sha256 = models.CharField(
+        max_length=64,
+        verbose_name="SHA-256",
+        help_text="SHA-256 of the model file",
+    )
+    kind = models.CharField(
+        max_length=40,
+        help_text="What the network does, e.g. a CNN autoencoder, SR net or colouriser",
+    )
+    file = models.FileField(
+        upload_to="models/",
+        help_text="The trained weights",
+    )
+    params = models.JSONField(
+        default=dict,
+        verbose_name="parameters",
+        help_text="Hyper-parameters of the training",
+    )
 
     class Meta:
         constraints = [
@@ -521,11 +617,27 @@ class ModelArtifact(TimeStampedModel):
 class Patch(models.Model):
     """A square crop of a reference image (box in the source image's pixels, after `scale`)."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="patches")
-    image = models.ForeignKey(ReferenceImage, on_delete=models.PROTECT, related_name="patches")
-    index = models.PositiveIntegerField()
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="patches",
+        help_text="The study the patch belongs to",
+    )
+    image = models.ForeignKey(
+        ReferenceImage,
+        on_delete=models.PROTECT,
+        related_name="patches",
+        verbose_name="reference image",
+        help_text="The photograph the patch is cut from",
+    )
+    index = models.PositiveIntegerField(
+        help_text="Number of the patch within the study",
+    )
     box = models.JSONField(help_text="[left, top, right, bottom] in source-image pixels")
-    scale = models.FloatField(default=1.0)
+    scale = models.FloatField(
+        default=1.0,
+        help_text="Patch size over the side of the cropped square (1: pixels as is; below 1 zooms out)",
+    )
 
     class Meta:
         constraints = [
@@ -545,14 +657,37 @@ class Stimulus(models.Model):
     """One image shown to participants (a reference patch or a distorted version), with the
     provenance that regenerates it bit for bit (`experiments.regenerate`)."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="stimuli")
-    patch = models.ForeignKey(
-        Patch, on_delete=models.CASCADE, related_name="stimuli", null=True, blank=True
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="stimuli",
+        help_text="The study the stimulus belongs to",
     )
-    file = models.FileField(upload_to=_stimulus_path)
-    sha256 = models.CharField(max_length=64, db_index=True, help_text="sha256 of the PNG bytes")
-    provenance = models.JSONField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    patch = models.ForeignKey(
+        Patch,
+        on_delete=models.CASCADE,
+        related_name="stimuli",
+        null=True,
+        blank=True,
+        help_text="The reference patch it was made from",
+    )
+    file = models.FileField(
+        upload_to=_stimulus_path,
+        help_text="The stimulus PNG",
+    )
+    sha256 = models.CharField(
+        max_length=64,
+        db_index=True,
+        help_text="sha256 of the PNG bytes",
+        verbose_name="SHA-256",
+    )
+    provenance = models.JSONField(
+        help_text="How it was made: distortion, severity, seed, code version",
+    )
+    created_at = models.DateTimeField(
+        auto_now_add=True,
+        help_text="When the stimulus was made",
+    )
 
     class Meta:
         verbose_name_plural = "stimuli"
@@ -566,23 +701,55 @@ class Trial(models.Model):
     counterbalancing). `expected` is the hidden answer of sentinels and practice trials; it never
     reaches a participant's browser except as practice feedback."""
 
-    study = models.ForeignKey(Study, on_delete=models.CASCADE, related_name="trials")
-    kind = models.CharField("trial kind", max_length=8, choices=TrialKind.choices)
+    study = models.ForeignKey(
+        Study,
+        on_delete=models.CASCADE,
+        related_name="trials",
+        help_text="The study the trial belongs to",
+    )
+    kind = models.CharField(
+        "trial kind",
+        max_length=8,
+        choices=TrialKind.choices,
+        help_text="2AFC triplet or JND pair",
+    )
     split = models.CharField(
         max_length=8,
         choices=Split.choices,
         blank=True,
         help_text="train / val; blank for practice and sentinel trials, which are in no split",
     )
-    category = models.CharField("scoring category", max_length=40)
+    category = models.CharField(
+        "scoring category",
+        max_length=40,
+        help_text="Scoring category, e.g. traditional or cnn",
+    )
     index = models.PositiveIntegerField(
         "position", help_text="Position in the study's generation plan"
     )
     ref = models.ForeignKey(
-        Stimulus, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+        Stimulus,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name="reference",
+        help_text="The reference patch (2AFC); empty for JND",
     )
-    p0 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
-    p1 = models.ForeignKey(Stimulus, on_delete=models.PROTECT, related_name="+")
+    p0 = models.ForeignKey(
+        Stimulus,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="patch 0",
+        help_text="First distorted patch",
+    )
+    p1 = models.ForeignKey(
+        Stimulus,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name="patch 1",
+        help_text="Second distorted patch",
+    )
     is_sentinel = models.BooleanField(
         "sentinel", default=False, help_text="An obvious trial for quality control"
     )
@@ -597,7 +764,10 @@ class Trial(models.Model):
     )
     # Random tie-breaker among trials with the same load, fixed at generation. (The load itself,
     # judgments collected and leased, is crowd's: `crowd.TrialLoad`.)
-    sort_key = models.PositiveIntegerField(default=_sort_key)
+    sort_key = models.PositiveIntegerField(
+        default=_sort_key,
+        help_text="Random key that orders trials for allocation",
+    )
 
     class Meta:
         ordering = ["study", "index"]
