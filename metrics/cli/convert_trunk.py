@@ -23,6 +23,15 @@ LAYOUTS = ("caffe-alexnet", "bigan", "splitbrain", "puzzle", "moving", "netdisse
 INPUTS = ("imagenet", "bgr255", "rgb255", "rgb01", "rgb-1-1", "lab")
 
 
+# The source layouts of the papers in Table 5, and the method each declares in the sidecar.
+SELF_SUPERVISED_LAYOUTS = {
+    "bigan": "bigan",
+    "splitbrain": "split-brain",
+    "puzzle": "puzzle",
+    "moving": "watching",
+}
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("src", metavar="SRC", help="source checkpoint (torch file or .npz)")
     parser.add_argument("out", metavar="OUT", help="torchvision-layout checkpoint to write")
@@ -53,9 +62,23 @@ def run(args: argparse.Namespace) -> int:
         raise CLIError(f"the folder of {out} does not exist")
 
     from metrics.lpips.convert_trunk import convert_trunk
+    from metrics.supervision import SELF_SUPERVISED, sidecar_path, write_trunk_meta
 
     report = convert_trunk(src, out, args.layout, input=args.input)
     out.with_suffix(".json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     print("\n".join(report.lines()))
     print(f"wrote {out}")
+    # The papers' layouts say how their nets were trained: their Table-5 row is declared beside
+    # the checkpoint (docs/trunk-metadata.md). The generic layouts do not, so nothing is guessed.
+    method = SELF_SUPERVISED_LAYOUTS.get(args.layout)
+    if method is None:
+        print(
+            f"no {sidecar_path(out).name} written: the {args.layout!r} layout does not say how "
+            "the net was trained; declare its Table-5 row there (docs/trunk-metadata.md)"
+        )
+    else:
+        sidecar = write_trunk_meta(
+            out, supervision=SELF_SUPERVISED, method=method, layout=args.layout, source=src.name
+        )
+        print(f"declared self-supervised ({method}) in {sidecar.name}")
     return 0

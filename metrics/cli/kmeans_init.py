@@ -48,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     from tqdm.auto import tqdm
 
     from metrics.images import list_images, load_image
+    from metrics.supervision import UNSUPERVISED, write_trunk_meta
     from metrics.training.kmeans_init import LAYER_NAMES, KMeansInitConfig, kmeans_init
 
     config = KMeansInitConfig(
@@ -75,7 +76,11 @@ def run(args: argparse.Namespace) -> int:
     result.save(out)
     report = {**result.report(), "device": str(device), "images_dir": str(folder)}
     out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-    print(f"wrote {out} ({len(paths)} images, seed {config.seed}, {device})")
+    # Its Table-5 row (unsupervised, k-means) declared beside it (docs/trunk-metadata.md).
+    sidecar = write_trunk_meta(
+        out, supervision=UNSUPERVISED, method="kmeans", seed=config.seed, images_dir=str(folder)
+    )
+    print(f"wrote {out} ({len(paths)} images, seed {config.seed}, {device}) and {sidecar.name}")
     print(f"{'layer':<6} {'filters':>7} {'dim':>5} {'rank':>5} {'k-means':>8} {'between':>8}")
     for layer in result.layers:
         print(

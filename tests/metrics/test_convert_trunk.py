@@ -206,6 +206,17 @@ def test_cli_prints_the_mapping_writes_a_report_and_refuses_bad_input(tmp_path, 
     )
     report = json.loads((tmp_path / "bigan-tv.json").read_text())
     assert report["layout"] == "bigan" and len(report["layers"]) == 5
+    # The paper's layout declares its Table-5 row beside the checkpoint; a generic one does not.
+    from metrics.supervision import read_trunk_meta
+
+    meta = read_trunk_meta(out)
+    assert (meta["supervision"], meta["method"]) == ("self-supervised", "bigan"), meta
+    assert "declared self-supervised (bigan)" in text
+    generic = tmp_path / "generic-tv.pt"
+    assert main(["convert-trunk", str(src), str(generic), "--layout", "caffe-alexnet"]) == 0
+    assert (
+        read_trunk_meta(generic) is None and "no generic-tv.pt.meta.json" in capsys.readouterr().out
+    )
     assert sorted(torch.load(out, weights_only=True)) == sorted(
         f"features.{i}.{p}" for i in (0, 3, 6, 8, 10) for p in ("weight", "bias")
     )

@@ -78,6 +78,11 @@ def test_the_cli_and_the_library_give_the_same_bytes_for_a_seed(tmp_path, capsys
     assert "wrote" in printed and "conv5" in printed
     report = json.loads((tmp_path / "km.json").read_text())
     assert report["config"]["seed"] == 7 and len(report["layers"]) == 5
+    # Its Table-5 row is declared beside it, not guessed from the file name.
+    from metrics.supervision import trunk_declaration
+
+    declared = trunk_declaration(str(out))
+    assert (declared["supervision"], declared["method"]) == ("unsupervised", "kmeans"), declared
 
     from metrics.images import list_images, load_image
 
