@@ -136,35 +136,3 @@ def trunk_stored(option: str | None) -> str:
     if option is None:
         return RANDOM_TRUNK
     return "" if option == IMAGENET_TRUNK else option
-
-
-# Which of the paper's Table-5 supervision groups a trunk setting belongs to (torch-free, for the
-# Table-5 view). Self-supervised trunks converted by ``python -m metrics convert-trunk`` are named
-# ``selfsup-<layout>[-anything].pt`` by convention (docs/reproducing-the-paper.md).
-SELF_SUPERVISED_LABELS = {
-    "moving": "Watching (Pathak'17)",
-    "splitbrain": "Split-Brain",
-    "puzzle": "Puzzle (Noroozi)",
-    "bigan": "BiGAN",
-}
-_KMEANS_REF = re.compile(r"^kmeans:[1-9][0-9]{0,17}$")
-_SELFSUP_FILE = re.compile(r"^selfsup-(" + "|".join(SELF_SUPERVISED_LABELS) + r")\b")
-
-
-def trunk_supervision(trunk_weights: str | None) -> tuple[str, str | None]:
-    """(group, label) of a trunk setting, stored (blank, ``"random"``) or as the option (None,
-    ``"imagenet"``): ``("random", None)``, ``("supervised", None)`` (torchvision's ImageNet
-    weights), ``("unsupervised", "K-means")`` for ``kmeans:<id>`` (a platform k-means trunk) or a
-    file named ``kmeans*``, ``("self-supervised", <paper's label>)`` for a file named
-    ``selfsup-<layout>…``, else ``("other", None)``."""
-    if trunk_weights is None or trunk_weights == RANDOM_TRUNK:
-        return "random", None
-    if trunk_weights in ("", IMAGENET_TRUNK):
-        return "supervised", None
-    name = str(trunk_weights).replace("\\", "/").rsplit("/", 1)[-1]
-    if _KMEANS_REF.match(str(trunk_weights)) or (name.startswith("kmeans") and ":" not in name):
-        return "unsupervised", "K-means"
-    match = _SELFSUP_FILE.match(name)
-    if match:
-        return "self-supervised", SELF_SUPERVISED_LABELS[match.group(1)]
-    return "other", None

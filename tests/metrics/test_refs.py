@@ -103,27 +103,3 @@ def test_it_is_exported_and_torch_free():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stderr
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (None, ("random", None)),
-        ("random", ("random", None)),
-        ("", ("supervised", None)),
-        ("imagenet", ("supervised", None)),
-        ("kmeans:12", ("unsupervised", "K-means")),
-        ("/srv/weights/kmeans-photos.pt", ("unsupervised", "K-means")),
-        ("selfsup-bigan.pt", ("self-supervised", "BiGAN")),
-        ("selfsup-splitbrain-lab.pt", ("self-supervised", "Split-Brain")),
-        ("/w/selfsup-puzzle.pt", ("self-supervised", "Puzzle (Noroozi)")),
-        ("selfsup-moving.pt", ("self-supervised", "Watching (Pathak'17)")),
-        ("selfsup-colorization.pt", ("other", None)),
-        ("kmeans:0", ("other", None)),
-        ("alexnet-owt.pth", ("other", None)),
-    ],
-)
-def test_trunk_supervision_groups_trunks_as_table_5(value, expected):
-    from metrics.refs import trunk_supervision
-
-    assert trunk_supervision(value) == expected
