@@ -248,8 +248,17 @@ PLATFORM_KMEANS_TRUNK = {
     "supervision": UNSUPERVISED, "method": "kmeans", "label": None, "declared_by": "platform",
 }  # fmt: skip
 
-# Low-level registry metrics with a Table-5 row.
-LOW_LEVEL_ROWS = {"l2": "l2", "l2-lab": "l2", "ssim": "ssim", "fsimc": "fsimc", "cvvdp": "hdr-vdp"}
+# Low-level registry metrics with a Table-5 row: the metric and the options the row is computed
+# with. The same metric scored another way (`l2` on RGB, `ssim` with its default preset) is an
+# extra line of the group, noted, not a second line on the paper's row.
+LOW_LEVEL_ROWS = {
+    "l2-lab": ("l2", {}),
+    "ssim": ("ssim", {"preset": "lpips-baseline"}),
+    "fsimc": ("fsimc", {}),
+    "cvvdp": ("hdr-vdp", {}),
+}
+# What stands next to the paper's row when a low-level metric is computed another way.
+LOW_LEVEL_VARIANTS = {"l2": "l2"}
 
 
 @dataclass(frozen=True)
@@ -261,6 +270,21 @@ class Placement:
     row: str | None
     label: str = ""
     notes: tuple[str, ...] = ()
+
+
+def _place_low_level(metric: str, values: Mapping[str, Any]) -> Placement:
+    """A metric without a trunk: on its paper row when computed as the row is (e.g. `ssim` with
+    preset=lpips-baseline), else an extra low-level line saying what the paper's row uses."""
+    row, wanted = LOW_LEVEL_ROWS.get(metric, (None, {}))
+    if row is not None and all(values.get(k) == v for k, v in wanted.items()):
+        note = ROW_BY_KEY[row].note
+        return Placement("low-level", row, notes=(note,) if note else ())
+    paper_row = row or LOW_LEVEL_VARIANTS.get(metric)
+    if paper_row is None:
+        return Placement("low-level", None)
+    how = ROW_BY_KEY[paper_row].obtain.removeprefix("built in: ")
+    note = f"not the paper's computation: its {ROW_BY_KEY[paper_row].label} row is {how}"
+    return Placement("low-level", None, notes=(note,))
 
 
 def _random_note(trunk: Mapping[str, Any] | None, seed: Any, *, by_design: bool) -> str:
@@ -315,9 +339,7 @@ def place(
         return Placement("other", None, notes=("not a metric of this version",))
     declared = {opt.name: opt.default for opt in info.options}
     if "trunk_weights" not in declared:
-        row = LOW_LEVEL_ROWS.get(metric)
-        notes = (ROW_BY_KEY[row].note,) if row and ROW_BY_KEY[row].note else ()
-        return Placement("low-level", row, notes=notes)
+        return _place_low_level(metric, {**declared, **options})
     if not metric.startswith(("lpips-", "deep-")):
         return Placement("other", None)
     values = {**declared, **options}

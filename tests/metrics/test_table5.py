@@ -83,6 +83,9 @@ def test_imagenet_file_names_are_torchvisions():
         ({"metric": "fsimc"}, "low-level", "fsimc"),
         ({"metric": "cvvdp"}, "low-level", "hdr-vdp"),
         ({"metric": "psnr"}, "low-level", None),
+        ({"metric": "l2"}, "low-level", None),  # RGB: not the paper's (Lab) L2
+        ({"metric": "ssim"}, "low-level", None),  # the default preset: not the paper's SSIM
+        ({"metric": "ssim", "options": {"preset": "default"}}, "low-level", None),
         ({"metric": "lpips-alex", "options": {"variant": "baseline", "trunk_weights": None}},
          "random", "gaussian"),
         ({"metric": "lpips-vgg", "options": {"variant": "baseline", "trunk_weights": None}},
@@ -116,6 +119,22 @@ def test_imagenet_file_names_are_torchvisions():
 def test_place_follows_the_declared_supervision(kwargs, group, row):
     placement = place(**kwargs)
     assert (placement.group, placement.row) == (group, row)
+
+
+def test_a_low_level_metric_computed_otherwise_is_an_extra_line_saying_what_the_row_uses():
+    l2, ssim = place(metric="l2"), place(metric="ssim")
+    assert l2.notes == ("not the paper's computation: its L2 row is `l2-lab` (the official "
+                        "baseline's Lab L2)",)  # fmt: skip
+    assert "its SSIM row is `ssim` with preset=lpips-baseline" in ssim.notes[0]
+    view = build_view(
+        [
+            Entry(place(metric="l2-lab"), "L2 (Lab)", dict.fromkeys(PAPER_COLUMNS, 0.6)),
+            Entry(l2, "L2", dict.fromkeys(PAPER_COLUMNS, 0.5)),
+        ]
+    )
+    low = next(g for g in view["groups"] if g["key"] == "low-level")["lines"]
+    computed = [(ln["row"], ln["label"], ln["paper"] is None) for ln in low if ln["ours"]["all"]]
+    assert computed == [("l2", "L2", False), (None, "L2", True)]  # one line per paper row
 
 
 def test_every_row_computed_with_a_random_trunk_says_so():
