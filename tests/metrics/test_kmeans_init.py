@@ -1,8 +1,8 @@
 """Stacked k-means initialisation (``metrics.training.kmeans_init``, ``python -m metrics
 kmeans-init``): deterministic for a seed; conv1's filters are the unit cluster centres of the
 whitened patches (checked against an independent k-means on the same patches); layers keep
-comparable variance; LPIPS on the trunk scores a tiny BAPPS folder; and the comparison with a
-random trunk on a task where structure matters (it fails today: see the xfail's reason)."""
+comparable variance; LPIPS on the trunk scores a tiny BAPPS folder and follows SSIM-judging bots
+well above chance (the comparison with random trunks: ``benchmarks/kmeans_vs_random.py``)."""
 
 from __future__ import annotations
 
@@ -11,12 +11,12 @@ import json
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 from PIL import Image
 
 import metrics
 from metrics.cli import main
 from metrics.training import kmeans_init as km
+from metrics.training import metric_judged as mj
 
 # Kept small (the fixture must stay well inside the 300 s test timeout on a loaded CI machine):
 # 96-pixel crops give conv3-5 5×5 positions (48 crops: 1200, over twice conv3's 384 filters);
@@ -31,28 +31,8 @@ TINY = {"crop_size": 64, "n_crops": 90, "n_patches": 384, "kmeans_iterations": 3
 BAND_NEW = (1 / 16, 2.0)
 
 
-def structured_image(g: torch.Generator, size: int) -> torch.Tensor:
-    """Flat discs and bars over a smooth colour field: edges and regions, like photographs
-    seen by a small network (3×size×size in [0, 1])."""
-    yy, xx = torch.meshgrid(torch.arange(size), torch.arange(size), indexing="ij")
-    image = torch.rand(3, 1, 1, generator=g) * torch.ones(3, size, size)
-    for _ in range(int(torch.randint(4, 10, (1,), generator=g))):
-        colour = torch.rand(3, 1, 1, generator=g)
-        cy, cx = torch.randint(0, size, (2,), generator=g).tolist()
-        r = int(torch.randint(size // 10, size // 3, (1,), generator=g))
-        if torch.rand(1, generator=g) < 0.5:
-            mask = (yy - cy) ** 2 + (xx - cx) ** 2 < r * r
-        else:
-            mask = ((yy - cy).abs() < r) & ((xx - cx).abs() < r // 2 + 1)
-        image = torch.where(mask, colour, image)
-    field = torch.rand(1, 3, size // 4, size // 4, generator=g)
-    field = F.interpolate(field, size=(size, size), mode="bicubic", align_corners=False)[0]
-    return (0.6 * image + 0.4 * field).clamp(0, 1)
-
-
 def images(n: int, size: int, seed: int) -> list[torch.Tensor]:
-    g = torch.Generator().manual_seed(seed)
-    return [structured_image(g, size) for _ in range(n)]
+    return mj.structured_images(n, size, seed)
 
 
 @pytest.fixture(scope="module")
@@ -228,69 +208,24 @@ def test_lpips_and_the_zoo_on_the_trunk_score_a_tiny_bapps_folder(trunk, tmp_pat
     assert torch.allclose(zoo(x0, x1), lpips(x0, x1), atol=1e-6)
 
 
-def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    k = int(2 * round(3 * sigma) + 1)
-    t = torch.arange(k, dtype=torch.float32) - k // 2
-    w = torch.exp(-(t**2) / (2 * sigma**2))
-    w = w / w.sum()
-    x = F.pad(x[None], (k // 2,) * 4, mode="reflect")
-    x = F.conv2d(x, w.view(1, 1, 1, k).repeat(3, 1, 1, 1), groups=3)
-    return F.conv2d(x, w.view(1, 1, k, 1).repeat(3, 1, 1, 1), groups=3)[0]
-
-
-def _distort(x: torch.Tensor, kind: str, s: float, g: torch.Generator) -> torch.Tensor:
-    if kind == "blur":
-        return _blur(x, 0.5 + 2 * s)
-    if kind == "noise":
-        return (x + (0.01 + 0.1 * s) * torch.randn(x.shape, generator=g)).clamp(0, 1)
-    if kind == "contrast":
-        return (0.5 + (x - 0.5) * (1 - 0.6 * s)).clamp(0, 1)
-    if kind == "blocks":
-        k = 2 + int(4 * s)
-        h = x.shape[-1] // k * k
-        out = x.clone()
-        out[:, :h, :h] = F.interpolate(F.avg_pool2d(x[None, :, :h, :h], k), size=(h, h))[0]
-        return out
-    return torch.roll(x, shifts=(1 + int(2 * s),), dims=(2,))  # shift
-
-
-def structural_task(n: int, seed: int):
-    """Triplets (ref, p0, p1) with two different distortions of random strength, judged by a
-    bot that prefers the one SSIM finds more similar (judge = 1 when p1 is)."""
-    g = torch.Generator().manual_seed(seed)
-    kinds = ("blur", "noise", "contrast", "blocks", "shift")
-    refs, p0, p1 = [], [], []
-    for _ in range(n):
-        ref = structured_image(g, 64)
-        a, b = torch.randperm(5, generator=g)[:2].tolist()
-        p0.append(_distort(ref, kinds[a], float(torch.rand(1, generator=g)), g))
-        p1.append(_distort(ref, kinds[b], float(torch.rand(1, generator=g)), g))
-        refs.append(ref)
-    refs, p0, p1 = torch.stack(refs), torch.stack(p0), torch.stack(p1)
-    ssim = metrics.create_metric("ssim")  # a distance (1 − SSIM)
-    judge = (ssim(refs, p1) < ssim(refs, p0)).float()
-    return refs, p0, p1, judge
-
-
-def _agreement(metric, refs, p0, p1, judge) -> float:
-    d0, d1 = metric(refs * 2 - 1, p0 * 2 - 1), metric(refs * 2 - 1, p1 * 2 - 1)
-    return float(((d1 < d0).float() * judge + (d1 > d0).float() * (1 - judge)).mean())
-
-
 @pytest.fixture(scope="module")
 def structural_scores(trunk, tmp_path_factory):
-    """Agreement with the SSIM bot of LPIPS-baseline on the k-means trunk and on two random
-    trunks, on 200 triplets."""
+    """Agreement with SSIM-judging bots of LPIPS-baseline on the k-means trunk and on two random
+    trunks, on 200 triplets of structured images with two different distortions each."""
     path = tmp_path_factory.mktemp("km") / "km.pt"
     trunk.save(path)
-    task = structural_task(200, seed=11)
-    ours = _agreement(
-        metrics.create_metric("lpips-alex", variant="baseline", trunk_weights=str(path)), *task
+    task = mj.two_distortion_triplets(images(200, 64, seed=11), seed=11)
+    judge = mj.judgments(metrics.create_metric("ssim"), *task)  # SSIM as a distance (1 − SSIM)
+    ours = mj.agreement(
+        metrics.create_metric("lpips-alex", variant="baseline", trunk_weights=str(path)),
+        *task,
+        judge,
     )
     random = [
-        _agreement(
+        mj.agreement(
             metrics.create_metric("lpips-alex", variant="baseline", trunk_weights=None, seed=s),
             *task,
+            judge,
         )
         for s in range(2)
     ]
@@ -298,17 +233,8 @@ def structural_scores(trunk, tmp_path_factory):
 
 
 def test_the_kmeans_trunk_follows_structure_well_above_chance(structural_scores):
+    """Whether it beats random trunks is measured, not asserted, by
+    ``benchmarks/kmeans_vs_random.py`` (docs/reproducing-the-paper.md): against bots that follow
+    a structural metric it does not, which is why issue #18's last check is blocked."""
     ours, random = structural_scores
     assert ours >= 0.8 and min(random) >= 0.8, structural_scores
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="measured, not assumed: on this SSIM-judged mixed-distortion task LPIPS-baseline on "
-    "the k-means trunk does not beat random trunks (200 triplets, commit of this test: 0.900 "
-    "against 0.915 and 0.885 for random seeds 0 and 1, a tie with their mean; with other test "
-    "settings it was below); docs/reproducing-the-paper.md",
-)
-def test_the_kmeans_trunk_beats_random_trunks_where_structure_matters(structural_scores):
-    ours, random = structural_scores
-    assert ours > sum(random) / len(random), structural_scores
