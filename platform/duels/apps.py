@@ -8,9 +8,9 @@ class DuelsConfig(AppConfig):
     def ready(self) -> None:
         # A duel study is a `studies.Study` whose regular trials this app designs: register the
         # generator the study lifecycle calls (studies never imports duels).
-        from studies import generators
+        from studies import generators, workflow
 
-        from . import services
+        from . import services, steps
 
         generators.register(
             services.GENERATOR,
@@ -20,3 +20,5 @@ class DuelsConfig(AppConfig):
                 discard=services.duel_generation_discard,
             ),
         )
+        # Its part of the study page: the duel's design instead of the distortion picker.
+        workflow.contribute("design", steps.design_step)

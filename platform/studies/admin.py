@@ -497,10 +497,16 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
 
         study = get_or_404(selectors.study_get, user=request.user, pk=pk)
         error, trials, skipped = "", [], []
-        try:
-            trials, skipped = preview_trials(study=study)
-        except DomainError as exc:
-            error = exc.message
+        if study.generator:
+            error = (
+                f"This study's trials are designed by the {study.generator} generator, not from "
+                "distortions and trial counts: see them after generation (its page links them)."
+            )
+        else:
+            try:
+                trials, skipped = preview_trials(study=study)
+            except DomainError as exc:
+                error = exc.message
         rows = [
             {
                 "kind": t.kind,

@@ -71,18 +71,28 @@ S = Study.Status
 
 
 def _design_step(*, step, study, user):
-    specs = study.distortion_specs.count()
-    trials = sum(study.quotas.values_list("count", flat=True))
-    step.detail.append(
-        f"{specs} distortion(s) chosen, {trials} trial(s) planned"
-        + (f", image set “{study.image_set}”" if study.image_set else ", no image set yet")
-    )
-    step.links.append(
-        ("Choose distortions", reverse("admin:studies_study_distortions", args=[study.pk]))
-    )
-    step.links.append(("Preview", reverse("admin:studies_study_preview", args=[study.pk])))
+    if study.generator:
+        # Another app designs the regular trials (e.g. a duel): it adds its own lines and links
+        # to this step; the distortion picker and the preview are the standard generation's.
+        step.detail.append(f"Trials designed by the {study.generator} generator")
+    else:
+        specs = study.distortion_specs.count()
+        trials = sum(study.quotas.values_list("count", flat=True))
+        step.detail.append(
+            f"{specs} distortion(s) chosen, {trials} trial(s) planned"
+            + (f", image set “{study.image_set}”" if study.image_set else ", no image set yet")
+        )
+        step.links.append(
+            ("Choose distortions", reverse("admin:studies_study_distortions", args=[study.pk]))
+        )
+        step.links.append(("Preview", reverse("admin:studies_study_preview", args=[study.pk])))
     if study.status == S.DRAFT:
-        step.actions.append(("generate", "Generate"))
+        problem = services.study_generation_problem(study=study)
+        if problem:
+            # The same check the Generate button's service makes, said before it is pressed.
+            step.detail.append(f"Before generating: {problem}")
+        else:
+            step.actions.append(("generate", "Generate"))
     else:
         step.state = workflow.DONE
 

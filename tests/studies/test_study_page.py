@@ -330,3 +330,40 @@ def test_workflow_refuses_an_unknown_step_and_marks_the_first_unfinished_step_cu
         "analyse": "todo",
         "leaderboard": "todo",
     }
+
+
+def test_generate_is_offered_only_when_the_design_can_be_generated(client, alice, image_set):
+    """A draft without distortions says what is missing (the Generate service's own message)
+    instead of offering a button that can only be refused."""
+    study = services.study_create(owner=alice, name="empty design", image_set=image_set)
+    client.force_login(alice)
+    html = _page(client, study)
+    assert "Before generating: Choose at least one distortion." in html
+    assert 'value="generate"' not in html
+    services.distortion_spec_add(study=study, name="jpeg", category="traditional")
+    html = _page(client, study)
+    assert "Before generating: No trial counts for 2afc trials" in html
+    services.trial_quota_set(study=study, kind="2afc", split="val", category="traditional", count=2)
+    html = _page(client, study)
+    assert "Before generating" not in html and 'value="generate"' in html
+
+
+def test_a_duel_study_page_shows_the_duel_design_not_the_distortion_picker(client, alice):
+    from duels import services as duel_services
+    from tests.duels.helpers import duel_image_set, small_design
+
+    duel = duel_services.duel_study_create(
+        owner=alice, name="L2 vs SSIM", image_set=duel_image_set(alice), **small_design()
+    )
+    study = duel.study
+    client.force_login(alice)
+    html = _page(client, study)
+    assert "Trials designed by the duel generator" in html
+    assert "Duel of l2, ssim by " in html
+    assert f"/admin/duels/duelstudy/{duel.pk}/change/" in html
+    assert f"/duels/{study.pk}/results/" in html
+    assert "Choose distortions" not in html and ">Preview<" not in html
+    assert 'value="generate"' in html  # its design is complete
+    preview = client.get(f"/admin/studies/study/{study.pk}/preview/").content.decode()
+    assert "designed by the duel generator" in preview
+    assert "No trial counts" not in preview

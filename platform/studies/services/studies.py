@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.text import slugify
 
-from common.exceptions import ApplicationError, ConflictError
+from common.exceptions import ApplicationError, ConflictError, DomainError
 from common.utils import model_update
 
 from .. import generation, generators, selectors
@@ -151,6 +151,28 @@ def study_delete(*, study: Study, by: AbstractBaseUser | None = None) -> None:
     study.delete()
 
 
+def _generation_check(study: Study) -> None:
+    """Raise the DomainError that stops `study` from being generated as it stands."""
+    if study.image_set is None:
+        raise ApplicationError(
+            "Choose an image set before generating stimuli.", fields={"image_set": ["required"]}
+        )
+    if study.generator:
+        generators.get(study.generator).validate(study)
+    else:
+        generation.validate_design(study)
+
+
+def study_generation_problem(*, study: Study) -> str:
+    """Why `study` cannot be generated as it stands (the message generating it would give), or
+    "" when it can. Reads only."""
+    try:
+        _generation_check(study)
+    except DomainError as exc:
+        return exc.message
+    return ""
+
+
 def study_transition(
     *, study: Study, to: str, by: AbstractBaseUser | None = None, note: str = ""
 ) -> Study:
@@ -174,16 +196,8 @@ def study_transition(
                 code="illegal_transition",
                 fields={"status": [f"not allowed from {locked.status}"]},
             )
-        if to == Study.Status.GENERATING and locked.image_set is None:
-            raise ApplicationError(
-                "Choose an image set before generating stimuli.", fields={"image_set": ["required"]}
-            )
         if to == Study.Status.GENERATING:
-            # A bad design is refused before anything is written.
-            if locked.generator:
-                generators.get(locked.generator).validate(locked)
-            else:
-                generation.validate_design(locked)
+            _generation_check(locked)  # a bad design is refused before anything is written
         if to == Study.Status.READY:
             made, planned = generation.generation_progress(study=locked)
             if not planned or made < planned:
