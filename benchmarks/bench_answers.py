@@ -251,9 +251,9 @@ def postgres_pids(database: str) -> list[str]:
     return pids
 
 
-def cpu_seconds(server: Server, database: str) -> dict[str, float]:
-    """CPU seconds used so far by the server's processes (gunicorn's master and workers), by
-    PostgreSQL's for the benchmark's database (`postgres_pids`) and by Redis's."""
+def cpu_seconds(server: Server, database: str) -> dict[str, dict[str, float]]:
+    """CPU seconds used so far, per process, by the server's processes (gunicorn's master and
+    workers), by PostgreSQL's for the benchmark's database (`postgres_pids`) and by Redis's."""
     groups = {
         "gunicorn": [server.process.pid, *server.worker_pids()],
         "postgres": postgres_pids(database),
@@ -262,17 +262,24 @@ def cpu_seconds(server: Server, database: str) -> dict[str, float]:
         ).stdout.split(),
     }
     tick = os.sysconf("SC_CLK_TCK")
-    used = {}
+    used: dict[str, dict[str, float]] = {}
     for name, pids in groups.items():
-        total = 0
+        used[name] = {}
         for pid in pids:
             try:
                 fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # exited meanwhile
                 continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        used[name] = total / tick
+            used[name][str(pid)] = (int(fields[11]) + int(fields[12])) / tick  # utime + stime
     return used
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float]) -> float:
+    """CPU seconds the processes used between two `cpu_seconds` samples of one group. A process
+    that exited in between adds nothing (what it used after the first sample is lost: a lower
+    bound); one that started adds all it used. (A PostgreSQL backend per connection comes and
+    goes: subtracting whole groups' totals went negative when one exited.)"""
+    return sum(after[pid] - before.get(pid, 0.0) for pid in after)
 
 
 class Connection(http.client.HTTPConnection):
@@ -562,7 +569,7 @@ def run(args, server: Server, supply: AnswerSupply, paced_people: list[dict]) ->
                 rate, failed = closed_loop(port, endpoint, args.connections, args.seconds, supply)
                 after = cpu_seconds(server, args.database)
                 for name in cpu[endpoint]:
-                    cpu[endpoint][name] += after[name] - before[name]
+                    cpu[endpoint][name] += cpu_used(before[name], after[name])
                 served[endpoint] += rate * args.seconds
                 rates[endpoint].append(rate)
                 errors[endpoint] += failed
