@@ -5,9 +5,7 @@ inside the frame, no request of the worker path carries a cookie, and the answer
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
 
 import pytest
 from playwright.sync_api import expect
@@ -19,39 +17,14 @@ from tests.factories import make_live_study
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _serve(html: str) -> tuple[http.server.HTTPServer, str]:
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = html.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
-
-
 def test_a_hit_is_taken_inside_a_cross_site_frame_without_cookies(
-    browser, live_server, alice, settings
+    browser, live_server, alice, mturk
 ):
     study = make_live_study(alice, kind="2afc", trials=3, sentinels=1, practice=0)
     link = (
         f"{live_server.url}/s/{study.slug}/mturk/?assignmentId=ASSIGN1&workerId=W1&hitId=H1"
         "&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
     )
-    assert live_server.url.startswith("http://localhost:")  # another site than 127.0.0.1
-    frame_html = (
-        '<!doctype html><title>Stand-in MTurk</title><iframe id="hit" src="' + link + '" '
-        'style="width:1240px;height:780px;border:0"></iframe>'
-    )
-    server, recruiter = _serve(frame_html)
-    settings.PERCEPTLAB_FRAME_ANCESTORS = [recruiter]
     cookies_sent = []
     context = browser.new_context(viewport=VIEWPORT)
     try:
@@ -65,7 +38,7 @@ def test_a_hit_is_taken_inside_a_cross_site_frame_without_cookies(
                     cookies_sent.append((request.method, request.url, cookie))
 
         page.on("request", record)
-        page.goto(recruiter)
+        page.goto(mturk.framing(link))
         hit = page.frame_locator("#hit")
         hit.locator("#consent-button").click()
         hit.get_by_role("button", name="Continue", exact=True).click()
@@ -81,7 +54,6 @@ def test_a_hit_is_taken_inside_a_cross_site_frame_without_cookies(
         assignment = Assignment.objects.get(participant__external_id="W1")
     finally:
         context.close()
-        server.shutdown()
     assert assignment.session_id == "ASSIGN1"
     assert Response.objects.filter(assignment=assignment).count() >= 3
     assert cookies_sent == [], cookies_sent

@@ -10,73 +10,16 @@ The stand-in is plain http on a port, which MTurk's hosts never are: the test-on
 
 from __future__ import annotations
 
-import http.server
-import threading
-from urllib.parse import parse_qs, quote, urlsplit
+from urllib.parse import quote
 
 import pytest
 from playwright.sync_api import expect
 
 from crowd.models import Assignment, Participant, Response
-from tests.e2e.conftest import VIEWPORT
+from tests.e2e.conftest import SUBMITTED, VIEWPORT
 from tests.factories import make_live_study
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-SUBMITTED = "Stand-in MTurk: HIT submitted"
-
-
-class StandInMturk:
-    """`GET /?hit=<link>` frames the link as MTurk's worker site does; `POST
-    /mturk/externalSubmit` records the form it receives (what MTurk would accept the HIT with)."""
-
-    def __init__(self):
-        self.submissions: list[dict[str, list[str]]] = []
-        stand_in = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def _send(self, html: str) -> None:
-                body = html.encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def do_GET(self):
-                hit = parse_qs(urlsplit(self.path).query).get("hit", [""])[0]
-                self._send(
-                    '<!doctype html><title>Stand-in MTurk</title><iframe id="hit" src="'
-                    + hit.replace('"', "%22")
-                    + '" style="width:1240px;height:780px;border:0"></iframe>'
-                )
-
-            def do_POST(self):
-                length = int(self.headers.get("Content-Length", 0))
-                form = parse_qs(self.rfile.read(length).decode())
-                if urlsplit(self.path).path == "/mturk/externalSubmit":
-                    stand_in.submissions.append(form)
-                self._send(f"<!doctype html><title>Submitted</title><p>{SUBMITTED}</p>")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def framing(self, link: str) -> str:
-        return f"{self.origin}/?hit={quote(link, safe='')}"
-
-
-@pytest.fixture
-def mturk(settings, live_server):
-    stand_in = StandInMturk()
-    settings.PERCEPTLAB_FRAME_ANCESTORS = [stand_in.origin]
-    settings.PERCEPTLAB_TURK_SUBMIT_TEST_ORIGINS = [stand_in.origin]
-    assert live_server.url.startswith("http://localhost:")  # another site than the stand-in
-    yield stand_in
-    stand_in.server.shutdown()
 
 
 @pytest.fixture

@@ -5,10 +5,7 @@ started the work is refused with the friendly page, also inside MTurk's cross-si
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
-from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -18,31 +15,6 @@ from tests.e2e.conftest import VIEWPORT
 from tests.factories import make_live_study
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _serve_frames() -> tuple[http.server.HTTPServer, str]:
-    """A stand-in recruiter site whose page frames the link given as `?hit=`."""
-
-    class Page(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hit = parse_qs(urlsplit(self.path).query).get("hit", [""])[0]
-            body = (
-                '<!doctype html><title>Stand-in MTurk</title><iframe id="hit" src="'
-                + hit.replace('"', "%22")
-                + '" style="width:1240px;height:780px;border:0"></iframe>'
-            ).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Page)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}"
 
 
 def _first_answer(frame, page) -> None:
@@ -110,7 +82,7 @@ def test_a_returning_prolific_participant_resumes_in_the_same_browser_only(
 
 
 def test_in_a_frame_without_storage_a_reaccepted_hit_starts_afresh(
-    browser, live_server, alice, settings
+    browser, live_server, alice, mturk
 ):
     """Inside MTurk's cross-site frame this Chromium denies third-party storage, as browsers that
     block third-party cookies do: the worker page keeps nothing, so a returned and re-accepted
@@ -120,16 +92,13 @@ def test_in_a_frame_without_storage_a_reaccepted_hit_starts_afresh(
     study = make_live_study(
         alice, kind="2afc", trials=8, sentinels=1, practice=0, assignment_size=4
     )
-    server, recruiter = _serve_frames()
-    settings.PERCEPTLAB_FRAME_ANCESTORS = [recruiter]
-    assert live_server.url.startswith("http://localhost:")  # another site than the recruiter
 
     def hit(assignment_id: str) -> str:
         link = (
             f"{live_server.url}/s/{study.slug}/mturk/?assignmentId={assignment_id}&workerId=W1"
             "&hitId=H1&turkSubmitTo=https%3A%2F%2Fworkersandbox.mturk.com"
         )
-        return f"{recruiter}/?hit={quote(link, safe='')}"
+        return mturk.framing(link)
 
     def worker_url(page) -> str:
         return next(f.url for f in page.frames if "/w/" in f.url)
@@ -154,7 +123,6 @@ def test_in_a_frame_without_storage_a_reaccepted_hit_starts_afresh(
         second = _token(worker_url(page))
     finally:
         context.close()
-        server.shutdown()
     assert storage == "SecurityError"  # what this test is about; see docs/worker-api.md
     assert errors == []
     assert second != first
