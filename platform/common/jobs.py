@@ -405,10 +405,28 @@ def requeue_stale() -> dict[str, int]:
     return {"requeued": requeued, "given_up": given_up}
 
 
+def prune_finished() -> int:
+    """Delete the jobs that ended (done or given up) more than PERCEPTLAB_JOB_RETENTION_DAYS ago
+    (0: none); returns how many. A job's outcome stays on its object (a fit's status and error),
+    so the outbox need not keep it; pending, sent and running jobs are never touched."""
+    from .models import Job
+
+    days = settings.PERCEPTLAB_JOB_RETENTION_DAYS
+    if not days:
+        return 0
+    deleted, _ = Job.objects.filter(
+        state__in=[Job.State.DONE, Job.State.FAILED],
+        finished_at__lt=timezone.now() - timedelta(days=days),
+    ).delete()
+    return deleted
+
+
 def sweep(hostname: str | None = None) -> dict[str, int]:
-    """One pass of the sweeper: re-queue stale jobs, publish pending ones, note this worker."""
+    """One pass of the sweeper: re-queue stale jobs, publish pending ones, delete long-finished
+    ones, note this worker."""
     outcome = requeue_stale()
     outcome["sent"] = dispatch_pending()
+    outcome["pruned"] = prune_finished()
     worker_seen(hostname)
     return outcome
 

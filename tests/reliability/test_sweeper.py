@@ -154,3 +154,31 @@ def test_the_sweep_records_the_worker_it_ran_on():
 
     jobs.sweep()
     assert WorkerSeen.objects.count() == 1
+
+
+def test_the_sweep_deletes_jobs_that_ended_longer_ago_than_the_retention(settings):
+    settings.PERCEPTLAB_JOB_RETENTION_DAYS = 30
+    now = timezone.now()
+
+    def job(state, ended_days_ago=None):
+        finished = now - timedelta(days=ended_days_ago) if ended_days_ago is not None else None
+        return Job.objects.create(task="t", state=state, finished_at=finished).pk
+
+    old_done, old_failed = job(Job.State.DONE, 31), job(Job.State.FAILED, 40)
+    kept = [
+        job(Job.State.DONE, 29),
+        job(Job.State.FAILED, 1),
+        job(Job.State.PENDING),
+        job(Job.State.SENT),
+        job(Job.State.RUNNING, 90),  # a running job is never pruned, whatever its fields say
+    ]
+    assert jobs.prune_finished() == 2
+    assert not Job.objects.filter(pk__in=[old_done, old_failed]).exists()
+    assert sorted(Job.objects.values_list("pk", flat=True)) == sorted(kept)
+    settings.PERCEPTLAB_JOB_RETENTION_DAYS = 0  # keep for ever
+    Job.objects.filter(pk=kept[0]).update(finished_at=now - timedelta(days=400))
+    assert jobs.prune_finished() == 0 and Job.objects.filter(pk=kept[0]).exists()
+    # The periodic sweep runs it (jobs of a real task: the sweep publishes what is pending).
+    Job.objects.exclude(state=Job.State.DONE).delete()
+    settings.PERCEPTLAB_JOB_RETENTION_DAYS = 30
+    assert jobs.sweep()["pruned"] == 1 and not Job.objects.exists()

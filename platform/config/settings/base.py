@@ -357,6 +357,9 @@ PERCEPTLAB_JOB_HEARTBEAT_SECONDS = env_int("PERCEPTLAB_JOB_HEARTBEAT_SECONDS", 2
 PERCEPTLAB_JOB_STALE_SECONDS = env_int("PERCEPTLAB_JOB_STALE_SECONDS", 120, minimum=3)
 PERCEPTLAB_JOB_SWEEP_SECONDS = env_int("PERCEPTLAB_JOB_SWEEP_SECONDS", 30, minimum=1)
 PERCEPTLAB_JOB_MAX_ATTEMPTS = env_int("PERCEPTLAB_JOB_MAX_ATTEMPTS", 3, minimum=1)
+# Finished and given-up jobs are deleted by the sweeper this many days after they ended (their
+# objects keep their own status and error); 0 keeps them for ever.
+PERCEPTLAB_JOB_RETENTION_DAYS = env_int("PERCEPTLAB_JOB_RETENTION_DAYS", 30, minimum=0)
 if PERCEPTLAB_JOB_STALE_SECONDS < 3 * PERCEPTLAB_JOB_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured(
         f"PERCEPTLAB_JOB_STALE_SECONDS={PERCEPTLAB_JOB_STALE_SECONDS} must be at least 3 times "
