@@ -223,20 +223,23 @@ def _table5_response(request, dataset: Dataset, board: dict, *, fmt: str, public
         }
         for group in view["groups"]
     ]
-    response = render(
-        request,
-        "analysis/leaderboard_table5.html",
-        {
-            "dataset": dataset,
-            "board": board,
-            "view": view,
-            "columns": columns,
-            "groups": groups,
-            "public": public,
-            "presets": presets.PRESETS,
-            "base_url": request.path,
-        },
+    context = {
+        "dataset": dataset,
+        "board": board,
+        "view": view,
+        "columns": columns,
+        "groups": groups,
+        "public": public,
+        "presets": presets.PRESETS,
+        "base_url": request.path,
+    }
+    if not public:  # researchers see it inside the admin, as the leaderboard
+        context.update(admin.site.each_context(request))
+        context["title"] = f"Table 5: {dataset}"
+    template = (
+        "analysis/leaderboard_table5.html" if public else "analysis/leaderboard_table5_admin.html"
     )
+    response = render(request, template, context)
     if public:
         response["Referrer-Policy"] = "no-referrer"
     return response

@@ -148,6 +148,9 @@ def test_the_page_offers_the_preset_and_renders_it(client, alice, dataset):
     positions = [html.index(f'data-group="{t}"') for t in titles]
     assert positions == sorted(positions)
     assert "not available" in html and "random trunk" in html
+    # Inside the admin, like the leaderboard: its header, and a way back to the board.
+    assert 'id="site-name"' in html and 'class="breadcrumbs"' in html
+    assert f'href="/leaderboards/{dataset.pk}/?split=val">Leaderboard</a>' in html
     data = client.get(f"/leaderboards/{dataset.pk}/?preset=table5&format=json").json()
     assert [ln["row"] for ln in lines(data) if ln["row"]] == [r.key for r in ROWS]
 
@@ -172,3 +175,4 @@ def test_the_public_board_offers_the_preset(client, dataset):
     dataset.refresh_from_db()
     response = client.get(f"/leaderboards/public/{dataset.public_slug}/?preset=table5")
     assert response.status_code == 200 and b"Net (Unsup.)" in response.content
+    assert b'id="site-name"' not in response.content  # the public page has no admin around it
