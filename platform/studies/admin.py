@@ -470,13 +470,16 @@ class StudyAdmin(ServiceAdmin, ResearcherScopedAdmin, admin.ModelAdmin):
         by_category: dict[str, list[str]] = {}
         for spec in specs:
             by_category.setdefault(spec.category, []).append(spec.name.replace("_", " "))
+        summary = format_html_join(
+            "; ",
+            "<strong>{}</strong> ({}): {}",
+            ((c, len(n), ", ".join(n)) for c, n in by_category.items()),
+        )
+        if obj.generator:  # e.g. a duel's candidate families: its own design page edits them
+            return format_html("{} (set by the {} design)", summary, obj.generator)
         return format_html(
             '{} · <a href="{}">{}</a>',
-            format_html_join(
-                "; ",
-                "<strong>{}</strong> ({}): {}",
-                ((c, len(n), ", ".join(n)) for c, n in by_category.items()),
-            ),
+            summary,
             url,
             "change" if obj.status == Study.Status.DRAFT else "view",
         )

@@ -363,6 +363,8 @@ def test_a_duel_study_page_shows_the_duel_design_not_the_distortion_picker(clien
     assert f"/admin/duels/duelstudy/{duel.pk}/change/" in html
     assert f"/duels/{study.pk}/results/" in html
     assert "Choose distortions" not in html and ">Preview<" not in html
+    assert f"/admin/studies/study/{study.pk}/distortions/" not in html  # families: the duel's
+    assert "(set by the duel design)" in html
     assert 'value="generate"' in html  # its design is complete
     preview = client.get(f"/admin/studies/study/{study.pk}/preview/").content.decode()
     assert "designed by the duel generator" in preview
